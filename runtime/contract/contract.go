@@ -1,0 +1,109 @@
+package contract
+
+import "time"
+
+// Environment variables read by lotou-node. Each flag of lotou-node falls back
+// to one of these when the flag is not given on the command line.
+const (
+	// EnvRole selects the node role: master, slave or standalone.
+	EnvRole = "LOTOU_ROLE"
+	// EnvNodeName is the node's name; the operator sets it to the pod name.
+	EnvNodeName = "LOTOU_NODE_NAME"
+	// EnvListen is the TCP address the node listens on for cluster traffic.
+	EnvListen = "LOTOU_LISTEN"
+	// EnvAdvertise is the host:port other nodes use to reach this node.
+	EnvAdvertise = "LOTOU_ADVERTISE"
+	// EnvMaster is the master's host:port, required for slaves.
+	EnvMaster = "LOTOU_MASTER"
+	// EnvClusterToken is the shared secret every node proves in the handshake.
+	EnvClusterToken = "LOTOU_CLUSTER_TOKEN"
+	// EnvTokenFile names a file holding the cluster token (alternative to EnvClusterToken).
+	EnvTokenFile = "LOTOU_TOKEN_FILE"
+	// EnvHTTP is the address of the health, readiness, metrics and /cluster endpoints.
+	EnvHTTP = "LOTOU_HTTP"
+	// EnvServices is a comma-separated list of built-in services to start.
+	EnvServices = "LOTOU_SERVICES"
+	// EnvLogLevel is the log verbosity: error, info or debug.
+	EnvLogLevel = "LOTOU_LOG_LEVEL"
+	// EnvHeartbeatInterval is how often nodes exchange heartbeats (Go duration).
+	EnvHeartbeatInterval = "LOTOU_HEARTBEAT_INTERVAL"
+	// EnvCallTimeout is the default deadline of a Call without its own (Go duration).
+	EnvCallTimeout = "LOTOU_CALL_TIMEOUT"
+	// EnvConfig names an optional YAML file with the same keys as the flags.
+	EnvConfig = "LOTOU_CONFIG"
+)
+
+// Roles a node can take.
+const (
+	RoleMaster     = "master"
+	RoleSlave      = "slave"
+	RoleStandalone = "standalone"
+)
+
+// Defaults shared by lotou-node and the operator.
+const (
+	// DefaultPort is the cluster (node-to-node) TCP port.
+	DefaultPort = 4000
+	// DefaultHTTPPort is the port of the HTTP endpoints.
+	DefaultHTTPPort = 8080
+	// DefaultHeartbeatInterval is the heartbeat period between nodes.
+	DefaultHeartbeatInterval = time.Second
+	// DefaultCallTimeout bounds a Call that has no deadline of its own.
+	DefaultCallTimeout = 5 * time.Second
+	// DefaultLogLevel is the log level when none is given.
+	DefaultLogLevel = "info"
+	// MissedHeartbeats is how many heartbeat intervals of silence mark a node down.
+	MissedHeartbeats = 3
+)
+
+// HTTP paths served by lotou-node on its HTTP address.
+const (
+	PathHealthz = "/healthz"
+	PathReadyz  = "/readyz"
+	PathMetrics = "/metrics"
+	PathCluster = "/cluster"
+)
+
+// Label keys put on every object the operator makes for a LotouCluster.
+const (
+	// LabelRole is master or slave on pods and their controllers.
+	LabelRole = "lotou.io/role"
+	// LabelCluster is the LotouCluster's name.
+	LabelCluster = "lotou.io/cluster"
+)
+
+// EchoService is the name of the built-in example service; it registers the
+// global name EchoName(nodeName) and answers the command "echo".
+const EchoService = "echo"
+
+// EchoName is the global name the echo service of the given node registers.
+func EchoName(nodeName string) string { return EchoService + ":" + nodeName }
+
+// ClusterView is the JSON document served on PathCluster: the cluster as this
+// node sees it. The operator reads it from the master to fill the
+// LotouCluster's membership status.
+type ClusterView struct {
+	// Self is the name of the node that served this view.
+	Self string `json:"self"`
+	// Role is the role of the node that served this view.
+	Role string `json:"role"`
+	// Nodes are the nodes this node knows of, itself included.
+	Nodes []NodeInfo `json:"nodes"`
+	// Globals are the global service names this node knows of.
+	Globals []GlobalName `json:"globals"`
+}
+
+// NodeInfo describes one node of a ClusterView.
+type NodeInfo struct {
+	ID   uint16 `json:"id"`
+	Name string `json:"name"`
+	Addr string `json:"addr"`
+	Role string `json:"role"`
+	Up   bool   `json:"up"`
+}
+
+// GlobalName is one entry of the global name table.
+type GlobalName struct {
+	Name string `json:"name"`
+	ID   uint64 `json:"id"`
+}
