@@ -1,0 +1,60 @@
+package v1alpha1
+
+// Condition types of a LotouCluster. Every condition carries the
+// observedGeneration it was computed for.
+const (
+	// ConditionReady is True when the master and all slaves are ready and the
+	// master reports every node as registered.
+	ConditionReady = "Ready"
+	// ConditionProgressing is True while the operator is moving the cluster
+	// towards its spec: creating, scaling or rolling out a new image.
+	ConditionProgressing = "Progressing"
+	// ConditionDegraded is True when the cluster has settled but some pods
+	// are not ready, or when reconciling failed.
+	ConditionDegraded = "Degraded"
+	// ConditionMasterReady is True when the master pod is up to date and ready.
+	ConditionMasterReady = "MasterReady"
+	// ConditionSlavesReady is True when every slave pod is up to date and ready.
+	ConditionSlavesReady = "SlavesReady"
+)
+
+// Condition reasons of a LotouCluster. They are CamelCase words a user can
+// grep for and alert on.
+const (
+	// ReasonReady says the subject of the condition is ready.
+	ReasonReady = "Ready"
+	// ReasonNotFound says the StatefulSet of a role does not exist yet.
+	ReasonNotFound = "NotFound"
+	// ReasonRollingOut says a StatefulSet has not yet rolled out its spec.
+	ReasonRollingOut = "RollingOut"
+	// ReasonPodsNotReady says a StatefulSet rolled out but some pods are not ready.
+	ReasonPodsNotReady = "PodsNotReady"
+	// ReasonMasterNotReady says the master is not ready.
+	ReasonMasterNotReady = "MasterNotReady"
+	// ReasonSlavesNotReady says some slaves are not ready.
+	ReasonSlavesNotReady = "SlavesNotReady"
+	// ReasonMembershipUnavailable says the master's /cluster endpoint could
+	// not be read, so membership is unknown.
+	ReasonMembershipUnavailable = "MembershipUnavailable"
+	// ReasonNodesNotRegistered says the master does not see every node as up.
+	ReasonNodesNotRegistered = "NodesNotRegistered"
+	// ReasonCreating says the cluster's objects are being created.
+	ReasonCreating = "Creating"
+	// ReasonScaling says the number of slaves is changing.
+	ReasonScaling = "Scaling"
+	// ReasonUpdatingSlaves says the slaves are rolling out a new spec.
+	ReasonUpdatingSlaves = "UpdatingSlaves"
+	// ReasonUpdatingMaster says the master is rolling out a new spec.
+	ReasonUpdatingMaster = "UpdatingMaster"
+	// ReasonWaitingForSlaves says a new master image waits until the slaves
+	// run it and are ready.
+	ReasonWaitingForSlaves = "WaitingForSlaves"
+	// ReasonReconciled says the cluster matches its spec.
+	ReasonReconciled = "Reconciled"
+	// ReasonPaused says spec.paused is set and nothing is changed.
+	ReasonPaused = "Paused"
+	// ReasonReconcileFailed says the last reconcile failed; the message has the error.
+	ReasonReconcileFailed = "ReconcileFailed"
+	// ReasonAsExpected says nothing is degraded.
+	ReasonAsExpected = "AsExpected"
+)

@@ -1,0 +1,6 @@
+// Command manager runs the lotou operator: the LotouCluster controller with
+// leader election, Prometheus metrics and health probes.
+//
+// Flags tune concurrency (--max-concurrent-reconciles) and the API client
+// rate limits (--kube-api-qps, --kube-api-burst); see --help.
+package main

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/klog/v2/textlogger"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	lotouv1alpha1 "github.com/lotou-io/lotou/api/v1alpha1"
+	"github.com/lotou-io/lotou/controllers"
+	"github.com/lotou-io/lotou/controllers/membership"
+	"github.com/lotou-io/lotou/controllers/resources"
+)
+
+// config holds the command-line flags.
+type config struct {
+	metricsAddr             string
+	probeAddr               string
+	leaderElect             bool
+	leaderElectionID        string
+	maxConcurrentReconciles int
+	qps                     float64
+	burst                   int
+	membershipTimeout       time.Duration
+	membershipRetry         time.Duration
+	resyncPeriod            time.Duration
+	progressDeadline        time.Duration
+	verbosity               int
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) (*config, error) {
+	c := &config{}
+	fs.StringVar(&c.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; \"0\" disables it.")
+	fs.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	fs.BoolVar(&c.leaderElect, "leader-elect", false, "Elect a leader so only one replica reconciles at a time.")
+	fs.StringVar(&c.leaderElectionID, "leader-election-id", "lotou-operator.lotou.io", "Name of the leader election Lease.")
+	fs.IntVar(&c.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "LotouClusters reconciled in parallel.")
+	fs.Float64Var(&c.qps, "kube-api-qps", 50, "Sustained queries per second to the API server.")
+	fs.IntVar(&c.burst, "kube-api-burst", 100, "Burst of queries to the API server.")
+	fs.DurationVar(&c.membershipTimeout, "membership-timeout", membership.DefaultTimeout, "Timeout of one read of a master's /cluster endpoint.")
+	fs.DurationVar(&c.membershipRetry, "membership-retry", controllers.DefaultMembershipRetry, "Delay before reading an unreachable master again.")
+	fs.DurationVar(&c.resyncPeriod, "resync-period", controllers.DefaultResyncPeriod, "How often ready clusters refresh their membership status.")
+	fs.DurationVar(&c.progressDeadline, "progress-deadline", controllers.DefaultProgressDeadline, "How long pods may take to become ready before a cluster is Degraded.")
+	fs.IntVar(&c.verbosity, "v", 0, "Log verbosity.")
+	if err := fs.Parse(args); err != nil {
+		return nil, fmt.Errorf("parsing flags: %w", err)
+	}
+	if c.maxConcurrentReconciles < 1 || c.qps <= 0 || c.burst < 1 {
+		return nil, fmt.Errorf("max-concurrent-reconciles, kube-api-qps and kube-api-burst must be positive")
+	}
+	return c, nil
+}
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	c, err := parseFlags(flag.NewFlagSet("manager", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	log := textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(c.verbosity)))
+	ctrl.SetLogger(log)
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(lotouv1alpha1.AddToScheme(scheme))
+
+	restCfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	restCfg.QPS, restCfg.Burst = float32(c.qps), c.burst
+
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:                        scheme,
+		Logger:                        log,
+		Metrics:                       metricsserver.Options{BindAddress: c.metricsAddr},
+		HealthProbeBindAddress:        c.probeAddr,
+		LeaderElection:                c.leaderElect,
+		LeaderElectionID:              c.leaderElectionID,
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         cache.Options{ByObject: controllers.CacheByObject()},
+	})
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+	reader := membership.NewHTTPReader(c.membershipTimeout)
+	defer reader.CloseIdleConnections()
+	r := &controllers.LotouClusterReconciler{
+		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
+		Recorder:   mgr.GetEventRecorder(resources.FieldManager),
+		Membership: reader,
+		Options: controllers.Options{
+			MaxConcurrentReconciles: c.maxConcurrentReconciles,
+			MembershipRetry:         c.membershipRetry,
+			ResyncPeriod:            c.resyncPeriod,
+			ProgressDeadline:        c.progressDeadline,
+		},
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the LotouCluster controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding ready check: %w", err)
+	}
+	log.Info("Starting manager", "leaderElection", c.leaderElect, "maxConcurrentReconciles", c.maxConcurrentReconciles)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		return fmt.Errorf("running manager: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,42 @@
+package controllers
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	lotouv1alpha1 "github.com/lotou-io/lotou/api/v1alpha1"
+)
+
+// Event reasons emitted on LotouClusters.
+const (
+	// ReasonEventCreated: a child object was created.
+	ReasonEventCreated = "Created"
+	// ReasonEventScaled: the number of slaves changed.
+	ReasonEventScaled = "Scaled"
+	// ReasonEventUpdated: a child object was changed (new spec or drift corrected).
+	ReasonEventUpdated = "Updated"
+	// ReasonEventImageUpdate: a role started rolling out a new image.
+	ReasonEventImageUpdate = "ImageUpdate"
+	// ReasonEventFailed: a reconcile failed.
+	ReasonEventFailed = "ReconcileFailed"
+)
+
+func (r *LotouClusterReconciler) event(lc *lotouv1alpha1.LotouCluster, related runtime.Object, eventType, reason, action, note string, args ...any) {
+	if r.Recorder == nil {
+		return
+	}
+	r.Recorder.Eventf(lc, related, eventType, reason, action, note, args...)
+}
+
+// reportApply emits Created or Updated for one applied child object.
+func (r *LotouClusterReconciler) reportApply(lc *lotouv1alpha1.LotouCluster, obj client.Object, res applyResult) {
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	switch res {
+	case applyCreated:
+		r.event(lc, obj, corev1.EventTypeNormal, ReasonEventCreated, "Create", "Created %s %s", kind, obj.GetName())
+	case applyUpdated:
+		r.event(lc, obj, corev1.EventTypeNormal, ReasonEventUpdated, "Update", "Updated %s %s", kind, obj.GetName())
+	case applyUnchanged:
+	}
+}

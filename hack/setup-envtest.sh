@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# setup-envtest.sh builds the Kubernetes test and local-cluster binaries from the Go module proxy
+# (no release downloads are possible on this machine) into bin/k8s/.
+#
+#   hack/setup-envtest.sh          kube-apiserver + etcd (enough for envtest)
+#   hack/setup-envtest.sh --all    + kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl,
+#                                  kwok, coredns (the local cluster of hack/local-cluster.sh)
+#   hack/setup-envtest.sh NAME...  only the named binaries
+#
+# Idempotent and cached: a binary is skipped when it exists and its recorded version matches. Progress goes to
+# stderr; the last line on stdout is the absolute directory to use as KUBEBUILDER_ASSETS.
+# Module and build caches are Go's defaults (GOMODCACHE, GOCACHE). Output dir: $LOTOU_K8S_BIN_DIR or bin/k8s.
+set -euo pipefail
+
+K8S_VERSION=v1.37.2
+STAGING_VERSION=v0.37.2
+ETCD_VERSION=v3.6.16
+KWOK_VERSION=v0.8.0
+COREDNS_VERSION=v1.15.0
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/hack/tools"
+BIN_DIR="${LOTOU_K8S_BIN_DIR:-$ROOT/bin/k8s}"
+GO="${GO:-go}"
+
+ENVTEST_SET=(etcd kube-apiserver)
+ALL_SET=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl kwok coredns)
+K8S_CMDS=" kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl "
+
+log() { printf '[setup-envtest] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+usage() {
+	sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+}
+
+# version_of prints the version a binary is built at (recorded next to it after a successful build).
+version_of() {
+	case "$1" in
+	etcd) echo "$ETCD_VERSION" ;;
+	kwok) echo "$KWOK_VERSION" ;;
+	coredns) echo "$COREDNS_VERSION" ;;
+	*) echo "$K8S_VERSION" ;;
+	esac
+}
+
+stamp_file() { echo "$BIN_DIR/.version-$1"; }
+
+# up_to_date is true when the binary exists and was built at the wanted version.
+up_to_date() {
+	local f
+	f="$(stamp_file "$1")"
+	[[ -x "$BIN_DIR/$1" && -f "$f" && "$(cat "$f")" == "$(version_of "$1")" ]]
+}
+
+record() { version_of "$1" >"$(stamp_file "$1")"; }
+
+# ensure_k8s_module (re)writes hack/tools/k8s/go.mod when it does not pin K8S_VERSION: it requires
+# k8s.io/kubernetes and replaces every staging module that k8s.io/kubernetes replaces with a local folder
+# (the list is read from the downloaded go.mod) by the same path at STAGING_VERSION.
+ensure_k8s_module() {
+	local dir="$TOOLS/k8s"
+	if [[ -f "$dir/go.mod" && -f "$dir/go.sum" ]] && grep -q "k8s.io/kubernetes $K8S_VERSION\$" "$dir/go.mod"; then
+		return 0
+	fi
+	log "writing $dir/go.mod for k8s.io/kubernetes $K8S_VERSION"
+	mkdir -p "$dir"
+	local moddir
+	moddir="$(cd "$dir" && GOFLAGS=-mod=mod "$GO" mod download -json "k8s.io/kubernetes@$K8S_VERSION" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+	[[ -n "$moddir" && -f "$moddir/go.mod" ]] || die "cannot download k8s.io/kubernetes@$K8S_VERSION"
+	local staging
+	staging="$(sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/src/k8s\.io/.*#\1#p' "$moddir/go.mod" | sort -u)"
+	[[ -n "$staging" ]] || die "no staging replaces found in $moddir/go.mod"
+	{
+		echo "// Throwaway tools module: builds Kubernetes binaries for envtest and hack/local-cluster.sh."
+		echo "// Written by hack/setup-envtest.sh from k8s.io/kubernetes $K8S_VERSION's own go.mod. Not imported by the project."
+		echo "module github.com/lotou-io/lotou/hack/tools/k8s"
+		echo
+		echo "go 1.26.0"
+		echo
+		echo "require k8s.io/kubernetes $K8S_VERSION"
+		echo
+		echo "replace ("
+		local m
+		for m in $staging; do printf '\t%s => %s %s\n' "$m" "$m" "$STAGING_VERSION"; done
+		echo ")"
+	} >"$dir/go.mod"
+	log "$(echo "$staging" | wc -l) staging modules replaced at $STAGING_VERSION; go mod tidy (downloads, minutes when cold)"
+	(cd "$dir" && "$GO" mod tidy) >&2
+}
+
+# ensure_module makes sure a small tools module (go.mod + go.sum) is complete; tidy only when go.sum is missing.
+ensure_module() {
+	local dir="$TOOLS/$1"
+	[[ -f "$dir/go.mod" && -f "$dir/tools.go" ]] || die "missing tools module $dir"
+	if [[ ! -s "$dir/go.sum" ]]; then
+		log "go mod tidy in $dir"
+		(cd "$dir" && "$GO" mod tidy) >&2
+	fi
+}
+
+k8s_ldflags() {
+	local major minor pkg out="-s -w"
+	major="${K8S_VERSION#v}"
+	major="${major%%.*}"
+	minor="${K8S_VERSION#v*.}"
+	minor="${minor%%.*}"
+	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		out+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+		out+=" -X $pkg.gitTreeState=clean -X $pkg.gitCommit=0000000000000000000000000000000000000000"
+		out+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
+	done
+	echo "$out"
+}
+
+# build_k8s builds the named k8s.io/kubernetes commands in one go build (shared compilation).
+build_k8s() {
+	ensure_k8s_module
+	local pkgs=() n
+	for n in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$n"); done
+	local start=$SECONDS
+	log "building $* $K8S_VERSION (cold cache: several minutes)"
+	(cd "$TOOLS/k8s" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "$(k8s_ldflags)" -o "$BIN_DIR/" "${pkgs[@]}") >&2 ||
+		die "go build of $* failed (see above)"
+	for n in "$@"; do record "$n"; done
+	log "built $* in $((SECONDS - start)) s"
+}
+
+build_tool() { # name module-dir package version
+	local name=$1 mod=$2 pkg=$3 start=$SECONDS
+	ensure_module "$mod"
+	log "building $name $(version_of "$name")"
+	(cd "$TOOLS/$mod" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w" -o "$BIN_DIR/$name" "$pkg") >&2 ||
+		die "go build of $name failed (see above)"
+	record "$name"
+	log "built $name in $((SECONDS - start)) s"
+}
+
+main() {
+	local want=()
+	if [[ $# -eq 0 ]]; then
+		want=("${ENVTEST_SET[@]}")
+	fi
+	while [[ $# -gt 0 ]]; do
+		case "$1" in
+		--all) want+=("${ALL_SET[@]}") ;;
+		--envtest) want+=("${ENVTEST_SET[@]}") ;;
+		-h | --help) usage; exit 0 ;;
+		-*) usage; die "unknown flag $1" ;;
+		*)
+			[[ " ${ALL_SET[*]} " == *" $1 "* ]] || die "unknown binary $1 (one of: ${ALL_SET[*]})"
+			want+=("$1")
+			;;
+		esac
+		shift
+	done
+	command -v "$GO" >/dev/null || die "go not found"
+	mkdir -p "$BIN_DIR"
+	# One builder at a time (make test and make dev may run this together).
+	exec 9>"$BIN_DIR/.lock"
+	flock 9
+
+	local n todo_k8s=() seen=" "
+	for n in "${want[@]}"; do
+		[[ "$seen" == *" $n "* ]] && continue
+		seen+="$n "
+		if up_to_date "$n"; then
+			continue
+		fi
+		case "$n" in
+		etcd) build_tool etcd etcd go.etcd.io/etcd/server/v3 ;;
+		kwok) build_tool kwok kwok sigs.k8s.io/kwok/cmd/kwok ;;
+		coredns) build_tool coredns coredns github.com/coredns/coredns ;;
+		*) [[ "$K8S_CMDS" == *" $n "* ]] && todo_k8s+=("$n") ;;
+		esac
+		# kube-apiserver first, alone, so that envtest can start as early as possible.
+		if [[ "$n" == kube-apiserver && " ${todo_k8s[*]} " == *" kube-apiserver "* ]]; then
+			build_k8s kube-apiserver
+			todo_k8s=()
+		fi
+	done
+	if [[ ${#todo_k8s[@]} -gt 0 ]]; then
+		build_k8s "${todo_k8s[@]}"
+	fi
+	for n in "${want[@]}"; do
+		up_to_date "$n" || die "$n missing after build"
+	done
+	log "up to date in $BIN_DIR: ${seen# }"
+	echo "$BIN_DIR"
+}
+
+main "$@"

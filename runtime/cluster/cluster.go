@@ -1,0 +1,330 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/lotou-io/lotou/runtime/codec"
+	"github.com/lotou-io/lotou/runtime/contract"
+	"github.com/lotou-io/lotou/runtime/core"
+	"github.com/lotou-io/lotou/runtime/transport"
+)
+
+// ErrNotJoined means the node has not (yet) been accepted by the master.
+var ErrNotJoined = errors.New("cluster: not registered with the master")
+
+// ErrIDChanged means the master gave this node a new id after a reconnect
+// (its old id was taken meanwhile). The node's service ids are no longer
+// valid: it must restart.
+var ErrIDChanged = errors.New("cluster: master assigned a different node id")
+
+// Options configure a Cluster.
+type Options struct {
+	// Role is contract.RoleMaster, contract.RoleSlave or RoleClient.
+	Role string
+	// Name is the node name, unique in the cluster.
+	Name string
+	// Listen is the address to accept peers on; empty for a client.
+	Listen string
+	// Advertise is the host:port other nodes dial to reach this node;
+	// default: the bound listen address.
+	Advertise string
+	// Master is the master's host:port (slaves and clients).
+	Master string
+	// Token is the shared cluster secret.
+	Token []byte
+	// TLS, if set, protects every connection.
+	TLS *tls.Config
+	// Heartbeat is the heartbeat interval (contract.DefaultHeartbeatInterval).
+	// A peer silent for contract.MissedHeartbeats intervals is down.
+	Heartbeat time.Duration
+	// LookupTimeout bounds the wait for a global name not known yet (1s).
+	LookupTimeout time.Duration
+	// Codec encodes message arguments; required.
+	Codec *codec.Registry
+	// MaxFrame and QueueBytes tune the transport (see transport.Options).
+	MaxFrame, QueueBytes int
+	// BackoffMax bounds the re-dial delay (1s).
+	BackoffMax time.Duration
+	// ObserveCall, if set, is told the round-trip time of every remote call
+	// and request answered.
+	ObserveCall func(time.Duration)
+	// Now is the clock (time.Now).
+	Now func() time.Time
+	// Log receives the cluster's logs (default: discard).
+	Log logr.Logger
+}
+
+// Cluster joins a node to the others: it drives the membership state
+// machines from the network and a ticker, carries the core's remote messages
+// (it implements core.Remote) and serves global names (core.Registry).
+type Cluster struct {
+	opts Options
+	log  logr.Logger
+	tr   *transport.Transport
+	self atomic.Uint32 // node id, 0 until joined
+	core atomic.Pointer[core.Core]
+	addr string // advertised address
+
+	routes sync.Map // uint16 -> sender
+	stats  Stats
+
+	mu         sync.Mutex
+	view       *View
+	ms         *MasterState               // master only
+	byNode     map[uint16]*transport.Conn // master: registered connections
+	connNode   map[*transport.Conn]uint16 // master: connection → node
+	inbound    map[uint16]*transport.Conn // accepted connections by handshake id
+	master     *transport.Peer            // slave and client
+	masterSeen time.Time
+	joined     chan struct{}
+	joinErr    error
+	ready      bool
+	owned      map[string]uint64 // names held by this node
+	acks       map[uint64]chan error
+	seq        uint64
+	waiters    map[string][]chan struct{}
+	fatal      chan error
+
+	callMu    sync.Mutex
+	callStart map[uint64]time.Time
+}
+
+// sender is what a message goes out through: an outbound Peer or an
+// accepted Conn.
+type sender interface {
+	Append(fn func(b []byte) ([]byte, error)) error
+}
+
+// New validates opts and builds a Cluster; nothing listens or dials until
+// Start.
+func New(opts Options) (*Cluster, error) {
+	switch opts.Role {
+	case contract.RoleMaster, contract.RoleSlave, RoleClient:
+	default:
+		return nil, fmt.Errorf("cluster: role %q is not master, slave or client", opts.Role)
+	}
+	if opts.Name == "" {
+		return nil, errors.New("cluster: a node name is required")
+	}
+	if opts.Role != contract.RoleMaster && opts.Master == "" {
+		return nil, errors.New("cluster: the master address is required")
+	}
+	if opts.Role != RoleClient && opts.Listen == "" {
+		return nil, errors.New("cluster: a listen address is required")
+	}
+	if opts.Codec == nil {
+		return nil, errors.New("cluster: a codec registry is required")
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = contract.DefaultHeartbeatInterval
+	}
+	if opts.LookupTimeout <= 0 {
+		opts.LookupTimeout = time.Second
+	}
+	if opts.BackoffMax <= 0 {
+		opts.BackoffMax = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log.GetSink() == nil {
+		opts.Log = logr.Discard()
+	}
+	c := &Cluster{
+		opts: opts, log: opts.Log, view: NewView(),
+		byNode: map[uint16]*transport.Conn{}, connNode: map[*transport.Conn]uint16{},
+		inbound: map[uint16]*transport.Conn{}, joined: make(chan struct{}), owned: map[string]uint64{},
+		acks: map[uint64]chan error{}, waiters: map[string][]chan struct{}{}, fatal: make(chan error, 1),
+		callStart: map[uint64]time.Time{},
+	}
+	tr, err := transport.New(transport.Options{
+		Self: transport.Identity{Name: opts.Name}, Token: opts.Token, TLS: opts.TLS,
+		MaxFrame: opts.MaxFrame, QueueBytes: opts.QueueBytes, Handler: c, Log: opts.Log.WithName("transport"),
+		BackoffMin: min(50*time.Millisecond, opts.BackoffMax), BackoffMax: opts.BackoffMax,
+		WriteTimeout: max(10*time.Second, contract.MissedHeartbeats*opts.Heartbeat),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating transport: %w", err)
+	}
+	c.tr = tr
+	return c, nil
+}
+
+// Start listens (master and slave) and, for slaves and clients, starts
+// dialling the master. It returns the bound listen address, if any.
+func (c *Cluster) Start() (net.Addr, error) {
+	var bound net.Addr
+	if c.opts.Listen != "" {
+		a, err := c.tr.Listen(c.opts.Listen)
+		if err != nil {
+			return nil, err
+		}
+		bound = a
+		c.addr = c.opts.Advertise
+		if c.addr == "" {
+			c.addr = a.String()
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.opts.Role == contract.RoleMaster {
+		self := NodeEntry{Name: c.opts.Name, Addr: c.addr, Role: contract.RoleMaster}
+		c.ms = NewMasterState(self, contract.MissedHeartbeats*c.opts.Heartbeat)
+		c.setSelf(MasterID)
+		c.view.Apply(&Control{Type: CtlWelcome, Nodes: c.ms.Nodes()})
+		c.ready = true
+		close(c.joined)
+		return bound, nil
+	}
+	c.master = c.tr.Peer(c.opts.Master)
+	c.master.Connect()
+	return bound, nil
+}
+
+func (c *Cluster) setSelf(id uint16) {
+	c.self.Store(uint32(id))
+	c.tr.SetSelf(transport.Identity{ID: id, Name: c.opts.Name})
+}
+
+// ID returns this node's id, 0 before joining.
+func (c *Cluster) ID() core.NodeID { return core.NodeID(c.self.Load()) } //nolint:gosec // stored from a uint16
+
+// Join waits until the master has accepted this node and returns its id.
+func (c *Cluster) Join(ctx context.Context) (core.NodeID, error) {
+	select {
+	case <-c.joined:
+		c.mu.Lock()
+		err := c.joinErr
+		c.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
+		return c.ID(), nil
+	case <-ctx.Done():
+		return 0, fmt.Errorf("joining master %s: %w (%w)", c.opts.Master, ErrNotJoined, ctx.Err())
+	}
+}
+
+// Attach plugs the cluster into a core created with the joined node id: the
+// core's remote messages and global names go through the cluster from now on.
+func (c *Cluster) Attach(k *core.Core) error {
+	if uint16(k.Node()) != uint16(c.ID()) {
+		return fmt.Errorf("attaching core of node %d to cluster node %d: %w", k.Node(), c.ID(), ErrIDChanged)
+	}
+	c.core.Store(k)
+	k.SetRemote(c)
+	k.SetRegistry(c)
+	return nil
+}
+
+// Ready reports whether the node is registered with the master (for the
+// master: serving).
+func (c *Cluster) Ready() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ready
+}
+
+// Run drives heartbeats and failure detection until ctx ends or the node
+// must restart (ErrIDChanged).
+func (c *Cluster) Run(ctx context.Context) error {
+	step := max(c.opts.Heartbeat/4, time.Millisecond)
+	t := time.NewTicker(step)
+	defer t.Stop()
+	var lastBeat time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-c.fatal:
+			return err
+		case <-t.C:
+		}
+		now := c.opts.Now()
+		beat := now.Sub(lastBeat) >= c.opts.Heartbeat
+		if beat {
+			lastBeat = now
+		}
+		if c.opts.Role == contract.RoleMaster {
+			c.masterTick(now, beat)
+		} else {
+			c.slaveTick(now, beat)
+		}
+	}
+}
+
+// Leave deregisters this node's names and tells the master it leaves. The
+// frames are queued; Close drains them.
+func (c *Cluster) Leave() {
+	if c.opts.Role == contract.RoleMaster {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name, svc := range c.owned {
+		c.sendMasterLocked(&Control{Type: CtlNameDel, Name: name, Service: svc})
+	}
+	clear(c.owned)
+	c.sendMasterLocked(&Control{Type: CtlLeave})
+	c.ready = false
+}
+
+// Close drains what is queued until ctx ends, then closes every connection
+// and waits for the transport's goroutines.
+func (c *Cluster) Close(ctx context.Context) error {
+	if err := c.tr.Shutdown(ctx); err != nil {
+		return fmt.Errorf("closing transport: %w", err)
+	}
+	return nil
+}
+
+// Addr returns the advertised address.
+func (c *Cluster) Addr() string { return c.addr }
+
+// Role returns the node's role.
+func (c *Cluster) Role() string { return c.opts.Role }
+
+// Name returns the node's name.
+func (c *Cluster) Name() string { return c.opts.Name }
+
+// Nodes returns the members as this node sees them (for the master: its
+// authoritative table).
+func (c *Cluster) Nodes() []NodeEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ms != nil {
+		return c.ms.Nodes()
+	}
+	return c.view.Nodes()
+}
+
+// Names returns the global names as this node sees them.
+func (c *Cluster) Names() []NameEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ms != nil {
+		return c.ms.Names()
+	}
+	return c.view.Names()
+}
+
+// View returns the contract.ClusterView served on /cluster.
+func (c *Cluster) View() contract.ClusterView {
+	v := contract.ClusterView{Self: c.opts.Name, Role: c.opts.Role, Nodes: []contract.NodeInfo{}, Globals: []contract.GlobalName{}}
+	for _, n := range c.Nodes() {
+		v.Nodes = append(v.Nodes, contract.NodeInfo{ID: n.ID, Name: n.Name, Addr: n.Addr, Role: n.Role, Up: n.Up})
+	}
+	for _, n := range c.Names() {
+		v.Globals = append(v.Globals, contract.GlobalName{Name: n.Name, ID: n.ID})
+	}
+	return v
+}

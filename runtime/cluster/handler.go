@@ -1,0 +1,346 @@
+package cluster
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/lotou-io/lotou/runtime/contract"
+	"github.com/lotou-io/lotou/runtime/core"
+	"github.com/lotou-io/lotou/runtime/transport"
+)
+
+// effects are what a state change asks of the core; they run after c.mu is
+// released.
+type effects struct {
+	events []core.Event
+	down   []uint16
+}
+
+func (c *Cluster) runEffects(e effects) {
+	k := c.core.Load()
+	for _, id := range e.down {
+		c.forgetRoute(id)
+		if k != nil {
+			k.FailNode(core.NodeID(id), fmt.Errorf("node %d left the cluster: %w", id, core.ErrNodeDown))
+		}
+	}
+	if k == nil {
+		return
+	}
+	for _, ev := range e.events {
+		k.Publish(ev)
+	}
+}
+
+// applyLocked applies a master message to the local view and collects the
+// resulting effects. c.mu is held.
+func (c *Cluster) applyLocked(m *Control, e *effects) {
+	evs := c.view.Apply(m)
+	e.events = append(e.events, evs...)
+	for _, ev := range evs {
+		switch ev.Type {
+		case core.EventNodeDown:
+			e.down = append(e.down, uint16(ev.Node))
+		case core.EventNodeUp:
+			c.routes.Delete(uint16(ev.Node)) // its address may have changed
+		case core.EventNameAdded:
+			for _, w := range c.waiters[ev.Name] {
+				close(w)
+			}
+			delete(c.waiters, ev.Name)
+		}
+	}
+}
+
+// HandleFrame implements transport.Handler.
+func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
+	if len(payload) == 0 {
+		return
+	}
+	if payload[0] < ctlBase {
+		c.handleData(conn, payload)
+		return
+	}
+	m, err := decodeControl(payload)
+	if err != nil {
+		c.log.Info("Dropping control frame", "peer", conn.RemoteAddr().String(), "err", err.Error())
+		return
+	}
+	if c.opts.Role == contract.RoleMaster {
+		c.masterControl(conn, m)
+	} else if conn.Peer() != nil && conn.Peer() == c.master {
+		c.slaveControl(m)
+	}
+}
+
+func (c *Cluster) handleData(conn *transport.Conn, payload []byte) {
+	k := c.core.Load()
+	if k == nil {
+		return
+	}
+	m, err := decodeMessage(payload, c.opts.Codec)
+	if err != nil {
+		c.log.V(1).Info("Dropping data frame", "peer", conn.RemoteAddr().String(), "err", err.Error())
+		return
+	}
+	c.stats.In[m.Kind].Add(1)
+	if m.Kind == core.KindReply && c.opts.ObserveCall != nil {
+		c.observeReply(m.Session)
+	}
+	if err := k.DeliverLocal(m); err != nil {
+		c.log.V(1).Info("Remote message not delivered", "to", m.To.String(), "cmd", m.Cmd, "err", err.Error())
+	}
+}
+
+// ConnUp implements transport.Handler.
+func (c *Cluster) ConnUp(conn *transport.Conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if conn.Peer() == nil {
+		if id := conn.Remote().ID; id != 0 {
+			c.inbound[id] = conn
+			c.routes.Delete(id)
+		}
+		return
+	}
+	if conn.Peer() == c.master {
+		c.masterSeen = c.opts.Now()
+		reg := &Control{Type: CtlRegister, ID: uint16(c.ID()), Name: c.opts.Name, Addr: c.addr, Role: c.opts.Role}
+		for name, svc := range c.owned {
+			reg.Names = append(reg.Names, NameEntry{Name: name, ID: svc})
+		}
+		if err := conn.SendFirst(appendControl(nil, reg)); err != nil {
+			c.log.Error(err, "Registering with master")
+		}
+		c.log.Info("Connected to master", "master", c.opts.Master, "id", reg.ID, "names", len(reg.Names))
+	}
+}
+
+// ConnDown implements transport.Handler.
+func (c *Cluster) ConnDown(conn *transport.Conn, err error) {
+	var e effects
+	c.mu.Lock()
+	switch {
+	case conn.Peer() == nil:
+		if id := conn.Remote().ID; c.inbound[id] == conn {
+			delete(c.inbound, id)
+			c.routes.Delete(id)
+		}
+		if id, ok := c.connNode[conn]; ok {
+			delete(c.connNode, conn)
+			if c.byNode[id] == conn {
+				delete(c.byNode, id)
+			}
+		}
+	case conn.Peer() == c.master:
+		if c.ready {
+			c.log.Info("Lost master; reconnecting", "master", c.opts.Master, "err", errText(err))
+		}
+		c.ready = false
+	default:
+		// A direct link to another node dropped: what was in flight is lost,
+		// so calls waiting on that node fail now rather than at their deadline.
+		if id := conn.Remote().ID; id != 0 && id != uint16(c.ID()) {
+			c.log.V(1).Info("Lost link to node", "node", id, "addr", conn.Peer().Addr(), "err", errText(err))
+			e.down = append(e.down, id)
+		}
+	}
+	c.mu.Unlock()
+	c.runEffects(e)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func (c *Cluster) sendConn(conn *transport.Conn, m *Control) {
+	if conn == nil {
+		return
+	}
+	if err := conn.Send(appendControl(nil, m)); err != nil {
+		c.log.V(1).Info("Control message not sent", "peer", conn.RemoteAddr().String(), "err", err.Error())
+	}
+}
+
+func (c *Cluster) sendMasterLocked(m *Control) {
+	if c.master == nil {
+		return
+	}
+	if err := c.master.Send(appendControl(nil, m)); err != nil {
+		c.log.V(1).Info("Control message to master not sent", "err", err.Error())
+	}
+}
+
+// masterControl handles a control message received by the master.
+func (c *Cluster) masterControl(conn *transport.Conn, m *Control) {
+	var e effects
+	c.mu.Lock()
+	now := c.opts.Now()
+	from, registered := c.connNode[conn]
+	switch m.Type {
+	case CtlRegister:
+		id, outs := c.ms.Register(now, m)
+		if id == 0 {
+			c.log.Info("Refused node", "name", m.Name, "addr", conn.RemoteAddr().String(), "reason", outs[0].Msg.Err)
+			c.sendConn(conn, outs[0].Msg)
+			break
+		}
+		if old := c.byNode[id]; old != nil && old != conn {
+			delete(c.connNode, old)
+			defer old.Close()
+		}
+		c.byNode[id], c.connNode[conn] = conn, id
+		c.log.Info("Node registered", "name", m.Name, "id", id, "addr", m.Addr, "role", m.Role, "names", len(m.Names))
+		c.dispatchLocked(outs, &e)
+	case CtlHeartbeat:
+		if registered && !c.ms.Heartbeat(now, from) {
+			c.sendConn(conn, &Control{Type: CtlNodeDown, ID: from}) // tells it to register again
+		}
+	case CtlNameAdd:
+		if registered {
+			outs, _ := c.ms.AddName(from, m.Seq, m.Name, m.Service) //nolint:errcheck // the error goes back in the Ack
+			c.dispatchLocked(outs, &e)
+		}
+	case CtlNameDel:
+		if registered {
+			c.dispatchLocked(c.ms.DelName(from, m.Name, m.Service), &e)
+		}
+	case CtlLeave:
+		if registered {
+			c.log.Info("Node left", "id", from)
+			c.dispatchLocked(c.ms.Leave(from), &e)
+		}
+	}
+	c.mu.Unlock()
+	c.runEffects(e)
+}
+
+// dispatchLocked sends the master state machine's outputs. c.mu is held.
+func (c *Cluster) dispatchLocked(outs []Output, e *effects) {
+	for _, o := range outs {
+		if o.To != Broadcast {
+			c.sendConn(c.byNode[o.To], o.Msg)
+			continue
+		}
+		c.applyLocked(o.Msg, e)
+		if o.Msg.Type == CtlNodeDown {
+			if m, ok := c.ms.Member(o.Msg.ID); ok {
+				c.log.Info("Node down", "id", m.ID, "name", m.Name)
+			}
+		}
+		frame := appendControl(nil, o.Msg)
+		for _, id := range c.ms.UpMembers() {
+			if conn := c.byNode[id]; conn != nil {
+				if err := conn.Send(frame); err != nil {
+					c.log.Info("Push to node failed", "id", id, "err", err.Error())
+				}
+			}
+		}
+	}
+}
+
+func (c *Cluster) masterTick(now time.Time, beat bool) {
+	var e effects
+	c.mu.Lock()
+	c.dispatchLocked(c.ms.Tick(now), &e)
+	if beat {
+		hb := appendControl(nil, &Control{Type: CtlHeartbeat})
+		for _, conn := range c.byNode {
+			_ = conn.Send(hb) //nolint:errcheck // a full queue means the node is slow; its own heartbeat decides
+		}
+	}
+	c.mu.Unlock()
+	c.runEffects(e)
+}
+
+// slaveControl handles a control message from the master.
+func (c *Cluster) slaveControl(m *Control) {
+	var e effects
+	c.mu.Lock()
+	c.masterSeen = c.opts.Now()
+	switch m.Type {
+	case CtlWelcome:
+		c.welcomeLocked(m, &e)
+	case CtlRefuse:
+		c.log.Error(fmt.Errorf("%w: %s", ErrNotJoined, m.Err), "Master refused registration")
+		c.failLocked(fmt.Errorf("master refused registration: %s: %w", m.Err, ErrNotJoined))
+	case CtlNodeDown:
+		if m.ID == uint16(c.ID()) && c.master != nil {
+			c.log.Info("Master does not know this node; registering again")
+			if conn := c.master.Conn(); conn != nil {
+				conn.Close() // the reconnect registers
+			}
+			break
+		}
+		c.applyLocked(m, &e)
+	case CtlNodeUp, CtlNameAdd, CtlNameDel:
+		c.applyLocked(m, &e)
+	case CtlAck:
+		if ch, ok := c.acks[m.Seq]; ok {
+			delete(c.acks, m.Seq)
+			var err error
+			if m.Err != "" {
+				err = &core.RemoteError{Msg: m.Err}
+			}
+			ch <- err
+		}
+	}
+	c.mu.Unlock()
+	c.runEffects(e)
+}
+
+func (c *Cluster) welcomeLocked(m *Control, e *effects) {
+	if c.joinErr != nil {
+		return
+	}
+	old := uint16(c.ID())
+	if old != 0 && old != m.ID {
+		err := fmt.Errorf("had id %d, got %d: %w", old, m.ID, ErrIDChanged)
+		c.log.Error(err, "Cannot rejoin under the old id; the node must restart")
+		c.failLocked(err)
+		return
+	}
+	if m.Err != "" {
+		c.log.Info("Master refused some names", "reason", m.Err)
+	}
+	if old == 0 {
+		c.setSelf(m.ID)
+		close(c.joined)
+	}
+	c.ready = true
+	c.applyLocked(m, e)
+	c.log.Info("Registered with master", "id", m.ID, "nodes", len(m.Nodes), "names", len(m.Names))
+}
+
+// failLocked ends Join (if waiting) or Run with err.
+func (c *Cluster) failLocked(err error) {
+	if c.self.Load() == 0 && c.joinErr == nil {
+		c.joinErr = err
+		close(c.joined)
+		return
+	}
+	select {
+	case c.fatal <- err:
+	default:
+	}
+}
+
+func (c *Cluster) slaveTick(now time.Time, beat bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	conn := c.master.Conn()
+	if conn == nil {
+		return
+	}
+	if beat {
+		c.sendConn(conn, &Control{Type: CtlHeartbeat})
+	}
+	if now.Sub(c.masterSeen) > contract.MissedHeartbeats*c.opts.Heartbeat {
+		c.log.Info("Master silent; reconnecting", "master", c.opts.Master, "silentFor", now.Sub(c.masterSeen).String())
+		c.masterSeen = now
+		conn.Close()
+	}
+}

@@ -1,0 +1,304 @@
+package cluster
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/lotou-io/lotou/runtime/core"
+)
+
+// MasterID is the node id the master always takes.
+const MasterID uint16 = 1
+
+// Broadcast as Output.To means: every registered node, and the master's own
+// view.
+const Broadcast uint16 = 0
+
+// Output is a control message the master state machine wants sent.
+type Output struct {
+	// To is the node to send Msg to, or Broadcast.
+	To  uint16
+	Msg *Control
+}
+
+type member struct {
+	NodeEntry
+	lastSeen time.Time
+}
+
+// MasterState is the master's membership and global name table. It is a
+// deterministic state machine: no sockets, goroutines or clocks; time comes
+// in as arguments and the messages to send come out as Outputs, in order.
+// It is not safe for concurrent use; its driver serialises calls.
+type MasterState struct {
+	timeout time.Duration
+	self    NodeEntry
+	members map[uint16]*member
+	names   map[string]uint64
+	next    uint16
+}
+
+// NewMasterState returns the state of a master described by self (its ID is
+// forced to MasterID). A node silent for longer than timeout is down.
+func NewMasterState(self NodeEntry, timeout time.Duration) *MasterState {
+	self.ID, self.Up = MasterID, true
+	return &MasterState{timeout: timeout, self: self, members: map[uint16]*member{}, names: map[string]uint64{}, next: MasterID + 1}
+}
+
+// Register handles a node's registration. It returns the id assigned and the
+// messages to send: first the Welcome to the node, then broadcasts.
+func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
+	if req.Name == "" {
+		return 0, []Output{{Msg: &Control{Type: CtlRefuse, Err: "a node name is required"}}}
+	}
+	if req.Name == s.self.Name {
+		return 0, []Output{{Msg: &Control{Type: CtlRefuse, Err: fmt.Sprintf("node name %q is the master's", req.Name)}}}
+	}
+	var outs []Output
+	id := req.ID
+	if m, ok := s.members[id]; id <= MasterID || (ok && m.Up && m.Name != req.Name) {
+		id = s.alloc()
+	}
+	if id == 0 {
+		return 0, []Output{{Msg: &Control{Type: CtlRefuse, Err: "no node id left"}}}
+	}
+	// The same node name under another id is an earlier incarnation: gone.
+	for _, m := range s.sortedMembers() {
+		if m.Name == req.Name && m.ID != id && m.Up {
+			outs = append(outs, s.down(m)...)
+		}
+	}
+	if m, ok := s.members[id]; ok && m.Up { // re-registration over a new connection
+		want := map[string]bool{}
+		for _, n := range req.Names {
+			want[n.Name] = true
+		}
+		for _, name := range s.namesOf(id) {
+			if !want[name] {
+				svc := s.names[name]
+				delete(s.names, name)
+				outs = append(outs, Output{To: Broadcast, Msg: &Control{Type: CtlNameDel, Name: name, Service: svc}})
+			}
+		}
+	}
+	role := req.Role
+	if role != RoleClient {
+		role = "slave"
+	}
+	s.members[id] = &member{NodeEntry: NodeEntry{ID: id, Name: req.Name, Addr: req.Addr, Role: role, Up: true}, lastSeen: now}
+	var adds []Output
+	var refused []string
+	for _, n := range req.Names {
+		if role == RoleClient {
+			break
+		}
+		switch out, err := s.setName(id, n.Name, n.ID); {
+		case err != nil:
+			refused = append(refused, n.Name)
+		case out != nil:
+			adds = append(adds, *out)
+		}
+	}
+	welcome := &Control{Type: CtlWelcome, ID: id, Nodes: s.Nodes(), Names: s.Names()}
+	if len(refused) > 0 {
+		welcome.Err = fmt.Sprintf("names held by other nodes: %v", refused)
+	}
+	outs = append([]Output{{To: id, Msg: welcome}}, outs...)
+	if role != RoleClient {
+		outs = append(outs, Output{To: Broadcast, Msg: &Control{Type: CtlNodeUp, Nodes: []NodeEntry{s.members[id].NodeEntry}}})
+	}
+	return id, append(outs, adds...)
+}
+
+func (s *MasterState) alloc() uint16 {
+	// First pass: ids never used (or forgotten); second: ids of down nodes.
+	for pass := range 2 {
+		for range 0xffff {
+			id := s.next
+			s.next++
+			if s.next == 0 {
+				s.next = MasterID + 1
+			}
+			if id <= MasterID {
+				continue
+			}
+			m, ok := s.members[id]
+			if !ok || (pass == 1 && !m.Up) {
+				return id
+			}
+		}
+	}
+	return 0
+}
+
+// setName binds name to svc for node id. It returns the broadcast to send, if
+// anything changed, or an error wrapping core.ErrNameTaken.
+func (s *MasterState) setName(id uint16, name string, svc uint64) (*Output, error) {
+	if core.ServiceID(svc).Node() != core.NodeID(id) {
+		return nil, fmt.Errorf("name %q: service %v is not on node %d: %w", name, core.ServiceID(svc), id, core.ErrBadArgs)
+	}
+	if old, ok := s.names[name]; ok {
+		if old == svc {
+			return nil, nil
+		}
+		if h := s.holder(old); h != nil && h.Up {
+			return nil, fmt.Errorf("name %q held by %v: %w", name, core.ServiceID(old), core.ErrNameTaken)
+		}
+	}
+	s.names[name] = svc
+	return &Output{To: Broadcast, Msg: &Control{Type: CtlNameAdd, Name: name, Service: svc}}, nil
+}
+
+func (s *MasterState) holder(svc uint64) *NodeEntry {
+	node := uint16(core.ServiceID(svc).Node())
+	if node == MasterID {
+		return &s.self
+	}
+	if m, ok := s.members[node]; ok {
+		return &m.NodeEntry
+	}
+	return nil
+}
+
+// AddName registers a global name for node from (MasterID for the master's
+// own services). A request with a Seq gets an Ack.
+func (s *MasterState) AddName(from uint16, seq uint64, name string, svc uint64) ([]Output, error) {
+	if from != MasterID {
+		if m, ok := s.members[from]; !ok || !m.Up || m.Role == RoleClient {
+			err := fmt.Errorf("name %q: node %d is not registered: %w", name, from, core.ErrNodeDown)
+			return ackTo(from, seq, err), err
+		}
+	}
+	out, err := s.setName(from, name, svc)
+	outs := ackTo(from, seq, err)
+	if out != nil {
+		outs = append(outs, *out)
+	}
+	return outs, err
+}
+
+func ackTo(to uint16, seq uint64, err error) []Output {
+	if to == MasterID || seq == 0 {
+		return nil
+	}
+	a := &Control{Type: CtlAck, Seq: seq}
+	if err != nil {
+		a.Err = err.Error()
+	}
+	return []Output{{To: to, Msg: a}}
+}
+
+// DelName releases name if node from's service svc holds it.
+func (s *MasterState) DelName(from uint16, name string, svc uint64) []Output {
+	if old, ok := s.names[name]; !ok || old != svc || core.ServiceID(svc).Node() != core.NodeID(from) {
+		return nil
+	}
+	delete(s.names, name)
+	return []Output{{To: Broadcast, Msg: &Control{Type: CtlNameDel, Name: name, Service: svc}}}
+}
+
+// Heartbeat records that node id is alive. It returns false if the node is
+// not registered (or was declared down): it must register again.
+func (s *MasterState) Heartbeat(now time.Time, id uint16) bool {
+	m, ok := s.members[id]
+	if !ok || !m.Up {
+		return false
+	}
+	m.lastSeen = now
+	return true
+}
+
+// Leave handles a graceful leave of node id.
+func (s *MasterState) Leave(id uint16) []Output {
+	m, ok := s.members[id]
+	if !ok || !m.Up {
+		return nil
+	}
+	return s.down(m)
+}
+
+// Tick declares down every node silent for longer than the timeout.
+func (s *MasterState) Tick(now time.Time) []Output {
+	var outs []Output
+	for _, m := range s.sortedMembers() {
+		if m.Up && now.Sub(m.lastSeen) > s.timeout {
+			outs = append(outs, s.down(m)...)
+		}
+	}
+	return outs
+}
+
+func (s *MasterState) down(m *member) []Output {
+	for _, name := range s.namesOf(m.ID) {
+		delete(s.names, name)
+	}
+	if m.Role == RoleClient {
+		delete(s.members, m.ID)
+		return nil
+	}
+	m.Up = false
+	return []Output{{To: Broadcast, Msg: &Control{Type: CtlNodeDown, ID: m.ID}}}
+}
+
+func (s *MasterState) namesOf(id uint16) []string {
+	var out []string
+	for name, svc := range s.names {
+		if uint16(core.ServiceID(svc).Node()) == id {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s *MasterState) sortedMembers() []*member {
+	ids := slices.Sorted(maps.Keys(s.members))
+	out := make([]*member, len(ids))
+	for i, id := range ids {
+		out[i] = s.members[id]
+	}
+	return out
+}
+
+// Nodes returns the master and every non-client member, sorted by id.
+func (s *MasterState) Nodes() []NodeEntry {
+	out := []NodeEntry{s.self}
+	for _, m := range s.sortedMembers() {
+		if m.Role != RoleClient {
+			out = append(out, m.NodeEntry)
+		}
+	}
+	return out
+}
+
+// Names returns the global name table, sorted by name.
+func (s *MasterState) Names() []NameEntry {
+	out := make([]NameEntry, 0, len(s.names))
+	for _, name := range slices.Sorted(maps.Keys(s.names)) {
+		out = append(out, NameEntry{Name: name, ID: s.names[name]})
+	}
+	return out
+}
+
+// Member returns the entry of node id, clients included.
+func (s *MasterState) Member(id uint16) (NodeEntry, bool) {
+	m, ok := s.members[id]
+	if !ok {
+		return NodeEntry{}, false
+	}
+	return m.NodeEntry, true
+}
+
+// UpMembers returns the ids of every registered, up node, clients included:
+// the recipients of broadcasts and heartbeats.
+func (s *MasterState) UpMembers() []uint16 {
+	var out []uint16
+	for _, m := range s.sortedMembers() {
+		if m.Up {
+			out = append(out, m.ID)
+		}
+	}
+	return out
+}

@@ -1,0 +1,148 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/lotou-io/lotou/runtime/codec"
+	"github.com/lotou-io/lotou/runtime/core"
+)
+
+// ErrBadFrame means a frame from a peer could not be decoded. The frame is
+// dropped; it never panics.
+var ErrBadFrame = errors.New("cluster: malformed frame")
+
+// maxCmdLen bounds a command name on the wire.
+const maxCmdLen = 1024
+
+// maxErrLen bounds an error text on the wire.
+const maxErrLen = 64 << 10
+
+// The envelope of a data message (one frame payload) is compact: no nested
+// envelopes, no string enums. Service ids are written as node and counter
+// uvarints, so small ids take two bytes instead of eight.
+//
+//	kind     1 byte (core.Kind: 1 send, 2 request, 3 call, 4 reply, 5 close)
+//	to       uvarint(node) uvarint(counter)
+//	from     uvarint(node) uvarint(counter)
+//	session  uvarint                  (request, call and reply only)
+//	cmd      uvarint(len) bytes       (all kinds but reply)
+//	err      uvarint(len) bytes       (reply only; empty on success)
+//	args     codec argument list      (rest of the frame)
+//
+// A remote Call(svc, "echo", 42) between small ids is 14 payload bytes, 18
+// bytes on the wire with the frame header.
+
+func appendID(b []byte, id core.ServiceID) []byte {
+	b = codec.AppendUvarint(b, uint64(id.Node()))
+	return codec.AppendUvarint(b, id.Seq())
+}
+
+func hasSession(k core.Kind) bool {
+	return k == core.KindRequest || k == core.KindCall || k == core.KindReply
+}
+
+// appendMessage appends the envelope of m and its encoded arguments.
+func appendMessage(b []byte, m *core.Message, reg *codec.Registry) ([]byte, error) {
+	if m.Kind < core.KindSend || m.Kind > core.KindClose {
+		return b, fmt.Errorf("encoding message of kind %d: %w", m.Kind, ErrBadFrame)
+	}
+	b = append(b, byte(m.Kind))
+	b = appendID(b, m.To)
+	b = appendID(b, m.From)
+	if hasSession(m.Kind) {
+		b = codec.AppendUvarint(b, m.Session)
+	}
+	if m.Kind == core.KindReply {
+		b = codec.AppendString(b, m.Err)
+	} else {
+		b = codec.AppendString(b, m.Cmd)
+	}
+	out, err := reg.AppendArgs(b, m.Args)
+	if err != nil {
+		return b, fmt.Errorf("encoding arguments of %q: %w", m.Cmd, err)
+	}
+	return out, nil
+}
+
+// wireReader reads the envelope fields, remembering the first error.
+type wireReader struct {
+	b   []byte
+	err error
+}
+
+func (r *wireReader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n, err := codec.ReadUvarint(r.b)
+	if err != nil {
+		r.err = err
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *wireReader) str(maxLen int) string {
+	if r.err != nil {
+		return ""
+	}
+	s, n, err := codec.ReadString(r.b, maxLen)
+	if err != nil {
+		r.err = err
+		return ""
+	}
+	r.b = r.b[n:]
+	return s
+}
+
+func (r *wireReader) byte() byte {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b) == 0 {
+		r.err = codec.ErrTruncated
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *wireReader) id() core.ServiceID {
+	node := r.uvarint()
+	seq := r.uvarint()
+	if r.err == nil && (node > 0xffff || seq >= 1<<48) {
+		r.err = fmt.Errorf("service id %d:%d out of range", node, seq)
+	}
+	return core.MakeID(core.NodeID(node), seq) //nolint:gosec // range checked above
+}
+
+// decodeMessage decodes a data frame payload. It never panics.
+func decodeMessage(b []byte, reg *codec.Registry) (*core.Message, error) {
+	r := wireReader{b: b}
+	m := &core.Message{Kind: core.Kind(r.byte())}
+	if r.err == nil && (m.Kind < core.KindSend || m.Kind > core.KindClose) {
+		return nil, fmt.Errorf("%w: message kind %d", ErrBadFrame, m.Kind)
+	}
+	m.To = r.id()
+	m.From = r.id()
+	if hasSession(m.Kind) {
+		m.Session = r.uvarint()
+	}
+	if m.Kind == core.KindReply {
+		m.Err = r.str(maxErrLen)
+	} else {
+		m.Cmd = r.str(maxCmdLen)
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadFrame, r.err)
+	}
+	args, err := reg.DecodeArgs(r.b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: arguments of %q: %w", ErrBadFrame, m.Cmd, err)
+	}
+	m.Args = args
+	return m, nil
+}

@@ -1,0 +1,79 @@
+package binary
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/lotou-io/lotou/runtime/codec"
+)
+
+// decoder reads one input and tracks the allocation budget.
+type decoder struct {
+	data  []byte
+	pos   int
+	lim   codec.Limits
+	alloc int64
+}
+
+func (d *decoder) read(n int) ([]byte, error) {
+	if n > len(d.data)-d.pos {
+		return nil, codec.ErrTruncated
+	}
+	b := d.data[d.pos : d.pos+n]
+	d.pos += n
+	return b, nil
+}
+
+func (d *decoder) deeper(depth int) error {
+	if depth >= d.lim.MaxDepth {
+		return fmt.Errorf("%w: nesting deeper than MaxDepth %d", codec.ErrLimit, d.lim.MaxDepth)
+	}
+	return nil
+}
+
+// count reads a uint32 count of items of at least minSize bytes each.
+func (d *decoder) count(minSize, depth int) (int, error) {
+	if err := d.deeper(depth); err != nil {
+		return 0, err
+	}
+	b, err := d.read(4)
+	if err != nil {
+		return 0, err
+	}
+	n := int(le.Uint32(b))
+	if n > d.lim.MaxLen {
+		return 0, fmt.Errorf("%w: count %d > MaxLen %d", codec.ErrLimit, n, d.lim.MaxLen)
+	}
+	if minSize > 0 && n > (len(d.data)-d.pos)/minSize {
+		return 0, fmt.Errorf("%w: count %d exceeds the %d bytes left", codec.ErrTruncated, n, len(d.data)-d.pos)
+	}
+	return n, nil
+}
+
+// bytes reads a length-prefixed byte string, charging its copy.
+func (d *decoder) bytes() ([]byte, error) {
+	n, err := d.count(1, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.charge(int64(n)); err != nil {
+		return nil, err
+	}
+	return d.read(n)
+}
+
+func (d *decoder) charge(n int64) error {
+	d.alloc += n
+	if d.alloc > d.lim.MaxAlloc {
+		return fmt.Errorf("%w: decoding would allocate more than MaxAlloc %d bytes", codec.ErrLimit, d.lim.MaxAlloc)
+	}
+	return nil
+}
+
+func (d *decoder) chargeN(n int, t reflect.Type) error {
+	size := int64(t.Size()) //nolint:gosec // type sizes fit in int64
+	if size != 0 && int64(n) > d.lim.MaxAlloc/size {
+		return fmt.Errorf("%w: %d elements of %v exceed MaxAlloc %d", codec.ErrLimit, n, t, d.lim.MaxAlloc)
+	}
+	return d.charge(int64(n) * size)
+}

@@ -1,0 +1,113 @@
+package codec
+
+import (
+	"fmt"
+	"math/bits"
+)
+
+// AppendUvarint appends u as a uvarint (the same encoding as
+// encoding/binary.AppendUvarint). Exported for small fixed envelopes.
+func AppendUvarint(buf []byte, u uint64) []byte {
+	for u >= 0x80 {
+		buf = append(buf, byte(u)|0x80)
+		u >>= 7
+	}
+	return append(buf, byte(u))
+}
+
+// AppendVarint appends n zig-zag encoded as a uvarint, so small negative
+// numbers stay small.
+func AppendVarint(buf []byte, n int64) []byte {
+	return AppendUvarint(buf, uint64(n<<1)^uint64(n>>63)) //nolint:gosec // zig-zag is a bit reinterpretation
+}
+
+// ReadUvarint reads a uvarint from the front of data and returns it with the
+// number of bytes read. It fails with ErrTruncated or ErrMalformed (overflow).
+func ReadUvarint(data []byte) (uint64, int, error) {
+	var u uint64
+	var s uint
+	for i, b := range data {
+		if i == 9 && b > 1 {
+			return 0, 0, fmt.Errorf("%w: uvarint overflows 64 bits", ErrMalformed)
+		}
+		if b < 0x80 {
+			return u | uint64(b)<<s, i + 1, nil
+		}
+		u |= uint64(b&0x7f) << s
+		s += 7
+	}
+	return 0, 0, ErrTruncated
+}
+
+// ReadVarint reads a zig-zag varint written by AppendVarint.
+func ReadVarint(data []byte) (int64, int, error) {
+	u, n, err := ReadUvarint(data)
+	return unzigzag(u), n, err
+}
+
+func unzigzag(u uint64) int64 {
+	return int64(u>>1) ^ -int64(u&1) //nolint:gosec // zig-zag is a bit reinterpretation
+}
+
+// AppendString appends s as a uvarint length followed by its bytes.
+func AppendString(buf []byte, s string) []byte {
+	buf = AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
+}
+
+// ReadString reads a string written by AppendString, refusing lengths over
+// maxLen. The returned string is a copy.
+func ReadString(data []byte, maxLen int) (string, int, error) {
+	l, n, err := ReadUvarint(data)
+	if err != nil {
+		return "", 0, err
+	}
+	if l > uint64(maxLen) { //nolint:gosec // maxLen is positive
+		return "", 0, fmt.Errorf("%w: string length %d > %d", ErrLimit, l, maxLen)
+	}
+	if l > uint64(len(data)-n) {
+		return "", 0, ErrTruncated
+	}
+	end := n + int(l) //nolint:gosec // bounded by len(data)
+	return string(data[n:end]), end, nil
+}
+
+// appendFloat64 writes the compact float form described in doc.go.
+func appendFloat64(buf []byte, bitsv uint64) []byte {
+	n := (bits.Len64(bits.ReverseBytes64(bitsv)) + 7) / 8
+	buf = append(buf, byte(n))
+	for i := range n {
+		buf = append(buf, byte(bitsv>>(56-8*i)))
+	}
+	return buf
+}
+
+// appendFloat32 writes the compact float form of a float32.
+func appendFloat32(buf []byte, bitsv uint32) []byte {
+	n := (bits.Len32(bits.ReverseBytes32(bitsv)) + 7) / 8
+	buf = append(buf, byte(n))
+	for i := range n {
+		buf = append(buf, byte(bitsv>>(24-8*i)))
+	}
+	return buf
+}
+
+// readCompact reads a compact float of at most max bytes and returns its bits
+// left-aligned in 64 bits.
+func readCompact(data []byte, maxBytes int) (uint64, int, error) {
+	if len(data) == 0 {
+		return 0, 0, ErrTruncated
+	}
+	n := int(data[0])
+	if n > maxBytes {
+		return 0, 0, fmt.Errorf("%w: compact float of %d bytes", ErrMalformed, n)
+	}
+	if len(data) < 1+n {
+		return 0, 0, ErrTruncated
+	}
+	var u uint64
+	for i := range n {
+		u |= uint64(data[1+i]) << (56 - 8*i)
+	}
+	return u, 1 + n, nil
+}

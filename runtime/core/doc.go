@@ -1,0 +1,77 @@
+// Package core is the Lotou routing core: services, ids, names, mailboxes,
+// the call/request bookkeeping and timers. It does no I/O: no sockets, no
+// codec. A cluster plugs in through two small interfaces defined here,
+// Remote (deliver a message to another node) and Registry (global names),
+// and through three entry points on Core: DeliverLocal (a message arrived
+// from the network), FailNode (a node went away) and Publish (cluster event).
+//
+// # Services
+//
+// Everything is a service: one goroutine, one bounded mailbox, handlers run
+// one at a time. A service is a few lines of plain Go:
+//
+//	svc, err := c.Spawn(ctx, ".adder", func(s *core.Service) error {
+//		s.Handle("add", func(a, b int) int { return a + b })
+//		return nil
+//	})
+//	ret, err := c.Call(ctx, svc.ID(), "add", 1, 2) // ret[0] == 3
+//
+// Handlers are ordinary typed functions registered per command. An optional
+// first parameter *Context gives the sender and the service. The return values
+// are the reply; a trailing error return becomes an error reply. Signatures
+// are analysed once per reflect.Type at registration; common shapes (func(),
+// func(int) int, func(string) (string, error), func(*Context, []any) ([]any,
+// error), ...) run without reflect.Call.
+//
+// # Ids and names
+//
+// A ServiceID is 64 bits: the NodeID in the high 16 bits and a per-node
+// counter below. Counters only grow, so ids are never reused. The id with
+// counter 0 stands for the node itself (code outside any service). Names
+// beginning with "." are local to the node; other names are global and go
+// through the pluggable Registry (LocalRegistry on a standalone node).
+//
+// # Message kinds
+//
+// Send is one-way. Request sends and later runs a callback exactly once on
+// the requester's goroutine, with the reply or an error (timeout, node down,
+// stopped). Call blocks until the reply or the ctx deadline. Replies are
+// matched by session number. Close asks a service to stop, gracefully (after
+// what is queued before the notice) or forced. Events (name added/removed,
+// node up/down) reach services that Subscribe. Inside a node messages pass by
+// reference, never encoded.
+//
+// # Deadlock rule: nested dispatch
+//
+// A Call made from inside a handler (Service.Call or Context.Call) does not
+// block the service: while it waits for its reply, the service goroutine keeps
+// taking messages from its own mailbox, in order, and dispatching them
+// (Skynet-style, without coroutines). So A→B→A completes, and so do two
+// services calling each other at the same moment. The price is re-entrancy:
+// other handlers, timers and request callbacks of the same service may run
+// while a handler is suspended in Call, exactly as in Skynet; they still run
+// one at a time on the service goroutine, so no locking is needed, but state
+// may have changed when Call returns. Nesting is bounded (maxCallDepth); a
+// deeper Call fails at once with ErrCallDepth. Core.Call, for code outside any
+// service, simply blocks its goroutine. Never call Core.Call from a handler.
+//
+// # Mailboxes
+//
+// Mailboxes are bounded (Options.MailboxSize, ServiceOption WithMailboxSize).
+// Send never blocks and never panics: it returns ErrMailboxFull; SendWait waits
+// for room until its ctx ends. Replies, timer ticks, close notices and events
+// are internal traffic that is bounded by the outstanding work and bypasses
+// the capacity check. The consumer swaps the whole queue out under one lock
+// (batch draining), so a producer pays one short critical section per message.
+//
+// # Timers, panics, shutdown
+//
+// After and Every deliver timer ticks as messages on the service goroutine
+// (time.AfterFunc, no global tick); Cancel stops them; all are stopped when the
+// service stops. Request deadlines are cancelled when the reply arrives. A
+// panicking handler is logged with its stack, the service goes on, and a
+// Call or Request waiting on that message gets ErrHandlerPanic at once.
+// Core.Stop refuses new messages, lets every service drain what is queued,
+// runs stop hooks, fails outstanding requests with ErrStopped and returns
+// when every service goroutine has exited.
+package core

@@ -1,0 +1,268 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+)
+
+// maxCallDepth bounds nested dispatch (handlers suspended in Call).
+const maxCallDepth = 64
+
+// run is the service goroutine.
+func (s *Service) run() {
+	defer s.core.wg.Done()
+	var st takeStatus
+	for {
+		var m *Message
+		m, st = s.next(nil, false)
+		if st != takeOK {
+			break
+		}
+		s.dispatch(m)
+	}
+	s.shutdown(st == takeKilled)
+}
+
+// next returns the next message in order, refilling the local batch from
+// the mailbox when it is used up. Messages are dispatched in place in the
+// batch; a batch goes back to the mailbox for reuse only at depth 0, when no
+// suspended handler still points into it. inCall keeps next parked (instead
+// of reporting takeDrained) while a Call waits for its reply.
+func (s *Service) next(done <-chan struct{}, inCall bool) (*Message, takeStatus) {
+	if s.pos >= len(s.buf) {
+		var spare []Message
+		if s.depth == 0 {
+			spare = s.buf[:0]
+		}
+		batch, st := s.mb.take(spare, done, inCall)
+		if st != takeOK {
+			s.buf, s.pos = spare, 0
+			return nil, st
+		}
+		s.buf, s.pos = batch, 0
+	}
+	m := &s.buf[s.pos]
+	s.pos++
+	return m, takeOK
+}
+
+// frame returns the Context for the message dispatched at the current
+// nesting depth; frames are reused, so handlers cost no allocation.
+func (s *Service) frame() *Context {
+	if s.depth == len(s.ctxs) {
+		s.ctxs = append(s.ctxs, &Context{Service: s})
+	}
+	return s.ctxs[s.depth]
+}
+
+// dispatch handles one message, held in the current frame, on the service
+// goroutine.
+func (s *Service) dispatch(m *Message) {
+	f := s.frame()
+	f.msg = m
+	s.depth++
+	defer func() {
+		s.depth--
+		f.msg = nil
+		*m = Message{}
+	}()
+	switch m.Kind {
+	case KindSend, KindCall, KindRequest:
+		s.handle(m)
+	case KindReply:
+		s.onReply(m)
+	case kindTimeout:
+		s.onTimeout(m.Session)
+	case kindTimer:
+		s.onTimer(TimerID(m.Session))
+	case KindEvent:
+		s.onEventMsg(m)
+	case KindClose:
+		s.mb.close()
+	default:
+		s.log.V(1).Info("Unknown message kind dropped", "kind", m.Kind)
+	}
+}
+
+// handle runs the handler of m and answers it.
+func (s *Service) handle(m *Message) {
+	h := s.handlers[m.Cmd]
+	if h == nil {
+		err := fmt.Errorf("%v has no handler for %q: %w", s.id, m.Cmd, ErrUnknownCommand)
+		if !m.expectsReply() {
+			s.log.V(1).Info("Message dropped", "err", err.Error())
+		}
+		s.core.sendReply(s.id, m, nil, err)
+		return
+	}
+	ret, err := s.invoke(h, s.ctxs[s.depth-1])
+	if err != nil && !m.expectsReply() {
+		s.log.V(1).Info("Handler failed", "cmd", m.Cmd, "err", err.Error())
+	}
+	s.core.sendReply(s.id, m, ret, err)
+}
+
+// invoke calls h with panic isolation; c holds the message.
+func (s *Service) invoke(h *handler, c *Context) (ret []any, err error) {
+	m := c.msg
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handling %q on %v: %w: %v", m.Cmd, s.id, ErrHandlerPanic, r)
+			s.log.Error(err, "Handler panicked", "cmd", m.Cmd, "stack", string(debug.Stack()))
+			ret = nil
+		}
+	}()
+	return h.call(c, m.args())
+}
+
+// safely runs fn (a callback, timer or hook) with panic isolation.
+func (s *Service) safely(what string, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error(fmt.Errorf("%w: %v", ErrHandlerPanic, r), "Callback panicked", "what", what, "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
+}
+
+// onReply completes the Call or Request with m's session.
+func (s *Service) onReply(m *Message) {
+	p := s.calls[m.Session]
+	if p == nil {
+		return // late reply after a timeout
+	}
+	delete(s.calls, m.Session)
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	ret, err := m.args(), m.replyErr()
+	if len(ret) > 0 && m.Args == nil {
+		ret = append([]any(nil), ret...) // inline storage is reused after dispatch
+	}
+	if p.cb == nil {
+		p.done, p.ret, p.err = true, ret, err
+		return
+	}
+	s.safely("request callback", func() { p.cb(ret, err) })
+}
+
+// onTimeout fails the Request with session sess if it is still pending.
+func (s *Service) onTimeout(sess uint64) {
+	p := s.calls[sess]
+	if p == nil {
+		return
+	}
+	delete(s.calls, sess)
+	if p.remote {
+		s.core.pending.take(sess)
+	}
+	err := fmt.Errorf("request %d of %v: %w", sess, s.id, ErrCallTimeout)
+	s.safely("request callback", func() { p.cb(nil, err) })
+}
+
+func (s *Service) onEventMsg(m *Message) {
+	args := m.args()
+	if s.onEvent == nil || len(args) != 1 {
+		return
+	}
+	if ev, ok := args[0].(Event); ok {
+		s.safely("event", func() { s.onEvent(ev) })
+	}
+}
+
+// waitCall dispatches this service's other messages until the reply to
+// session sess arrives, ctx ends, or the service is killed.
+func (s *Service) waitCall(ctx context.Context, sess uint64, p *pendingCall, m *Message) ([]any, error) {
+	done := ctx.Done()
+	for !p.done {
+		if done != nil {
+			select {
+			case <-done:
+				return nil, s.abandon(sess, p, fmt.Errorf("calling %q on %v: %w (%w)", m.Cmd, m.To, ErrCallTimeout, ctx.Err()))
+			default:
+			}
+		}
+		next, st := s.next(done, true)
+		switch st {
+		case takeOK:
+			s.dispatch(next)
+		case takeDone:
+			return nil, s.abandon(sess, p, fmt.Errorf("calling %q on %v: %w (%w)", m.Cmd, m.To, ErrCallTimeout, ctx.Err()))
+		default:
+			return nil, s.abandon(sess, p, fmt.Errorf("calling %q on %v: %w", m.Cmd, m.To, ErrStopped))
+		}
+	}
+	return p.ret, p.err
+}
+
+// abandon forgets a pending Call and returns err.
+func (s *Service) abandon(sess uint64, p *pendingCall, err error) error {
+	delete(s.calls, sess)
+	if p.remote {
+		s.core.pending.take(sess)
+	}
+	return err
+}
+
+// closeBy applies a close notice routed to s.
+func (s *Service) closeBy(m *Message, args []any) error {
+	if len(args) == 1 {
+		if force, ok := args[0].(bool); ok && force {
+			s.mb.kill()
+			return nil
+		}
+	}
+	return s.mb.push(m, args, true)
+}
+
+// shutdown runs when the service loop ends: fail what can no longer be
+// answered, run stop hooks, release the name.
+func (s *Service) shutdown(killed bool) {
+	c := s.core
+	if killed {
+		s.failQueued(s.buf[s.pos:])
+		s.buf, s.pos = nil, 0
+	}
+	s.stopTimers()
+	for sess, p := range s.calls {
+		delete(s.calls, sess)
+		if p.remote {
+			c.pending.take(sess)
+		}
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+		if p.cb != nil {
+			err := fmt.Errorf("request %d of %v: %w", sess, s.id, ErrStopped)
+			s.safely("request callback", func() { p.cb(nil, err) })
+		}
+	}
+	for i := len(s.onStop) - 1; i >= 0; i-- {
+		s.safely("stop hook", s.onStop[i])
+	}
+	if s.onEvent != nil {
+		c.unsubscribe(s)
+	}
+	c.table.remove(s.id)
+	s.failQueued(s.mb.finish())
+	if s.name != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), c.regTO)
+		c.releaseName(ctx, s.name, s.id)
+		cancel()
+	}
+}
+
+// failQueued answers queued messages that expect a reply with ErrStopped.
+func (s *Service) failQueued(ms []Message) {
+	for i := range ms {
+		m := &ms[i]
+		if m.Kind == KindSend || m.Kind == KindCall || m.Kind == KindRequest {
+			if m.expectsReply() {
+				s.core.sendReply(s.id, m, nil, fmt.Errorf("%q to %v: %w", m.Cmd, s.id, ErrStopped))
+			} else {
+				s.log.V(1).Info("Message dropped at forced stop", "cmd", m.Cmd)
+			}
+		}
+	}
+}

@@ -1,0 +1,227 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// spinChecks is how many times an idle consumer looks for new work before
+// parking: a short spin (about a microsecond) saves the producer a wake-up
+// under load and costs an idle service almost nothing.
+const (
+	spinChecks = 1000
+	spinYield  = 100
+)
+
+// Mailbox states.
+const (
+	mbOpen    uint8 = iota // accepts everything
+	mbClosing              // refuses new user messages; internal traffic still accepted
+	mbDead                 // refuses everything
+)
+
+// mailbox is a bounded multi-producer single-consumer queue. Producers
+// append under a mutex; the consumer swaps the whole queue out at once
+// (batch draining) and parks on wake when it is empty.
+type mailbox struct {
+	mu      sync.Mutex
+	n       atomic.Int32 // len(q), readable without mu for spinning
+	q       []Message
+	size    int
+	state   uint8
+	killed  bool
+	waiting bool          // the consumer is parked on wake
+	wake    chan struct{} // capacity 1
+	space   chan struct{} // closed when room appears; nil if no sender waits
+}
+
+func (mb *mailbox) init(size int) {
+	mb.size = size
+	mb.q = make([]Message, 0, min(size, 64))
+	mb.wake = make(chan struct{}, 1)
+}
+
+// push appends a copy of *m with arguments args (m.Args is ignored). force
+// is for internal traffic (replies, timers, events, close notices): it skips
+// the capacity check and is accepted while closing. Up to two arguments are
+// stored inline and args never escapes, so a variadic Send allocates no
+// argument slice.
+func (mb *mailbox) push(m *Message, args []any, force bool) error {
+	mb.mu.Lock()
+	if mb.state != mbOpen && (!force || mb.state == mbDead) {
+		mb.mu.Unlock()
+		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, ErrStopped)
+	}
+	if !force && len(mb.q) >= mb.size {
+		mb.mu.Unlock()
+		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, ErrMailboxFull)
+	}
+	mb.q = append(mb.q, Message{Kind: m.Kind, From: m.From, To: m.To, Session: m.Session, Cmd: m.Cmd, Err: m.Err, w: m.w, err: m.err})
+	e := &mb.q[len(mb.q)-1]
+	if len(args) <= len(e.inline) {
+		copy(e.inline[:], args)
+		e.nargs = uint8(len(args)) //nolint:gosec // at most 2
+	} else {
+		e.Args = append([]any(nil), args...)
+	}
+	mb.n.Store(int32(len(mb.q))) //nolint:gosec // bounded by size plus internal traffic
+	if mb.waiting {
+		mb.waiting = false
+		mb.mu.Unlock()
+		select {
+		case mb.wake <- struct{}{}:
+		default:
+		}
+		return nil
+	}
+	mb.mu.Unlock()
+	return nil
+}
+
+// pushWait is push that waits for room until ctx ends.
+func (mb *mailbox) pushWait(ctx context.Context, m *Message, args []any) error {
+	if err := mb.push(m, args, false); !errors.Is(err, ErrMailboxFull) {
+		return err
+	}
+	for {
+		mb.mu.Lock()
+		if mb.state == mbOpen && len(mb.q) >= mb.size {
+			if mb.space == nil {
+				mb.space = make(chan struct{})
+			}
+			ch := mb.space
+			mb.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return fmt.Errorf("delivering %q to %v: %w (%w)", m.Cmd, m.To, ErrMailboxFull, ctx.Err())
+			}
+		}
+		mb.mu.Unlock()
+		return mb.push(m, args, false)
+	}
+}
+
+// takeStatus says why take returned without messages.
+type takeStatus uint8
+
+const (
+	takeOK      takeStatus = iota // messages returned
+	takeDone                      // the done channel fired
+	takeDrained                   // closing and empty
+	takeKilled                    // forced stop
+)
+
+// take swaps the queue with spare (which must be empty) and returns the
+// batch. With an empty queue it parks until a push, done, or a state
+// change; a closing, empty mailbox reports takeDrained unless inCall (a Call
+// still waits for its reply, which internal traffic may bring).
+func (mb *mailbox) take(spare []Message, done <-chan struct{}, inCall bool) ([]Message, takeStatus) {
+	for {
+		mb.mu.Lock()
+		if mb.killed {
+			mb.mu.Unlock()
+			return nil, takeKilled
+		}
+		if len(mb.q) > 0 {
+			batch := mb.q
+			mb.q = spare
+			mb.n.Store(0)
+			if mb.space != nil {
+				close(mb.space)
+				mb.space = nil
+			}
+			mb.mu.Unlock()
+			return batch, takeOK
+		}
+		if mb.state != mbOpen && !inCall {
+			mb.mu.Unlock()
+			return nil, takeDrained
+		}
+		mb.mu.Unlock()
+		if mb.spin() {
+			continue
+		}
+		mb.mu.Lock()
+		if len(mb.q) > 0 || mb.killed || (mb.state != mbOpen && !inCall) {
+			mb.mu.Unlock()
+			continue
+		}
+		mb.waiting = true
+		mb.mu.Unlock()
+		select {
+		case <-mb.wake:
+		case <-done:
+			mb.mu.Lock()
+			mb.waiting = false
+			mb.mu.Unlock()
+			return nil, takeDone
+		}
+	}
+}
+
+// spin looks for new messages for a short while; it reports whether some
+// arrived.
+func (mb *mailbox) spin() bool {
+	for i := range spinChecks {
+		if mb.n.Load() > 0 {
+			return true
+		}
+		if i%spinYield == spinYield-1 {
+			runtime.Gosched() // let a goroutine we just woke run on this P
+		}
+	}
+	return false
+}
+
+// close refuses new user messages; the consumer drains and stops.
+func (mb *mailbox) close() {
+	mb.mu.Lock()
+	if mb.state == mbOpen {
+		mb.state = mbClosing
+	}
+	mb.signalLocked()
+	mb.mu.Unlock()
+}
+
+// kill refuses everything and makes the consumer stop after its current
+// message.
+func (mb *mailbox) kill() {
+	mb.mu.Lock()
+	mb.killed = true
+	mb.state = mbDead
+	mb.signalLocked()
+	mb.mu.Unlock()
+}
+
+// finish marks the mailbox dead and returns what is left in it.
+func (mb *mailbox) finish() []Message {
+	mb.mu.Lock()
+	mb.state = mbDead
+	rest := mb.q
+	mb.q = nil
+	mb.n.Store(0)
+	mb.signalLocked()
+	mb.mu.Unlock()
+	return rest
+}
+
+// signalLocked wakes the consumer and any waiting senders; mu is held.
+func (mb *mailbox) signalLocked() {
+	if mb.waiting {
+		mb.waiting = false
+		select {
+		case mb.wake <- struct{}{}:
+		default:
+		}
+	}
+	if mb.space != nil {
+		close(mb.space)
+		mb.space = nil
+	}
+}

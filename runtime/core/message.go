@@ -1,0 +1,105 @@
+package core
+
+// Kind says what a Message is. The values are part of the wire contract:
+// the cluster encodes Kind as a byte.
+type Kind uint8
+
+// Message kinds that may cross nodes.
+const (
+	// KindSend is a one-way message; no reply.
+	KindSend Kind = iota + 1
+	// KindRequest expects a reply that runs a callback on the requester.
+	KindRequest
+	// KindCall expects a reply that a blocked caller waits for.
+	KindCall
+	// KindReply answers a Request or Call with the same Session.
+	KindReply
+	// KindClose asks the target to stop; Args[0] is true for a forced stop.
+	KindClose
+	// KindEvent carries a cluster Event in Args[0].
+	KindEvent
+)
+
+// Internal kinds never leave the node.
+const (
+	kindTimer   Kind = 200 + iota // a timer tick; Session is the TimerID
+	kindTimeout                   // a Request deadline; Session is the request session
+)
+
+// Message is the unit of routing. Its exported fields are plain data that the
+// cluster encodes to cross nodes; inside a node it is passed by reference and
+// never encoded.
+type Message struct {
+	// Kind says what the message is.
+	Kind Kind
+	// From is the sender; for code outside any service, the node's own id
+	// (counter 0).
+	From ServiceID
+	// To is the target service.
+	To ServiceID
+	// Session matches a reply to its Request or Call; 0 for one-way messages.
+	Session uint64
+	// Cmd names the handler to run.
+	Cmd string
+	// Args are the handler arguments, or the reply values for KindReply.
+	Args []any
+	// Err is the error text of an error reply; empty on success.
+	Err string
+
+	w      *waiter // local Core.Call waiting on this message; never encoded
+	err    error   // typed error of a local error reply; never encoded
+	inline [2]any  // up to two arguments, stored in place in the mailbox
+	nargs  uint8   // number of arguments in inline when Args is nil
+}
+
+// args returns the arguments, whether in Args or stored inline. The slice
+// may point into the mailbox batch: it is valid only during dispatch.
+func (m *Message) args() []any {
+	if m.Args != nil {
+		return m.Args
+	}
+	return m.inline[:m.nargs:m.nargs]
+}
+
+// expectsReply reports whether somebody waits for an answer to m.
+func (m *Message) expectsReply() bool {
+	return m.w != nil || ((m.Kind == KindCall || m.Kind == KindRequest) && m.Session != 0)
+}
+
+// replyErr returns the error carried by a reply message, or nil.
+func (m *Message) replyErr() error {
+	if m.err != nil {
+		return m.err
+	}
+	if m.Err != "" {
+		return &RemoteError{Msg: m.Err}
+	}
+	return nil
+}
+
+// EventType says what happened in the cluster.
+type EventType uint8
+
+// Cluster event types delivered to subscribed services.
+const (
+	// EventNameAdded: a global name was registered.
+	EventNameAdded EventType = iota + 1
+	// EventNameRemoved: a global name was released.
+	EventNameRemoved
+	// EventNodeUp: a node joined the cluster.
+	EventNodeUp
+	// EventNodeDown: a node left or became unreachable.
+	EventNodeDown
+)
+
+// Event is a cluster notification broadcast to subscribed services.
+type Event struct {
+	// Type says what happened.
+	Type EventType
+	// Name is the global name, for name events.
+	Name string
+	// ID is the service holding Name, for name events.
+	ID ServiceID
+	// Node is the node concerned, for node events.
+	Node NodeID
+}

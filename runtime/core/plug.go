@@ -1,0 +1,22 @@
+package core
+
+import "context"
+
+// Remote is the hook through which the cluster carries messages to other
+// nodes. The core calls Deliver when a message's target lives on another
+// node. Deliver must not block long (queue and return); an error such as a
+// full send queue or an unknown node goes straight back to the sender. The
+// core never touches m after handing it over.
+type Remote interface {
+	Deliver(m *Message) error
+}
+
+// Registry holds global names (those not starting with "."). A standalone
+// node uses LocalRegistry; the cluster puts the master behind its own
+// implementation. Register refuses a name held by another id with an error
+// wrapping ErrNameTaken; Lookup of an unknown name wraps ErrServiceNotFound.
+type Registry interface {
+	Register(ctx context.Context, name string, id ServiceID) error
+	Unregister(ctx context.Context, name string, id ServiceID) error
+	Lookup(ctx context.Context, name string) (ServiceID, error)
+}

@@ -1,0 +1,183 @@
+package core
+
+import (
+	"context"
+	"fmt"
+)
+
+// route delivers m to a local mailbox or, for another node, to Remote.
+// force is for internal traffic (see mailbox.push).
+func (c *Core) route(m *Message, args []any, force bool) error {
+	if m.To.Node() != c.node {
+		return c.deliverRemote(m, args)
+	}
+	s := c.table.get(m.To)
+	if s == nil {
+		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, ErrServiceNotFound)
+	}
+	if m.Kind == KindClose {
+		return s.closeBy(m, args)
+	}
+	return s.mb.push(m, args, force)
+}
+
+// routeWait is route that waits for room in a full local mailbox.
+func (c *Core) routeWait(ctx context.Context, m *Message, args []any) error {
+	if m.To.Node() != c.node {
+		return c.deliverRemote(m, args)
+	}
+	s := c.table.get(m.To)
+	if s == nil {
+		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, ErrServiceNotFound)
+	}
+	return s.mb.pushWait(ctx, m, args)
+}
+
+// routeFrom routes a Call or Request of service s, registering remote
+// sessions so that FailNode can fail them.
+func (c *Core) routeFrom(s *Service, m *Message, args []any) error {
+	if m.To.Node() == c.node {
+		return c.route(m, args, false)
+	}
+	c.pending.add(m.Session, pendingEntry{node: m.To.Node(), svc: s})
+	if err := c.deliverRemote(m, args); err != nil {
+		c.pending.take(m.Session)
+		return err
+	}
+	return nil
+}
+
+// deliverRemote hands a copy of m with arguments args to the Remote hook.
+func (c *Core) deliverRemote(m *Message, args []any) error {
+	rb := c.remote.Load()
+	if rb == nil {
+		return fmt.Errorf("delivering %q to %v: no remote transport: %w", m.Cmd, m.To, ErrNodeDown)
+	}
+	out := &Message{Kind: m.Kind, From: m.From, To: m.To, Session: m.Session, Cmd: m.Cmd, Err: m.Err}
+	if len(args) > 0 {
+		out.Args = append([]any(nil), args...)
+	}
+	if err := rb.r.Deliver(out); err != nil {
+		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, err)
+	}
+	return nil
+}
+
+// DeliverLocal routes a message that arrived from another node. Replies go
+// to whoever waits for that session (a late or unknown reply is dropped).
+// If a Call or Request cannot be delivered (no such service, mailbox full,
+// stopped), the core itself sends the error reply back through Remote; the
+// returned error is then only informational.
+func (c *Core) DeliverLocal(m *Message) error {
+	if m == nil {
+		return fmt.Errorf("delivering nil message: %w", ErrBadArgs)
+	}
+	if m.To.Node() != c.node {
+		return fmt.Errorf("delivering %q to %v on node %d: %w", m.Cmd, m.To, c.node, ErrServiceNotFound)
+	}
+	m.w, m.err = nil, nil
+	switch m.Kind {
+	case KindReply:
+		pe, ok := c.pending.take(m.Session)
+		if !ok {
+			return nil // timed out or failed already
+		}
+		c.completeEntry(m.Session, pe, m.Args, m.replyErr())
+		return nil
+	case KindSend, KindCall, KindRequest, KindClose:
+		err := c.route(m, m.Args, false)
+		if err != nil && m.expectsReply() {
+			r := Message{Kind: KindReply, From: m.To, To: m.From, Session: m.Session, Err: err.Error()}
+			if rerr := c.deliverRemote(&r, nil); rerr != nil {
+				c.log.V(1).Info("Error reply not delivered", "to", m.From, "err", rerr)
+			}
+		}
+		return err
+	case KindEvent:
+		if len(m.Args) == 1 {
+			if ev, ok := m.Args[0].(Event); ok {
+				c.Publish(ev)
+				return nil
+			}
+		}
+		return fmt.Errorf("delivering event: %w", ErrBadArgs)
+	default:
+		return fmt.Errorf("delivering message of kind %d: %w", m.Kind, ErrBadArgs)
+	}
+}
+
+// sendReply answers m (a Call or Request) with ret or err.
+func (c *Core) sendReply(from ServiceID, m *Message, ret []any, err error) {
+	if m.w != nil {
+		m.w.complete(ret, err)
+		return
+	}
+	if !m.expectsReply() {
+		return
+	}
+	r := Message{Kind: KindReply, From: from, To: m.From, Session: m.Session, err: err}
+	if err != nil {
+		r.Err = err.Error()
+	}
+	if r.To.Node() != c.node {
+		if derr := c.deliverRemote(&r, ret); derr != nil {
+			c.log.V(1).Info("Reply not delivered", "to", r.To, "err", derr)
+		}
+		return
+	}
+	s := c.table.get(r.To)
+	if s == nil {
+		return // the requester has gone; it failed its own pending work
+	}
+	if perr := s.mb.push(&r, ret, true); perr != nil {
+		c.log.V(1).Info("Reply dropped", "to", r.To, "err", perr)
+	}
+}
+
+// registerName binds name to id: "." names locally, others via Registry.
+func (c *Core) registerName(ctx context.Context, name string, id ServiceID) error {
+	switch {
+	case name == "":
+		return nil
+	case IsLocalName(name):
+		return c.local.Register(ctx, name, id)
+	default:
+		return c.Registry().Register(ctx, name, id)
+	}
+}
+
+// releaseName unbinds name from id.
+func (c *Core) releaseName(ctx context.Context, name string, id ServiceID) {
+	var err error
+	switch {
+	case name == "":
+		return
+	case IsLocalName(name):
+		err = c.local.Unregister(ctx, name, id)
+	default:
+		err = c.Registry().Unregister(ctx, name, id)
+	}
+	if err != nil {
+		c.log.Error(err, "Releasing name", "name", name, "id", id.String())
+	}
+}
+
+func (c *Core) subscribe(s *Service) {
+	c.subMu.Lock()
+	subs := make([]*Service, 0, len(c.subs)+1)
+	subs = append(subs, c.subs...)
+	c.subs = append(subs, s)
+	c.subMu.Unlock()
+}
+
+func (c *Core) unsubscribe(s *Service) {
+	c.subMu.Lock()
+	subs := make([]*Service, 0, len(c.subs))
+	for _, x := range c.subs {
+		if x != s {
+			subs = append(subs, x)
+		}
+	}
+	c.subs = subs
+	c.subMu.Unlock()
+}

@@ -1,0 +1,252 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+)
+
+// Actor is a service written as a Go type: Init registers its handlers (and
+// may set timers or subscribe). If it also implements Stopper, Stop runs when
+// the service stops.
+type Actor interface {
+	Init(s *Service) error
+}
+
+// Stopper is implemented by Actors that need a stop hook.
+type Stopper interface {
+	Stop(s *Service)
+}
+
+// ActorFunc adapts a setup function to Actor.
+type ActorFunc func(s *Service) error
+
+// Init calls f.
+func (f ActorFunc) Init(s *Service) error { return f(s) }
+
+// ServiceOption tunes one service at start.
+type ServiceOption func(*serviceConfig)
+
+type serviceConfig struct {
+	mailboxSize int
+}
+
+// WithMailboxSize sets the capacity of the service's mailbox.
+func WithMailboxSize(n int) ServiceOption {
+	return func(sc *serviceConfig) { sc.mailboxSize = n }
+}
+
+// Service is a running service: one goroutine, one bounded mailbox,
+// handlers run one at a time. ID, Name, Send, SendWait and Log may be used
+// from any goroutine; every other method belongs to the service's own
+// goroutine (setup function, handlers, timers, callbacks, stop hooks).
+type Service struct {
+	core *Core
+	id   ServiceID
+	name string
+	log  logr.Logger
+	mb   mailbox
+
+	// Owned by the service goroutine.
+	handlers map[string]*handler
+	buf      []Message
+	pos      int
+	calls    map[uint64]*pendingCall
+	timers   map[TimerID]*timerEntry
+	timerSeq uint64
+	depth    int
+	ctxs     []*Context
+	onStop   []func()
+	onEvent  func(Event)
+	closing  bool
+	initErr  error
+	started  bool
+}
+
+// Context is what a handler may take as its first parameter: the message's
+// sender plus every Service method. It is only valid during the handler.
+type Context struct {
+	*Service
+	msg *Message
+}
+
+// From returns the sender of the message being handled (the node's own id
+// for code outside any service).
+func (c *Context) From() ServiceID { return c.msg.From }
+
+// Cmd returns the command being handled.
+func (c *Context) Cmd() string { return c.msg.Cmd }
+
+// Spawn starts a service named name (empty for anonymous, "." prefix for a
+// node-local name) whose handlers are registered by setup. setup runs before
+// the service goroutine starts; an error from it or from any Handle call
+// aborts the start.
+func (c *Core) Spawn(ctx context.Context, name string, setup func(s *Service) error, opts ...ServiceOption) (*Service, error) {
+	return c.Start(ctx, name, ActorFunc(setup), opts...)
+}
+
+// Start starts a service from an Actor; see Spawn.
+func (c *Core) Start(ctx context.Context, name string, a Actor, opts ...ServiceOption) (*Service, error) {
+	if c.stopping.Load() {
+		return nil, fmt.Errorf("starting service %q: %w", name, ErrStopped)
+	}
+	sc := serviceConfig{mailboxSize: c.mbSize}
+	for _, o := range opts {
+		o(&sc)
+	}
+	if sc.mailboxSize <= 0 {
+		return nil, fmt.Errorf("starting service %q: mailbox size %d: %w", name, sc.mailboxSize, ErrBadArgs)
+	}
+	s := &Service{
+		core:     c,
+		id:       MakeID(c.node, c.seq.Add(1)),
+		name:     name,
+		handlers: make(map[string]*handler),
+		calls:    make(map[uint64]*pendingCall),
+		timers:   make(map[TimerID]*timerEntry),
+	}
+	s.log = c.log.WithValues("service", s.id.String())
+	if name != "" {
+		s.log = s.log.WithValues("name", name)
+	}
+	s.mb.init(sc.mailboxSize)
+	if err := c.registerName(ctx, name, s.id); err != nil {
+		return nil, fmt.Errorf("starting service %q: %w", name, err)
+	}
+	c.table.put(s)
+	if err := s.runInit(a); err != nil {
+		c.table.remove(s.id)
+		c.releaseName(ctx, name, s.id)
+		s.stopTimers()
+		return nil, fmt.Errorf("starting service %q: %w", name, err)
+	}
+	if st, ok := a.(Stopper); ok {
+		s.onStop = append(s.onStop, func() { st.Stop(s) })
+	}
+	s.started = true
+	c.wg.Add(1)
+	go s.run()
+	return s, nil
+}
+
+// runInit runs the setup with panic isolation.
+func (s *Service) runInit(a Actor) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("init: %w: %v", ErrHandlerPanic, r)
+		}
+	}()
+	if err := a.Init(s); err != nil {
+		return err
+	}
+	return s.initErr
+}
+
+// ID returns the service's id.
+func (s *Service) ID() ServiceID { return s.id }
+
+// Name returns the name the service was started with.
+func (s *Service) Name() string { return s.name }
+
+// Core returns the core the service runs in.
+func (s *Service) Core() *Core { return s.core }
+
+// Log returns the service's logger (with its id and name).
+func (s *Service) Log() logr.Logger { return s.log }
+
+// Handle registers fn as the handler of cmd. fn is a func whose optional
+// first parameter is *Context and whose other parameters are the message
+// arguments; its results are the reply, a trailing error result becoming an
+// error reply. The signature is checked here, once; a bad one makes the
+// service fail to start (or is logged if registered later).
+func (s *Service) Handle(cmd string, fn any) {
+	h, err := newHandler(fn)
+	if err != nil {
+		err = fmt.Errorf("handling %q: %w", cmd, err)
+		if s.started {
+			s.log.Error(err, "Handler not registered")
+		} else if s.initErr == nil {
+			s.initErr = err
+		}
+		return
+	}
+	s.handlers[cmd] = h
+}
+
+// OnStop adds a hook run on the service goroutine when the service stops,
+// after its mailbox is drained.
+func (s *Service) OnStop(fn func()) { s.onStop = append(s.onStop, fn) }
+
+// Subscribe makes the service receive cluster events; fn runs on the service
+// goroutine.
+func (s *Service) Subscribe(fn func(Event)) {
+	first := s.onEvent == nil
+	s.onEvent = fn
+	if first && fn != nil {
+		s.core.subscribe(s)
+	}
+}
+
+// Send delivers a one-way message from this service. It never blocks: a full
+// mailbox returns ErrMailboxFull.
+func (s *Service) Send(to ServiceID, cmd string, args ...any) error {
+	m := Message{Kind: KindSend, From: s.id, To: to, Cmd: cmd}
+	return s.core.route(&m, args, false)
+}
+
+// SendWait is Send that waits for room in a full local mailbox until ctx
+// ends. Waiting blocks the service; prefer Send in handlers.
+func (s *Service) SendWait(ctx context.Context, to ServiceID, cmd string, args ...any) error {
+	m := Message{Kind: KindSend, From: s.id, To: to, Cmd: cmd}
+	return s.core.routeWait(ctx, &m, args)
+}
+
+// Lookup returns the id of the service holding name.
+func (s *Service) Lookup(ctx context.Context, name string) (ServiceID, error) {
+	return s.core.Lookup(ctx, name)
+}
+
+// Exit asks this service to stop gracefully once what is queued is handled.
+func (s *Service) Exit() { s.mb.close() }
+
+// Request sends cmd to the service to and returns at once; cb runs exactly
+// once, later, on this service's goroutine, with the reply or an error
+// (ErrCallTimeout after timeout if timeout > 0, ErrNodeDown, ErrStopped...).
+func (s *Service) Request(to ServiceID, timeout time.Duration, cb func(ret []any, err error), cmd string, args ...any) {
+	sess := s.core.session.Add(1)
+	p := &pendingCall{cb: cb, remote: !s.core.IsLocal(to)}
+	s.calls[sess] = p
+	m := Message{Kind: KindRequest, From: s.id, To: to, Session: sess, Cmd: cmd}
+	if err := s.core.routeFrom(s, &m, args); err != nil {
+		r := Message{Kind: KindReply, From: to, To: s.id, Session: sess, err: err}
+		if perr := s.mb.push(&r, nil, true); perr != nil {
+			delete(s.calls, sess)
+		}
+		return
+	}
+	if timeout > 0 {
+		p.timer = time.AfterFunc(timeout, func() {
+			t := Message{Kind: kindTimeout, To: s.id, Session: sess}
+			_ = s.mb.push(&t, nil, true) // a dead service has already failed p
+		})
+	}
+}
+
+// Call sends cmd to the service to and waits for the reply or the end of
+// ctx. While it waits, this service keeps handling its other messages in
+// order (see the package doc's deadlock rule), so A→B→A does not deadlock.
+func (s *Service) Call(ctx context.Context, to ServiceID, cmd string, args ...any) ([]any, error) {
+	if s.depth >= maxCallDepth {
+		return nil, fmt.Errorf("calling %q on %v at depth %d: %w", cmd, to, s.depth, ErrCallDepth)
+	}
+	sess := s.core.session.Add(1)
+	p := &pendingCall{remote: !s.core.IsLocal(to)}
+	m := Message{Kind: KindCall, From: s.id, To: to, Session: sess, Cmd: cmd}
+	if err := s.core.routeFrom(s, &m, args); err != nil {
+		return nil, err
+	}
+	s.calls[sess] = p
+	return s.waitCall(ctx, sess, p, &m)
+}

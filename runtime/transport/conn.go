@@ -1,0 +1,192 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// readBufferSize is the size of each connection's read buffer.
+const readBufferSize = 64 << 10
+
+// Stats counts a link's traffic. A Peer's Stats live across reconnects.
+type Stats struct {
+	FramesIn  atomic.Uint64
+	FramesOut atomic.Uint64
+	BytesIn   atomic.Uint64
+	BytesOut  atomic.Uint64
+}
+
+// Conn is one authenticated connection. It has one read goroutine, which hands
+// every frame to the Handler, and one write goroutine, which drains the send
+// queue with vectored writes.
+type Conn struct {
+	t      *Transport
+	nc     net.Conn
+	remote Identity
+	peer   *Peer // nil for inbound connections
+	q      *sendQueue
+	stats  *Stats
+
+	closeOnce sync.Once
+	done      chan struct{}
+	errMu     sync.Mutex
+	err       error
+}
+
+func newConn(t *Transport, nc net.Conn, remote Identity, peer *Peer, q *sendQueue, stats *Stats) *Conn {
+	return &Conn{t: t, nc: nc, remote: remote, peer: peer, q: q, stats: stats, done: make(chan struct{})}
+}
+
+// Remote returns the identity the peer gave in the handshake.
+func (c *Conn) Remote() Identity { return c.remote }
+
+// RemoteAddr returns the peer's network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// Peer returns the outbound link this connection belongs to, or nil if the
+// connection was accepted.
+func (c *Conn) Peer() *Peer { return c.peer }
+
+// Stats returns the traffic counters of this connection (shared with its Peer).
+func (c *Conn) Stats() *Stats { return c.stats }
+
+// Send queues payload as one frame. It never blocks; a full queue returns
+// ErrQueueFull.
+func (c *Conn) Send(payload []byte) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	return c.q.push(payload)
+}
+
+// Append queues one frame whose payload fn appends to b, avoiding a copy.
+// fn runs under the queue's lock: it must be quick and must not send.
+func (c *Conn) Append(fn func(b []byte) ([]byte, error)) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	return c.q.appendFrame(fn)
+}
+
+// SendFirst queues payload ahead of anything already queued.
+func (c *Conn) SendFirst(payload []byte) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	return c.q.pushFront(payload)
+}
+
+// Close closes the connection. It is idempotent. An outbound Peer re-dials.
+func (c *Conn) Close() { c.closeWith(ErrClosed) }
+
+// Done is closed when the connection is closed.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err returns why the connection closed, or nil while it is open.
+func (c *Conn) Err() error {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	return c.err
+}
+
+func (c *Conn) isClosed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *Conn) closeWith(err error) {
+	c.closeOnce.Do(func() {
+		c.errMu.Lock()
+		c.err = err
+		c.errMu.Unlock()
+		close(c.done)
+		_ = c.nc.Close() //nolint:errcheck // closing is best effort; the reason is err
+	})
+}
+
+// serve runs the read and write loops until the connection fails or its
+// queue is closed and drained. It returns why the connection ended.
+func (c *Conn) serve() error {
+	readerDone := make(chan struct{})
+	go func() { // joined below
+		defer close(readerDone)
+		c.closeWith(c.readLoop())
+	}()
+	werr := c.writeLoop()
+	if werr != nil {
+		c.closeWith(werr)
+	} else {
+		c.closeWith(ErrClosed)
+	}
+	<-readerDone
+	return c.Err()
+}
+
+func (c *Conn) readLoop() error {
+	buf := make([]byte, readBufferSize)
+	p := NewParser(c.t.opts.MaxFrame)
+	h := c.t.opts.Handler
+	deliver := func(payload []byte) error {
+		c.stats.FramesIn.Add(1)
+		h.HandleFrame(c, payload)
+		return nil
+	}
+	for {
+		n, err := c.nc.Read(buf)
+		if n > 0 {
+			c.stats.BytesIn.Add(uint64(n))
+			if perr := p.Feed(buf[:n], deliver); perr != nil {
+				c.t.log.Info("Disconnecting peer", "addr", c.nc.RemoteAddr().String(), "node", c.remote.Name, "reason", perr.Error())
+				return fmt.Errorf("reading from %s: %w", c.nc.RemoteAddr(), perr)
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("reading from %s: %w", c.nc.RemoteAddr(), io.EOF)
+			}
+			return fmt.Errorf("reading from %s: %w", c.nc.RemoteAddr(), err)
+		}
+	}
+}
+
+// writeLoop returns nil when the queue was closed and everything written.
+func (c *Conn) writeLoop() error {
+	var batch net.Buffers
+	chunks := make([][]byte, 0, 16)
+	wt := c.t.opts.WriteTimeout
+	for {
+		select {
+		case <-c.done:
+			return c.Err()
+		case <-c.q.ready:
+		}
+		bufs, frames, closing := c.q.take(batch[:0])
+		batch = bufs[:0] // keep the slice for the next batch; WriteTo consumes a copy
+		if len(bufs) > 0 {
+			chunks = append(chunks[:0], bufs...) // WriteTo nils the entries it wrote
+			if err := c.nc.SetWriteDeadline(time.Now().Add(wt)); err != nil {
+				return fmt.Errorf("setting write deadline: %w", err)
+			}
+			n, err := bufs.WriteTo(c.nc)
+			c.stats.BytesOut.Add(uint64(n))       //nolint:gosec // n is never negative
+			c.stats.FramesOut.Add(uint64(frames)) //nolint:gosec // frames is never negative
+			if err != nil {
+				return fmt.Errorf("writing to %s: %w", c.nc.RemoteAddr(), err)
+			}
+			c.q.recycle(chunks)
+			clear(chunks)
+		}
+		if closing {
+			return nil
+		}
+	}
+}

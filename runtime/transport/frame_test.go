@@ -1,0 +1,135 @@
+package transport
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+func collect(t *testing.T, p *Parser, chunks ...[]byte) ([][]byte, error) {
+	t.Helper()
+	var got [][]byte
+	for _, c := range chunks {
+		err := p.Feed(c, func(b []byte) error {
+			got = append(got, bytes.Clone(b))
+			return nil
+		})
+		if err != nil {
+			return got, err
+		}
+	}
+	return got, nil
+}
+
+func TestParserFrames(t *testing.T) {
+	stream := AppendFrame(nil, []byte("hello"))
+	stream = AppendFrame(stream, nil)
+	stream = AppendFrame(stream, bytes.Repeat([]byte{7}, 300))
+	want := [][]byte{[]byte("hello"), {}, bytes.Repeat([]byte{7}, 300)}
+
+	tests := []struct {
+		name   string
+		chunks func() [][]byte
+	}{
+		{"whole", func() [][]byte { return [][]byte{stream} }},
+		{"byte by byte", func() [][]byte {
+			var cs [][]byte
+			for i := range stream {
+				cs = append(cs, stream[i:i+1])
+			}
+			return cs
+		}},
+		{"split in header", func() [][]byte { return [][]byte{stream[:2], stream[2:]} }},
+		{"split in payload", func() [][]byte { return [][]byte{stream[:7], stream[7:]} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := collect(t, NewParser(1024), tt.chunks()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertFrames(t, got, want)
+		})
+	}
+}
+
+func TestParserEverySplit(t *testing.T) {
+	var stream []byte
+	var want [][]byte
+	for i := range 20 {
+		payload := bytes.Repeat([]byte{byte(i)}, i*7)
+		want = append(want, payload)
+		stream = AppendFrame(stream, payload)
+	}
+	for i := 0; i <= len(stream); i++ {
+		for j := i; j <= len(stream); j += 13 {
+			got, err := collect(t, NewParser(1024), stream[:i], stream[i:j], stream[j:])
+			if err != nil {
+				t.Fatalf("split %d/%d: %v", i, j, err)
+			}
+			assertFrames(t, got, want)
+		}
+	}
+}
+
+func TestParserTooLarge(t *testing.T) {
+	tests := []struct {
+		name   string
+		chunks [][]byte
+	}{
+		{"whole header", [][]byte{{0, 0, 0, 1}}},
+		{"split header", [][]byte{{0, 0}, {0, 1}}},
+		{"after a good frame", [][]byte{AppendFrame(nil, []byte("ok")), {0xff, 0xff, 0xff, 0xff}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := collect(t, NewParser(16), tt.chunks...)
+			if !errors.Is(err, ErrFrameTooLarge) {
+				t.Fatalf("err = %v, want ErrFrameTooLarge", err)
+			}
+		})
+	}
+}
+
+func TestParserCallbackError(t *testing.T) {
+	stop := errors.New("stop")
+	p := NewParser(0)
+	n := 0
+	err := p.Feed(AppendFrame(AppendFrame(nil, []byte("a")), []byte("b")), func([]byte) error {
+		n++
+		return stop
+	})
+	if !errors.Is(err, stop) || n != 1 {
+		t.Fatalf("err=%v n=%d", err, n)
+	}
+}
+
+func assertFrames(t *testing.T, got, want [][]byte) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d frames, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("frame %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+// FuzzParser checks that any split of any stream yields the same frames as
+// feeding it whole, and that hostile lengths never panic.
+func FuzzParser(f *testing.F) {
+	f.Add(AppendFrame(AppendFrame(nil, []byte("abc")), []byte{}))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 1})
+	f.Add([]byte{3, 0, 0})
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		whole, errWhole := collect(t, NewParser(64), stream)
+		for cut := 0; cut <= len(stream); cut++ {
+			parts, errParts := collect(t, NewParser(64), stream[:cut], stream[cut:])
+			if (errWhole == nil) != (errParts == nil) {
+				t.Fatalf("cut %d: error mismatch %v vs %v", cut, errWhole, errParts)
+			}
+			assertFrames(t, parts, whole)
+		}
+	})
+}

@@ -1,0 +1,181 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+)
+
+// ErrQueueFull is returned by a send when the link's queue already holds
+// Options.QueueBytes bytes. The frame is not queued; the caller decides what
+// to do (drop, retry, report).
+var ErrQueueFull = errors.New("transport: send queue full")
+
+// ErrClosed is returned when sending on a closed link or transport.
+var ErrClosed = errors.New("transport: closed")
+
+// chunkSize is the size of the buffers small frames are packed into. A batch
+// of many small frames becomes a handful of chunks in one vectored write.
+const chunkSize = 32 << 10
+
+// maxFreeChunks bounds how many written chunks a queue keeps for reuse.
+const maxFreeChunks = 8
+
+// sendQueue is a bounded byte queue of frames. Producers append frames under a
+// mutex; the single writer takes everything queued at once.
+type sendQueue struct {
+	mu      sync.Mutex
+	bufs    net.Buffers // completed chunks and standalone frames, in order
+	tail    []byte      // chunk being filled
+	size    int         // queued bytes
+	frames  int         // queued frames
+	limit   int
+	max     int // maximum payload size
+	free    [][]byte
+	ready   chan struct{} // signalled when the queue goes from empty to non-empty, or on close
+	closing bool
+}
+
+func newSendQueue(limit, maxFrame int) *sendQueue {
+	return &sendQueue{limit: limit, max: maxFrame, ready: make(chan struct{}, 1)}
+}
+
+func (q *sendQueue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// push queues payload as one frame.
+func (q *sendQueue) push(payload []byte) error {
+	return q.appendFrame(func(b []byte) ([]byte, error) { return append(b, payload...), nil })
+}
+
+// appendFrame queues one frame whose payload is appended to b by fn. fn runs
+// under the queue lock and must be quick and must not call back into the queue.
+func (q *sendQueue) appendFrame(fn func(b []byte) ([]byte, error)) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closing {
+		return ErrClosed
+	}
+	if q.size >= q.limit {
+		return ErrQueueFull
+	}
+	if cap(q.tail)-len(q.tail) < HeaderSize+64 {
+		q.flushTail()
+		q.tail = q.newChunk()
+	}
+	start := len(q.tail)
+	b, err := fn(append(q.tail, 0, 0, 0, 0))
+	if err != nil {
+		q.tail = q.tail[:start]
+		return err
+	}
+	n := len(b) - start - HeaderSize
+	if n > q.max {
+		q.tail = q.tail[:start]
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, q.max)
+	}
+	if q.size+n+HeaderSize > q.limit {
+		q.tail = q.tail[:start]
+		return ErrQueueFull
+	}
+	putLen(b[start:], n)
+	q.tail = b
+	if q.size == 0 {
+		q.signal()
+	}
+	q.size += n + HeaderSize
+	q.frames++
+	return nil
+}
+
+// pushFront queues payload ahead of everything already queued. It is used
+// for the first frame after a (re)connect, such as a registration.
+func (q *sendQueue) pushFront(payload []byte) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closing {
+		return ErrClosed
+	}
+	if len(payload) > q.max {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, len(payload), q.max)
+	}
+	q.bufs = append(net.Buffers{AppendFrame(nil, payload)}, q.bufs...)
+	if q.size == 0 {
+		q.signal()
+	}
+	q.size += len(payload) + HeaderSize
+	q.frames++
+	return nil
+}
+
+func putLen(b []byte, n int) {
+	b[0], b[1], b[2], b[3] = byte(n), byte(n>>8), byte(n>>16), byte(n>>24)
+}
+
+func (q *sendQueue) flushTail() {
+	if len(q.tail) > 0 {
+		q.bufs = append(q.bufs, q.tail)
+	}
+	q.tail = nil
+}
+
+func (q *sendQueue) newChunk() []byte {
+	if n := len(q.free); n > 0 {
+		c := q.free[n-1]
+		q.free = q.free[:n-1]
+		return c[:0]
+	}
+	return make([]byte, 0, chunkSize)
+}
+
+// take removes everything queued and reports whether the queue is closing.
+// The caller must hand the chunks back with recycle once written.
+func (q *sendQueue) take(dst net.Buffers) (bufs net.Buffers, frames int, closing bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.flushTail()
+	dst = append(dst, q.bufs...)
+	clear(q.bufs)
+	q.bufs = q.bufs[:0]
+	frames = q.frames
+	q.size, q.frames = 0, 0
+	return dst, frames, q.closing
+}
+
+// recycle keeps written chunks for reuse.
+func (q *sendQueue) recycle(chunks [][]byte) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, c := range chunks {
+		if cap(c) == chunkSize && len(q.free) < maxFreeChunks {
+			q.free = append(q.free, c)
+		}
+	}
+}
+
+// close makes further sends fail with ErrClosed; the writer writes what is
+// queued and stops.
+func (q *sendQueue) close() {
+	q.mu.Lock()
+	q.closing = true
+	q.mu.Unlock()
+	q.signal()
+}
+
+// len returns the queued bytes.
+func (q *sendQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.size
+}
+
+func (q *sendQueue) isClosing() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closing
+}

@@ -1,0 +1,345 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+)
+
+// Handler receives what happens on connections. Its methods are called from
+// connection goroutines and must not block for long.
+type Handler interface {
+	// HandleFrame is called once per received frame, in order, on the
+	// connection's read goroutine. payload is only valid during the call.
+	HandleFrame(c *Conn, payload []byte)
+	// ConnUp is called after a successful handshake, before the connection's
+	// loops start; frames queued with SendFirst here go out first.
+	ConnUp(c *Conn)
+	// ConnDown is called once the connection's loops have ended.
+	ConnDown(c *Conn, err error)
+}
+
+// Options configure a Transport. Zero values take the defaults noted.
+type Options struct {
+	// Self is this node's identity, sent in handshakes. See SetSelf.
+	Self Identity
+	// Token is the shared cluster secret; required, never sent.
+	Token []byte
+	// TLS, if set, wraps every connection (server and client side).
+	TLS *tls.Config
+	// MaxFrame is the largest payload accepted or sent (DefaultMaxFrame).
+	MaxFrame int
+	// QueueBytes bounds each link's send queue (16 MiB).
+	QueueBytes int
+	// WriteTimeout bounds one write (10s).
+	WriteTimeout time.Duration
+	// HandshakeTimeout bounds the handshake (5s).
+	HandshakeTimeout time.Duration
+	// DialTimeout bounds one dial attempt (3s).
+	DialTimeout time.Duration
+	// BackoffMin and BackoffMax bound the re-dial delay (50ms, 2s).
+	BackoffMin, BackoffMax time.Duration
+	// Handler receives frames and connection events; required.
+	Handler Handler
+	// Log receives connection-level logs (default: discard).
+	Log logr.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.MaxFrame <= 0 {
+		o.MaxFrame = DefaultMaxFrame
+	}
+	if o.QueueBytes <= 0 {
+		o.QueueBytes = 16 << 20
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = 5 * time.Second
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 3 * time.Second
+	}
+	if o.BackoffMin <= 0 {
+		o.BackoffMin = 50 * time.Millisecond
+	}
+	if o.BackoffMax < o.BackoffMin {
+		o.BackoffMax = max(2*time.Second, o.BackoffMin)
+	}
+	if o.Log.GetSink() == nil {
+		o.Log = logr.Discard()
+	}
+}
+
+// Transport owns a listener, the accepted connections and the outbound peers,
+// and every goroutine serving them.
+type Transport struct {
+	opts  Options
+	log   logr.Logger
+	self  atomic.Pointer[Identity]
+	group group
+
+	mu      sync.Mutex
+	ln      net.Listener
+	peers   map[string]*Peer
+	inbound map[*Conn]struct{}
+	raw     map[net.Conn]struct{} // accepted, still in handshake
+	closed  bool
+}
+
+// New returns a Transport. It does not listen until Listen is called.
+func New(opts Options) (*Transport, error) {
+	if len(opts.Token) == 0 {
+		return nil, errors.New("transport: a cluster token is required")
+	}
+	if opts.Handler == nil {
+		return nil, errors.New("transport: a Handler is required")
+	}
+	if len(opts.Self.Name) > MaxNameLen {
+		return nil, fmt.Errorf("transport: node name longer than %d bytes", MaxNameLen)
+	}
+	opts.setDefaults()
+	t := &Transport{opts: opts, log: opts.Log, peers: map[string]*Peer{}, inbound: map[*Conn]struct{}{}, raw: map[net.Conn]struct{}{}}
+	self := opts.Self
+	t.self.Store(&self)
+	return t, nil
+}
+
+// Self returns the identity sent in handshakes.
+func (t *Transport) Self() Identity { return *t.self.Load() }
+
+// SetSelf changes the identity sent in future handshakes, for instance once
+// the master has assigned a node id.
+func (t *Transport) SetSelf(id Identity) { t.self.Store(&id) }
+
+// Listen opens addr and accepts connections until Close. It returns the bound
+// address (useful with port 0).
+func (t *Transport) Listen(addr string) (net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	t.mu.Lock()
+	if t.closed || t.ln != nil {
+		t.mu.Unlock()
+		_ = ln.Close() //nolint:errcheck // never used
+		return nil, fmt.Errorf("listening on %s: %w", addr, ErrClosed)
+	}
+	t.ln = ln
+	t.mu.Unlock()
+	if !t.group.Go(func() { t.acceptLoop(ln) }) {
+		_ = ln.Close() //nolint:errcheck // never used
+		return nil, ErrClosed
+	}
+	return ln.Addr(), nil
+}
+
+func (t *Transport) acceptLoop(ln net.Listener) {
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				t.log.Error(err, "Accept failed; listener stopped")
+			}
+			return
+		}
+		if !t.group.Go(func() { t.serveInbound(nc) }) {
+			_ = nc.Close() //nolint:errcheck // shutting down
+			return
+		}
+	}
+}
+
+func (t *Transport) serveInbound(nc net.Conn) {
+	addr := nc.RemoteAddr().String()
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		_ = nc.Close() //nolint:errcheck // shutting down
+		return
+	}
+	t.raw[nc] = struct{}{}
+	t.mu.Unlock()
+	raw := nc
+	defer func() {
+		t.mu.Lock()
+		delete(t.raw, raw)
+		t.mu.Unlock()
+	}()
+	if t.opts.TLS != nil {
+		tc := tls.Server(nc, t.opts.TLS)
+		ctx, cancel := context.WithTimeout(context.Background(), t.opts.HandshakeTimeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			t.log.Info("Rejected peer", "addr", addr, "reason", "TLS handshake failed: "+err.Error())
+			_ = nc.Close() //nolint:errcheck // rejected
+			return
+		}
+		nc = tc
+	}
+	remote, err := handshake(nc, t.Self(), t.opts.Token, t.opts.HandshakeTimeout)
+	if err != nil {
+		t.log.Info("Rejected peer", "addr", addr, "reason", err.Error())
+		_ = nc.Close() //nolint:errcheck // rejected
+		return
+	}
+	c := newConn(t, nc, remote, nil, newSendQueue(t.opts.QueueBytes, t.opts.MaxFrame), &Stats{})
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		_ = nc.Close() //nolint:errcheck // shutting down
+		return
+	}
+	t.inbound[c] = struct{}{}
+	t.mu.Unlock()
+	t.opts.Handler.ConnUp(c)
+	err = c.serve()
+	t.mu.Lock()
+	delete(t.inbound, c)
+	t.mu.Unlock()
+	t.opts.Handler.ConnDown(c, err)
+}
+
+// Peer returns the outbound link to addr, creating it if needed. It does not
+// dial until a frame is sent or Connect is called.
+func (t *Transport) Peer(addr string) *Peer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.peers[addr]; ok {
+		return p
+	}
+	p := &Peer{t: t, addr: addr, q: newSendQueue(t.opts.QueueBytes, t.opts.MaxFrame), stop: make(chan struct{}), exited: make(chan struct{})}
+	if t.closed {
+		close(p.stop)
+		p.q.close()
+		return p
+	}
+	t.peers[addr] = p
+	return p
+}
+
+func (t *Transport) forgetPeer(p *Peer) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.peers[p.addr] == p {
+		delete(t.peers, p.addr)
+	}
+}
+
+// Peers returns the current outbound links.
+func (t *Transport) Peers() []*Peer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*Peer, 0, len(t.peers))
+	for _, p := range t.peers {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Inbound returns the currently accepted connections.
+func (t *Transport) Inbound() []*Conn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*Conn, 0, len(t.inbound))
+	for c := range t.inbound {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Shutdown stops accepting, lets every link write what it has queued until
+// ctx is done, then closes everything and waits for all goroutines.
+func (t *Transport) Shutdown(ctx context.Context) error {
+	t.mu.Lock()
+	if ln := t.ln; ln != nil {
+		_ = ln.Close() //nolint:errcheck // stop accepting; Close reports nothing useful
+	}
+	conns := make([]*Conn, 0, len(t.inbound))
+	for c := range t.inbound {
+		conns = append(conns, c)
+	}
+	peers := make([]*Peer, 0, len(t.peers))
+	for _, p := range t.peers {
+		peers = append(peers, p)
+	}
+	t.mu.Unlock()
+	for _, c := range conns {
+		c.q.close()
+	}
+	for _, p := range peers {
+		p.Drain(ctx)
+	}
+	for _, c := range conns {
+		select {
+		case <-c.Done():
+		case <-ctx.Done():
+		}
+	}
+	return t.Close()
+}
+
+// Close closes the listener, every connection and peer, and waits for all
+// goroutines. It is idempotent.
+func (t *Transport) Close() error {
+	t.mu.Lock()
+	t.closed = true
+	ln := t.ln
+	conns := make([]*Conn, 0, len(t.inbound))
+	for c := range t.inbound {
+		conns = append(conns, c)
+	}
+	peers := make([]*Peer, 0, len(t.peers))
+	for _, p := range t.peers {
+		peers = append(peers, p)
+	}
+	for nc := range t.raw {
+		_ = nc.Close() //nolint:errcheck // aborting a handshake
+	}
+	t.mu.Unlock()
+	if ln != nil {
+		_ = ln.Close() //nolint:errcheck // already closed on Shutdown
+	}
+	for _, p := range peers {
+		p.Close()
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	t.group.closeAndWait()
+	return nil
+}
+
+// group starts goroutines, counts them, and refuses new ones once closed.
+type group struct {
+	mu     sync.Mutex
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// Go runs f in a new goroutine unless the group is closed.
+func (g *group) Go(f func()) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.wg.Go(f)
+	return true
+}
+
+func (g *group) closeAndWait() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	g.wg.Wait()
+}

@@ -1,0 +1,12 @@
+// Package e2e holds the end-to-end tests: a real one-node Kubernetes on this machine (hack/local-cluster.sh),
+// the operator installed in it with `kubectl apply -k config/dev`, and real lotou-node pods from FROM-scratch
+// images. The tests drive the cluster the way a user does, with the kubectl binary (apply, scale, wait, get,
+// logs, exec), and assert through a Kubernetes client.
+//
+// They run only with LOTOU_E2E=1 against a running cluster; `make test-e2e` (hack/e2e.sh, as root) brings the
+// cluster up, sets the environment, runs them and tears the cluster down. A plain `go test ./...` skips them
+// with a message saying so.
+//
+// Environment (set by hack/e2e.sh): LOTOU_E2E=1, KUBECONFIG, LOTOU_KUBECTL (the kubectl binary),
+// LOTOU_CONTAINERD_SOCK (to tag a second image), LOTOU_NODE_IMAGE (default lotou-node:dev).
+package e2e

@@ -1,0 +1,591 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	lotouv1alpha1 "github.com/lotou-io/lotou/api/v1alpha1"
+)
+
+// TestLotouCluster runs the user journey in order: install, apply, scale, roll, kill, refuse, autoscale, delete.
+// Each step builds on the previous one, so the first failure stops the rest.
+func TestLotouCluster(t *testing.T) {
+	s := newSuite(t)
+	ctx := t.Context()
+	steps := []struct {
+		name string
+		fn   func(t *testing.T, s *suite, lc *lcState)
+	}{
+		{"install operator with kubectl apply -k config/dev", stepInstall},
+		{"sample becomes Ready with every node registered", stepSample},
+		{"scale to 5 slaves", stepScaleUp},
+		{"scale to 1 slave, removed slaves leave gracefully", stepScaleDown},
+		{"image change rolls slaves before the master", stepImageChange},
+		{"force-deleted slave is marked down and re-registers", stepKillSlave},
+		{"deleted master is replaced and the name table rebuilt", stepKillMaster},
+		{"invalid LotouCluster refused with the CEL message", stepInvalid},
+		{"HPA resolves pods through status.selector", stepHPA},
+		{"delete garbage-collects everything", stepDelete},
+		{"operator logged no RBAC denial", stepNoForbidden},
+	}
+	lc := &lcState{}
+	if _, err := s.k(ctx, "create", "namespace", s.ns); err != nil && !strings.Contains(err.Error(), "AlreadyExists") {
+		t.Fatalf("creating namespace: %v", err)
+	}
+	for _, st := range steps {
+		if !t.Run(st.name, func(t *testing.T) { st.fn(t, s, lc) }) {
+			t.Fatalf("step %q failed; later steps skipped", st.name)
+		}
+	}
+}
+
+// lcState is what steps pass on: the LotouCluster under test and the operator's namespace.
+type lcState struct {
+	name, opNS string
+}
+
+func stepInstall(t *testing.T, s *suite, lc *lcState) {
+	ctx := t.Context()
+	if out, err := s.k(ctx, "apply", "-k", filepath.Join(s.root, "config", "dev")); err != nil {
+		t.Fatalf("kubectl apply -k config/dev: %v\n%s", err, out)
+	}
+	if _, err := s.k(ctx, "wait", "--for=condition=Established", "crd/"+lcGVR.Resource+"."+lcGVR.Group, "--timeout=60s"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.operatorDeployment(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc.opNS = d.Namespace
+	if _, err := s.k(ctx, "-n", d.Namespace, "rollout", "status", "deployment/"+d.Name, "--timeout=120s"); err != nil {
+		t.Fatalf("operator not available: %v", err)
+	}
+	// Leader election really happened: a Lease in the operator's namespace held by one of its pods.
+	err = eventually(ctx, 60*time.Second, time.Second, func(ctx context.Context) error {
+		var leases coordinationv1.LeaseList
+		if err := s.c.List(ctx, &leases, client.InNamespace(d.Namespace)); err != nil {
+			return err
+		}
+		var pods corev1.PodList
+		if err := s.c.List(ctx, &pods, client.InNamespace(d.Namespace), client.MatchingLabels(d.Spec.Selector.MatchLabels)); err != nil {
+			return err
+		}
+		for _, l := range leases.Items {
+			for _, p := range pods.Items {
+				if l.Spec.HolderIdentity != nil && strings.HasPrefix(*l.Spec.HolderIdentity, p.Name) {
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("no lease in %s held by an operator pod (%d leases)", d.Namespace, len(leases.Items))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sampleYAML is config/samples' LotouCluster with the dev image, in the test namespace.
+func (s *suite) sampleYAML(t *testing.T) (string, *lotouv1alpha1.LotouCluster) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(s.root, "config", "samples", "apps_v1alpha1_lotoucluster.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj lotouv1alpha1.LotouCluster
+	if err := yaml.Unmarshal(raw, &obj); err != nil {
+		t.Fatalf("parsing the sample: %v", err)
+	}
+	obj.Namespace = s.ns
+	obj.Spec.Image = s.nodeImage
+	out, err := yaml.Marshal(&obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), &obj
+}
+
+func (s *suite) get(ctx context.Context, name string) (*lotouv1alpha1.LotouCluster, error) {
+	var obj lotouv1alpha1.LotouCluster
+	err := s.c.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: name}, &obj)
+	return &obj, err
+}
+
+// settled is nil once the operator has seen the latest spec, the cluster is Ready and exactly the master and
+// `slaves` slaves are registered and up.
+func (s *suite) settled(ctx context.Context, name string, slaves int) error {
+	obj, err := s.get(ctx, name)
+	if err != nil {
+		return err
+	}
+	if obj.Status.ObservedGeneration != obj.Generation {
+		return fmt.Errorf("observedGeneration %d, generation %d", obj.Status.ObservedGeneration, obj.Generation)
+	}
+	if !apimeta.IsStatusConditionTrue(obj.Status.Conditions, lotouv1alpha1.ConditionReady) {
+		return fmt.Errorf("not Ready: %v", obj.Status.Conditions)
+	}
+	want := append([]string{name + "-master-0"}, slaveNames(name, slaves)...)
+	var got []string
+	for _, n := range obj.Status.RegisteredNodes {
+		if !n.Up {
+			return fmt.Errorf("node %s registered but down", n.Name)
+		}
+		got = append(got, n.Name)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("registered nodes %v, want %v", got, want)
+	}
+	return nil
+}
+
+func slaveNames(name string, n int) []string {
+	out := make([]string, 0, n)
+	for i := range n {
+		out = append(out, fmt.Sprintf("%s-slaves-%d", name, i))
+	}
+	return out
+}
+
+func (s *suite) masterAddr(ctx context.Context, name string) (string, error) {
+	obj, err := s.get(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s-master.%s.svc:%d", name, s.ns, obj.GetPort()), nil
+}
+
+// call runs `lotouctl call echo:<to> echo "<word>"` inside pod `from` and checks the reply.
+func (s *suite) call(ctx context.Context, name, from, to string) error {
+	addr, err := s.masterAddr(ctx, name)
+	if err != nil {
+		return err
+	}
+	word := "ping-" + to
+	out, err := s.k(ctx, "-n", s.ns, "exec", from, "--", "/lotouctl", "--master", addr, "call",
+		"echo:"+to, "echo", fmt.Sprintf("%q", word))
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(out, word) {
+		return fmt.Errorf("reply %q does not echo %q", out, word)
+	}
+	return nil
+}
+
+func stepSample(t *testing.T, s *suite, lc *lcState) {
+	ctx := t.Context()
+	doc, obj := s.sampleYAML(t)
+	lc.name = obj.Name
+	if out, err := s.kIn(ctx, doc, "apply", "-f", "-"); err != nil {
+		t.Fatalf("kubectl apply sample: %v\n%s", err, out)
+	}
+	if _, err := s.k(ctx, "-n", s.ns, "wait", "--for=condition=Ready", "lc/"+lc.name, "--timeout=240s"); err != nil {
+		t.Fatal(err)
+	}
+	slaves := int(obj.GetSlaveReplicas())
+	if err := eventually(ctx, 60*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
+		return s.settled(ctx, lc.name, slaves)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// kubectl get lc shows the CRD's printer columns.
+	out, err := s.k(ctx, "-n", s.ns, "get", "lc", lc.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := s.k(ctx, "get", "crd", lcGVR.Resource+"."+lcGVR.Group, "-o",
+		"jsonpath={.spec.versions[0].additionalPrinterColumns[*].name}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(cols) == "" {
+		t.Fatal("the CRD has no printer columns")
+	}
+	header := strings.SplitN(out, "\n", 2)[0]
+	for _, c := range strings.Fields(cols) {
+		if !strings.Contains(header, strings.ToUpper(c)) {
+			t.Errorf("kubectl get lc header %q lacks column %q", header, c)
+		}
+	}
+	if slaves >= 2 {
+		if err := s.call(ctx, lc.name, lc.name+"-slaves-0", lc.name+"-slaves-1"); err != nil {
+			t.Fatalf("slave to slave echo: %v", err)
+		}
+	}
+}
+
+func stepScaleUp(t *testing.T, s *suite, lc *lcState) {
+	ctx := t.Context()
+	if _, err := s.k(ctx, "-n", s.ns, "scale", "lc/"+lc.name, "--replicas=5"); err != nil {
+		t.Fatal(err)
+	}
+	if err := eventually(ctx, 180*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
+		return s.settled(ctx, lc.name, 5)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.call(ctx, lc.name, lc.name+"-slaves-4", lc.name+"-slaves-0"); err != nil {
+		t.Fatalf("echo from the newest slave: %v", err)
+	}
+}
+
+// gracefulLeave matches what a slave logs when it deregisters on SIGTERM, and timeoutLine what it must not log.
+var (
+	gracefulLeave = regexp.MustCompile(`(?i)(leav|deregist|graceful)`)
+	timeoutLine   = regexp.MustCompile(`(?i)(timed out|timeout)`)
+)
+
+func stepScaleDown(t *testing.T, s *suite, lc *lcState) {
+	ctx := t.Context()
+	// Follow the logs of the slaves that will go, until their containers end.
+	type follow struct {
+		name string
+		done chan string
+	}
+	var follows []follow
+	for _, n := range slaveNames(lc.name, 5)[1:] {
+		f := follow{name: n, done: make(chan string, 1)}
+		follows = append(follows, f)
+		go func() {
+			out, _ := run(ctx, "", s.kubectl, "-n", s.ns, "logs", "-f", n)
+			f.done <- out
+		}()
+	}
+	time.Sleep(time.Second) // let the log streams attach before the pods go
+	if _, err := s.k(ctx, "-n", s.ns, "scale", "lc/"+lc.name, "--replicas=1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := eventually(ctx, 180*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
+		return s.settled(ctx, lc.name, 1)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range follows {
+		select {
+		case out := <-f.done:
+			tail := lastLines(out, 20)
+			if !gracefulLeave.MatchString(tail) {
+				t.Errorf("%s: no graceful leave in its last log lines:\n%s", f.name, tail)
+			}
+			if timeoutLine.MatchString(tail) {
+				t.Errorf("%s: left by timeout:\n%s", f.name, tail)
+			}
+		case <-time.After(60 * time.Second):
+			t.Errorf("%s: log stream did not end", f.name)
+		}
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func stepImageChange(t *testing.T, s *suite, lc *lcState) {
+	ctx := t.Context()
+	if _, err := s.k(ctx, "-n", s.ns, "scale", "lc/"+lc.name, "--replicas=2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := eventually(ctx, 120*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
+		return s.settled(ctx, lc.name, 2)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.get(ctx, lc.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newImage := tagImage(t, s, "e2e-roll")
+	if _, err := s.k(ctx, "-n", s.ns, "patch", "lc/"+lc.name, "--type=merge",
+		"-p", fmt.Sprintf(`{"spec":{"image":%q}}`, newImage)); err != nil {
+		t.Fatal(err)
+	}
+	// Record when each pod first runs the new image and is Ready.
+	readyAt := map[string]time.Time{}
+	names := append([]string{lc.name + "-master-0"}, slaveNames(lc.name, 2)...)
+	err = eventually(ctx, 240*time.Second, 200*time.Millisecond, func(ctx context.Context) error {
+		var pods corev1.PodList
+		if err := s.c.List(ctx, &pods, client.InNamespace(s.ns), client.MatchingLabels{"lotou.io/cluster": lc.name}); err != nil {
+			return err
+		}
+		for _, p := range pods.Items {
+			if _, seen := readyAt[p.Name]; seen || p.DeletionTimestamp != nil {
+				continue
+			}
+			if podImage(&p) == newImage && podReady(&p) {
+				readyAt[p.Name] = time.Now()
+			}
+		}
+		if len(readyAt) < len(names) {
+			return fmt.Errorf("rolled so far: %v", readyAt)
+		}
+		return s.settled(ctx, lc.name, 2)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names[1:] {
+		if !readyAt[n].Before(readyAt[names[0]]) {
+			t.Errorf("slave %s rolled at %s, not before the master at %s", n, readyAt[n], readyAt[names[0]])
+		}
+	}
+	after, err := s.get(ctx, lc.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range before.Status.GlobalServices {
+		if !slices.Contains(after.Status.GlobalServices, g) {
+			t.Errorf("global name %s lost in the roll (after: %v)", g, after.Status.GlobalServices)
+		}
+	}
+}
+
+// tagImage gives the node image a second tag in containerd and returns it.
+func tagImage(t *testing.T, s *suite, tag string) string {
+	t.Helper()
+	if s.ctrdSock == "" {
+		t.Fatal("LOTOU_CONTAINERD_SOCK not set (hack/e2e.sh sets it)")
+	}
+	src := s.nodeImage
+	if !strings.Contains(src, "/") {
+		src = "docker.io/library/" + src
+	}
+	dst := src[:strings.LastIndex(src, ":")] + ":" + tag
+	_, err := run(t.Context(), "", "ctr", "--address", s.ctrdSock, "-n", "k8s.io", "images", "tag", "--force", src, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(dst, "docker.io/library/")
+}
+
+func podImage(p *corev1.Pod) string {
+	if len(p.Spec.Containers) == 0 {
+		return ""
+	}
+	return p.Spec.Containers[0].Image
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func podUID(ctx context.Context, s *suite, name string) (string, error) {
+	var p corev1.Pod
+	if err := s.c.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: name}, &p); err != nil {
+		return "", err
+	}
+	return string(p.UID), nil
+}
+
+func stepKillSlave(t *testing.T, s *suite, lc *lcState) {
+	ctx := t.Context()
+	victim := lc.name + "-slaves-1"
+	oldUID, err := podUID(ctx, s, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.k(ctx, "-n", s.ns, "delete", "pod", victim, "--grace-period=0", "--force"); err != nil {
+		t.Fatal(err)
+	}
+	// The master marks it down (or drops it) before the new pod registers again.
+	if err := eventually(ctx, 30*time.Second, 100*time.Millisecond, func(ctx context.Context) error {
+		obj, err := s.get(ctx, lc.name)
+		if err != nil {
+			return err
+		}
+		for _, n := range obj.Status.RegisteredNodes {
+			if n.Name == victim && n.Up {
+				return fmt.Errorf("%s still up", victim)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("master never marked %s down: %v", victim, err)
+	}
+	if err := eventually(ctx, 120*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
+		uid, err := podUID(ctx, s, victim)
+		if err != nil {
+			return err
+		}
+		if uid == oldUID {
+			return fmt.Errorf("%s not recreated yet", victim)
+		}
+		return s.settled(ctx, lc.name, 2)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func stepKillMaster(t *testing.T, s *suite, lc *lcState) {
+	ctx := t.Context()
+	master := lc.name + "-master-0"
+	before, err := s.get(ctx, lc.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldUID, err := podUID(ctx, s, master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.k(ctx, "-n", s.ns, "delete", "pod", master); err != nil {
+		t.Fatal(err)
+	}
+	if err := eventually(ctx, 120*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
+		uid, err := podUID(ctx, s, master)
+		if err != nil {
+			return err
+		}
+		if uid == oldUID {
+			return fmt.Errorf("master not recreated yet")
+		}
+		if err := s.settled(ctx, lc.name, 2); err != nil {
+			return err
+		}
+		after, err := s.get(ctx, lc.name)
+		if err != nil {
+			return err
+		}
+		for _, g := range before.Status.GlobalServices {
+			if !slices.Contains(after.Status.GlobalServices, g) {
+				return fmt.Errorf("global name %s not back yet", g)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.call(ctx, lc.name, lc.name+"-slaves-0", lc.name+"-slaves-1"); err != nil {
+		t.Fatalf("echo after the master came back: %v", err)
+	}
+}
+
+func stepInvalid(t *testing.T, s *suite, _ *lcState) {
+	ctx := t.Context()
+	bad := fmt.Sprintf(`apiVersion: %s
+kind: LotouCluster
+metadata: {name: invalid, namespace: %s}
+spec: {image: %s, port: 5000, httpPort: 5000}
+`, lotouv1alpha1.GroupVersion.String(), s.ns, s.nodeImage)
+	_, err := s.kIn(ctx, bad, "apply", "-f", "-")
+	if err == nil {
+		t.Fatal("kubectl apply accepted port == httpPort")
+	}
+	if !strings.Contains(err.Error(), "spec.port and spec.httpPort must be different ports") {
+		t.Fatalf("refused without the CEL message: %v", err)
+	}
+}
+
+func stepHPA(t *testing.T, s *suite, lc *lcState) {
+	ctx := t.Context()
+	hpa := fmt.Sprintf(`apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: %[1]s, namespace: %[2]s}
+spec:
+  scaleTargetRef: {apiVersion: %[3]s, kind: LotouCluster, name: %[1]s}
+  minReplicas: 2
+  maxReplicas: 3
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}
+`, lc.name, s.ns, lotouv1alpha1.GroupVersion.String())
+	if _, err := s.kIn(ctx, hpa, "apply", "-f", "-"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = s.k(context.WithoutCancel(ctx), "-n", s.ns, "delete", "hpa", lc.name) }()
+	// No metrics server runs here, so the HPA cannot compute CPU; what it must do is read the scale
+	// subresource and find the pods through status.selector (AbleToScale=True, currentReplicas set, no
+	// selector error).
+	err := eventually(ctx, 60*time.Second, time.Second, func(ctx context.Context) error {
+		out, err := s.k(ctx, "-n", s.ns, "get", "hpa", lc.name, "-o",
+			`jsonpath={.status.currentReplicas}{"|"}{range .status.conditions[*]}{.type}={.status}:{.reason};{end}`)
+		if err != nil {
+			return err
+		}
+		cur, conds, _ := strings.Cut(out, "|")
+		if strings.Contains(conds, "InvalidSelector") || strings.Contains(conds, "SelectorRequired") ||
+			strings.Contains(conds, "FailedGetScale") {
+			return fmt.Errorf("HPA cannot resolve the pods: %s", conds)
+		}
+		if !strings.Contains(conds, "AbleToScale=True") || cur != "2" {
+			return fmt.Errorf("HPA not resolved yet: currentReplicas=%q conditions=%s", cur, conds)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func stepDelete(t *testing.T, s *suite, lc *lcState) {
+	ctx := t.Context()
+	if _, err := s.k(ctx, "-n", s.ns, "delete", "lc/"+lc.name, "--timeout=120s"); err != nil {
+		t.Fatal(err)
+	}
+	sel := client.MatchingLabels{"lotou.io/cluster": lc.name}
+	err := eventually(ctx, 120*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
+		lists := map[string]client.ObjectList{
+			"statefulsets": &appsv1.StatefulSetList{}, "services": &corev1.ServiceList{},
+			"secrets": &corev1.SecretList{}, "pods": &corev1.PodList{},
+		}
+		for kind, l := range lists {
+			if err := s.c.List(ctx, l, client.InNamespace(s.ns), sel); err != nil {
+				return err
+			}
+			if n := apimeta.LenList(l); n > 0 {
+				return fmt.Errorf("%d %s left", n, kind)
+			}
+		}
+		out, err := s.k(ctx, "-n", s.ns, "get", "pdb", "-l", "lotou.io/cluster="+lc.name, "-o", "name")
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(out) != "" {
+			return fmt.Errorf("PDBs left: %s", out)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func stepNoForbidden(t *testing.T, s *suite, lc *lcState) {
+	ctx := t.Context()
+	d, err := s.operatorDeployment(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.k(ctx, "-n", d.Namespace, "logs", "deployment/"+d.Name, "--all-containers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "forbidden") {
+			t.Errorf("operator hit a missing RBAC rule: %s", line)
+		}
+	}
+	_ = lc
+}
