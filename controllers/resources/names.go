@@ -33,7 +33,7 @@ const (
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	LabelPartOf    = "app.kubernetes.io/part-of"
 
-	appName   = "lotou-node"
+	appName = "lotou-node"
 	// ManagedBy is the value of app.kubernetes.io/managed-by on every child object.
 	ManagedBy = "lotou-operator"
 	partOf    = "lotou"

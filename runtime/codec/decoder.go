@@ -112,22 +112,6 @@ func (d *decoder) bytes() ([]byte, error) {
 	return b, nil
 }
 
-func (d *decoder) float(maxBytes int) (uint64, error) {
-	u, n, err := readCompact(d.data[d.pos:], maxBytes)
-	d.pos += n
-	return u, err
-}
-
-func (d *decoder) float64() (float64, error) {
-	u, err := d.float(8)
-	return math.Float64frombits(u), err
-}
-
-func (d *decoder) float32() (float32, error) {
-	u, err := d.float(4)
-	return math.Float32frombits(uint32(u >> 32)), err
-}
-
 func (d *decoder) time() (time.Time, error) {
 	sec, err := d.varint()
 	if err != nil {

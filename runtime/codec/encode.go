@@ -2,7 +2,6 @@ package codec
 
 import (
 	"fmt"
-	"math"
 	"reflect"
 	"time"
 	"unsafe"
@@ -40,7 +39,7 @@ func (r *Registry) appendAny(buf []byte, v any, depth int) ([]byte, error) {
 	case bool:
 		return appendBool(append(buf, tagBool), x), nil
 	case float64:
-		return appendFloat64(append(buf, tagFloat64), math.Float64bits(x)), nil
+		return appendFloat64(append(buf, tagFloat64), x), nil
 	case []byte:
 		return appendBytes(append(buf, tagBytes), x), nil
 	case time.Time:
@@ -167,23 +166,23 @@ func primEncoder(k reflect.Kind) encFunc {
 		return func(buf []byte, v reflect.Value, _ int) ([]byte, error) { return AppendUvarint(buf, v.Uint()), nil }
 	case reflect.Float32:
 		return func(buf []byte, v reflect.Value, _ int) ([]byte, error) {
-			return appendFloat32(buf, math.Float32bits(float32(v.Float()))), nil
+			return appendFloat32(buf, float32(v.Float())), nil
 		}
 	case reflect.Float64:
 		return func(buf []byte, v reflect.Value, _ int) ([]byte, error) {
-			return appendFloat64(buf, math.Float64bits(v.Float())), nil
+			return appendFloat64(buf, v.Float()), nil
 		}
 	case reflect.Complex64:
 		return func(buf []byte, v reflect.Value, _ int) ([]byte, error) {
 			c := v.Complex()
-			buf = appendFloat32(buf, math.Float32bits(float32(real(c))))
-			return appendFloat32(buf, math.Float32bits(float32(imag(c)))), nil
+			buf = appendFloat32(buf, float32(real(c)))
+			return appendFloat32(buf, float32(imag(c))), nil
 		}
 	case reflect.Complex128:
 		return func(buf []byte, v reflect.Value, _ int) ([]byte, error) {
 			c := v.Complex()
-			buf = appendFloat64(buf, math.Float64bits(real(c)))
-			return appendFloat64(buf, math.Float64bits(imag(c))), nil
+			buf = appendFloat64(buf, real(c))
+			return appendFloat64(buf, imag(c)), nil
 		}
 	case reflect.String:
 		return func(buf []byte, v reflect.Value, _ int) ([]byte, error) { return AppendString(buf, v.String()), nil }

@@ -1,9 +1,6 @@
 package codec
 
-import (
-	"fmt"
-	"math/bits"
-)
+import "fmt"
 
 // AppendUvarint appends u as a uvarint (the same encoding as
 // encoding/binary.AppendUvarint). Exported for small fixed envelopes.
@@ -72,42 +69,3 @@ func ReadString(data []byte, maxLen int) (string, int, error) {
 	return string(data[n:end]), end, nil
 }
 
-// appendFloat64 writes the compact float form described in doc.go.
-func appendFloat64(buf []byte, bitsv uint64) []byte {
-	n := (bits.Len64(bits.ReverseBytes64(bitsv)) + 7) / 8
-	buf = append(buf, byte(n))
-	for i := range n {
-		buf = append(buf, byte(bitsv>>(56-8*i)))
-	}
-	return buf
-}
-
-// appendFloat32 writes the compact float form of a float32.
-func appendFloat32(buf []byte, bitsv uint32) []byte {
-	n := (bits.Len32(bits.ReverseBytes32(bitsv)) + 7) / 8
-	buf = append(buf, byte(n))
-	for i := range n {
-		buf = append(buf, byte(bitsv>>(24-8*i)))
-	}
-	return buf
-}
-
-// readCompact reads a compact float of at most max bytes and returns its bits
-// left-aligned in 64 bits.
-func readCompact(data []byte, maxBytes int) (uint64, int, error) {
-	if len(data) == 0 {
-		return 0, 0, ErrTruncated
-	}
-	n := int(data[0])
-	if n > maxBytes {
-		return 0, 0, fmt.Errorf("%w: compact float of %d bytes", ErrMalformed, n)
-	}
-	if len(data) < 1+n {
-		return 0, 0, ErrTruncated
-	}
-	var u uint64
-	for i := range n {
-		u |= uint64(data[1+i]) << (56 - 8*i)
-	}
-	return u, 1 + n, nil
-}

@@ -14,7 +14,7 @@ func (s *Service) run() {
 	defer s.core.wg.Done()
 	var st takeStatus
 	for {
-		var m *Message
+		var m *envelope
 		m, st = s.next(nil, false)
 		if st != takeOK {
 			break
@@ -29,9 +29,9 @@ func (s *Service) run() {
 // batch; a batch goes back to the mailbox for reuse only at depth 0, when no
 // suspended handler still points into it. inCall keeps next parked (instead
 // of reporting takeDrained) while a Call waits for its reply.
-func (s *Service) next(done <-chan struct{}, inCall bool) (*Message, takeStatus) {
+func (s *Service) next(done <-chan struct{}, inCall bool) (*envelope, takeStatus) {
 	if s.pos >= len(s.buf) {
-		var spare []Message
+		var spare []envelope
 		if s.depth == 0 {
 			spare = s.buf[:0]
 		}
@@ -58,38 +58,38 @@ func (s *Service) frame() *Context {
 
 // dispatch handles one message, held in the current frame, on the service
 // goroutine.
-func (s *Service) dispatch(m *Message) {
+func (s *Service) dispatch(m *envelope) {
 	f := s.frame()
 	f.msg = m
 	s.depth++
 	defer func() {
 		s.depth--
 		f.msg = nil
-		*m = Message{}
+		*m = envelope{}
 	}()
-	switch m.Kind {
+	switch m.kind {
 	case KindSend, KindCall, KindRequest:
 		s.handle(m)
 	case KindReply:
 		s.onReply(m)
 	case kindTimeout:
-		s.onTimeout(m.Session)
+		s.onTimeout(m.session)
 	case kindTimer:
-		s.onTimer(TimerID(m.Session))
+		s.onTimer(TimerID(m.session))
 	case KindEvent:
 		s.onEventMsg(m)
 	case KindClose:
 		s.mb.close()
 	default:
-		s.log.V(1).Info("Unknown message kind dropped", "kind", m.Kind)
+		s.log.V(1).Info("Unknown message kind dropped", "kind", m.kind)
 	}
 }
 
 // handle runs the handler of m and answers it.
-func (s *Service) handle(m *Message) {
-	h := s.handlers[m.Cmd]
+func (s *Service) handle(m *envelope) {
+	h := s.handlers[m.cmd]
 	if h == nil {
-		err := fmt.Errorf("%v has no handler for %q: %w", s.id, m.Cmd, ErrUnknownCommand)
+		err := fmt.Errorf("%v has no handler for %q: %w", s.id, m.cmd, ErrUnknownCommand)
 		if !m.expectsReply() {
 			s.log.V(1).Info("Message dropped", "err", err.Error())
 		}
@@ -98,7 +98,7 @@ func (s *Service) handle(m *Message) {
 	}
 	ret, err := s.invoke(h, s.ctxs[s.depth-1])
 	if err != nil && !m.expectsReply() {
-		s.log.V(1).Info("Handler failed", "cmd", m.Cmd, "err", err.Error())
+		s.log.V(1).Info("Handler failed", "cmd", m.cmd, "err", err.Error())
 	}
 	s.core.sendReply(s.id, m, ret, err)
 }
@@ -108,8 +108,8 @@ func (s *Service) invoke(h *handler, c *Context) (ret []any, err error) {
 	m := c.msg
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("handling %q on %v: %w: %v", m.Cmd, s.id, ErrHandlerPanic, r)
-			s.log.Error(err, "Handler panicked", "cmd", m.Cmd, "stack", string(debug.Stack()))
+			err = fmt.Errorf("handling %q on %v: %w: %v", m.cmd, s.id, ErrHandlerPanic, r)
+			s.log.Error(err, "Handler panicked", "cmd", m.cmd, "stack", string(debug.Stack()))
 			ret = nil
 		}
 	}()
@@ -127,17 +127,17 @@ func (s *Service) safely(what string, fn func()) {
 }
 
 // onReply completes the Call or Request with m's session.
-func (s *Service) onReply(m *Message) {
-	p := s.calls[m.Session]
+func (s *Service) onReply(m *envelope) {
+	p := s.calls[m.session]
 	if p == nil {
 		return // late reply after a timeout
 	}
-	delete(s.calls, m.Session)
+	delete(s.calls, m.session)
 	if p.timer != nil {
 		p.timer.Stop()
 	}
 	ret, err := m.args(), m.replyErr()
-	if len(ret) > 0 && m.Args == nil {
+	if len(ret) > 0 && (m.more == nil || m.more.args == nil) {
 		ret = append([]any(nil), ret...) // inline storage is reused after dispatch
 	}
 	if p.cb == nil {
@@ -161,7 +161,7 @@ func (s *Service) onTimeout(sess uint64) {
 	s.safely("request callback", func() { p.cb(nil, err) })
 }
 
-func (s *Service) onEventMsg(m *Message) {
+func (s *Service) onEventMsg(m *envelope) {
 	args := m.args()
 	if s.onEvent == nil || len(args) != 1 {
 		return
@@ -254,14 +254,14 @@ func (s *Service) shutdown(killed bool) {
 }
 
 // failQueued answers queued messages that expect a reply with ErrStopped.
-func (s *Service) failQueued(ms []Message) {
+func (s *Service) failQueued(ms []envelope) {
 	for i := range ms {
 		m := &ms[i]
-		if m.Kind == KindSend || m.Kind == KindCall || m.Kind == KindRequest {
+		if m.kind == KindSend || m.kind == KindCall || m.kind == KindRequest {
 			if m.expectsReply() {
-				s.core.sendReply(s.id, m, nil, fmt.Errorf("%q to %v: %w", m.Cmd, s.id, ErrStopped))
+				s.core.sendReply(s.id, m, nil, fmt.Errorf("%q to %v: %w", m.cmd, s.id, ErrStopped))
 			} else {
-				s.log.V(1).Info("Message dropped at forced stop", "cmd", m.Cmd)
+				s.log.V(1).Info("Message dropped at forced stop", "cmd", m.cmd)
 			}
 		}
 	}

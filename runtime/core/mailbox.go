@@ -28,20 +28,21 @@ const (
 // append under a mutex; the consumer swaps the whole queue out at once
 // (batch draining) and parks on wake when it is empty.
 type mailbox struct {
-	mu      sync.Mutex
-	n       atomic.Int32 // len(q), readable without mu for spinning
-	q       []Message
-	size    int
-	state   uint8
-	killed  bool
-	waiting bool          // the consumer is parked on wake
-	wake    chan struct{} // capacity 1
-	space   chan struct{} // closed when room appears; nil if no sender waits
+	mu       sync.Mutex
+	n        atomic.Int32 // set by producers while the consumer spins
+	spinning atomic.Bool  // the consumer is spinning on n
+	q        []envelope
+	size     int
+	state    uint8
+	killed   bool
+	waiting  bool          // the consumer is parked on wake
+	wake     chan struct{} // capacity 1
+	space    chan struct{} // closed when room appears; nil if no sender waits
 }
 
 func (mb *mailbox) init(size int) {
 	mb.size = size
-	mb.q = make([]Message, 0, min(size, 64))
+	mb.q = make([]envelope, 0, min(size, 64))
 	mb.wake = make(chan struct{}, 1)
 }
 
@@ -51,6 +52,13 @@ func (mb *mailbox) init(size int) {
 // stored inline and args never escapes, so a variadic Send allocates no
 // argument slice.
 func (mb *mailbox) push(m *Message, args []any, force bool) error {
+	var more *extra
+	if len(args) > 2 || m.Err != "" || m.err != nil {
+		more = &extra{errText: m.Err, err: m.err}
+		if len(args) > 2 {
+			more.args = append([]any(nil), args...)
+		}
+	}
 	mb.mu.Lock()
 	if mb.state != mbOpen && (!force || mb.state == mbDead) {
 		mb.mu.Unlock()
@@ -60,15 +68,15 @@ func (mb *mailbox) push(m *Message, args []any, force bool) error {
 		mb.mu.Unlock()
 		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, ErrMailboxFull)
 	}
-	mb.q = append(mb.q, Message{Kind: m.Kind, From: m.From, To: m.To, Session: m.Session, Cmd: m.Cmd, Err: m.Err, w: m.w, err: m.err})
-	e := &mb.q[len(mb.q)-1]
-	if len(args) <= len(e.inline) {
+	mb.q = append(mb.q, envelope{kind: m.Kind, from: m.From, session: m.Session, cmd: m.Cmd, w: m.w, more: more})
+	if len(args) <= 2 {
+		e := &mb.q[len(mb.q)-1]
 		copy(e.inline[:], args)
 		e.nargs = uint8(len(args)) //nolint:gosec // at most 2
-	} else {
-		e.Args = append([]any(nil), args...)
 	}
-	mb.n.Store(int32(len(mb.q))) //nolint:gosec // bounded by size plus internal traffic
+	if mb.spinning.Load() {
+		mb.n.Store(1)
+	}
 	if mb.waiting {
 		mb.waiting = false
 		mb.mu.Unlock()
@@ -121,7 +129,7 @@ const (
 // batch. With an empty queue it parks until a push, done, or a state
 // change; a closing, empty mailbox reports takeDrained unless inCall (a Call
 // still waits for its reply, which internal traffic may bring).
-func (mb *mailbox) take(spare []Message, done <-chan struct{}, inCall bool) ([]Message, takeStatus) {
+func (mb *mailbox) take(spare []envelope, done <-chan struct{}, inCall bool) ([]envelope, takeStatus) {
 	for {
 		mb.mu.Lock()
 		if mb.killed {
@@ -168,6 +176,8 @@ func (mb *mailbox) take(spare []Message, done <-chan struct{}, inCall bool) ([]M
 // spin looks for new messages for a short while; it reports whether some
 // arrived.
 func (mb *mailbox) spin() bool {
+	mb.spinning.Store(true)
+	defer mb.spinning.Store(false)
 	for i := range spinChecks {
 		if mb.n.Load() > 0 {
 			return true
@@ -200,7 +210,7 @@ func (mb *mailbox) kill() {
 }
 
 // finish marks the mailbox dead and returns what is left in it.
-func (mb *mailbox) finish() []Message {
+func (mb *mailbox) finish() []envelope {
 	mb.mu.Lock()
 	mb.state = mbDead
 	rest := mb.q

@@ -46,19 +46,56 @@ type Message struct {
 	// Err is the error text of an error reply; empty on success.
 	Err string
 
-	w      *waiter // local Core.Call waiting on this message; never encoded
-	err    error   // typed error of a local error reply; never encoded
-	inline [2]any  // up to two arguments, stored in place in the mailbox
-	nargs  uint8   // number of arguments in inline when Args is nil
+	w   *waiter // local Core.Call waiting on this message; never encoded
+	err error   // typed error of a local error reply; never encoded
 }
 
-// args returns the arguments, whether in Args or stored inline. The slice
-// may point into the mailbox batch: it is valid only during dispatch.
-func (m *Message) args() []any {
-	if m.Args != nil {
-		return m.Args
+// envelope is a message as stored in a mailbox: compact (88 bytes) so that
+// producer and consumer move few cache lines, with up to two arguments in
+// place and the rare parts (more arguments, error replies) behind a pointer.
+type envelope struct {
+	kind    Kind
+	nargs   uint8
+	from    ServiceID
+	session uint64
+	cmd     string
+	inline  [2]any
+	w       *waiter
+	more    *extra
+}
+
+// extra holds the rare parts of an envelope.
+type extra struct {
+	args    []any // more than two arguments
+	errText string
+	err     error
+}
+
+// args returns the arguments. The slice may point into the mailbox batch:
+// it is valid only during dispatch.
+func (e *envelope) args() []any {
+	if e.more != nil && e.more.args != nil {
+		return e.more.args
 	}
-	return m.inline[:m.nargs:m.nargs]
+	return e.inline[:e.nargs:e.nargs]
+}
+
+// expectsReply reports whether somebody waits for an answer to e.
+func (e *envelope) expectsReply() bool {
+	return e.w != nil || ((e.kind == KindCall || e.kind == KindRequest) && e.session != 0)
+}
+
+// replyErr returns the error carried by a reply envelope, or nil.
+func (e *envelope) replyErr() error {
+	switch {
+	case e.more == nil:
+		return nil
+	case e.more.err != nil:
+		return e.more.err
+	case e.more.errText != "":
+		return &RemoteError{Msg: e.more.errText}
+	}
+	return nil
 }
 
 // expectsReply reports whether somebody waits for an answer to m.

@@ -107,7 +107,7 @@ func (c *Core) DeliverLocal(m *Message) error {
 }
 
 // sendReply answers m (a Call or Request) with ret or err.
-func (c *Core) sendReply(from ServiceID, m *Message, ret []any, err error) {
+func (c *Core) sendReply(from ServiceID, m *envelope, ret []any, err error) {
 	if m.w != nil {
 		m.w.complete(ret, err)
 		return
@@ -115,7 +115,7 @@ func (c *Core) sendReply(from ServiceID, m *Message, ret []any, err error) {
 	if !m.expectsReply() {
 		return
 	}
-	r := Message{Kind: KindReply, From: from, To: m.From, Session: m.Session, err: err}
+	r := Message{Kind: KindReply, From: from, To: m.from, Session: m.session, err: err}
 	if err != nil {
 		r.Err = err.Error()
 	}

@@ -51,7 +51,7 @@ type Service struct {
 
 	// Owned by the service goroutine.
 	handlers map[string]*handler
-	buf      []Message
+	buf      []envelope
 	pos      int
 	calls    map[uint64]*pendingCall
 	timers   map[TimerID]*timerEntry
@@ -69,15 +69,15 @@ type Service struct {
 // sender plus every Service method. It is only valid during the handler.
 type Context struct {
 	*Service
-	msg *Message
+	msg *envelope
 }
 
 // From returns the sender of the message being handled (the node's own id
 // for code outside any service).
-func (c *Context) From() ServiceID { return c.msg.From }
+func (c *Context) From() ServiceID { return c.msg.from }
 
 // Cmd returns the command being handled.
-func (c *Context) Cmd() string { return c.msg.Cmd }
+func (c *Context) Cmd() string { return c.msg.cmd }
 
 // Spawn starts a service named name (empty for anonymous, "." prefix for a
 // node-local name) whose handlers are registered by setup. setup runs before
@@ -206,6 +206,14 @@ func (s *Service) SendWait(ctx context.Context, to ServiceID, cmd string, args .
 // Lookup returns the id of the service holding name.
 func (s *Service) Lookup(ctx context.Context, name string) (ServiceID, error) {
 	return s.core.Lookup(ctx, name)
+}
+
+// Queued returns how many messages wait in the service's mailbox (not
+// counting a batch already taken by the service goroutine).
+func (s *Service) Queued() int {
+	s.mb.mu.Lock()
+	defer s.mb.mu.Unlock()
+	return len(s.mb.q)
 }
 
 // Exit asks this service to stop gracefully once what is queued is handled.

@@ -14,8 +14,9 @@ func Marshal(v any) ([]byte, error) {
 	return Append(nil, v)
 }
 
-// Append appends the encoding of v to buf; pointers at the top are followed,
-// so Append(buf, &x) writes the same bytes as Append(buf, x). It does not allocate once buf
+// Append appends the encoding of v to buf. One pointer at the top is
+// followed, so Append(buf, &x) writes the same bytes as Append(buf, x) and
+// Unmarshal(data, &x) reads them back. It does not allocate once buf
 // has room and v's type has been seen. On error buf is returned unchanged.
 func Append(buf []byte, v any) (out []byte, err error) {
 	n := len(buf)
@@ -25,11 +26,11 @@ func Append(buf []byte, v any) (out []byte, err error) {
 		}
 	}()
 	rv := reflect.ValueOf(v)
-	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
-		rv = rv.Elem() // Marshal(&x) is Marshal(x), as Unmarshal(data, &x) reads x
-	}
-	if !rv.IsValid() || rv.Kind() == reflect.Pointer {
+	if !rv.IsValid() || rv.Kind() == reflect.Pointer && rv.IsNil() {
 		return buf, fmt.Errorf("%w: cannot encode nil %T", codec.ErrUnsupported, v)
+	}
+	if rv.Kind() == reflect.Pointer {
+		rv = rv.Elem() // Marshal(&x) is Marshal(x), as Unmarshal(data, &x) reads x
 	}
 	p := planFor(rv.Type())
 	if p.err != nil {

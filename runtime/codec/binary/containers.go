@@ -27,6 +27,9 @@ func (c *compiler) containerPlan(t reflect.Type, p *plan) error {
 		return buf, nil
 	}
 	decElems := func(d *decoder, v reflect.Value, depth int) error {
+		if elem.minSize == 0 {
+			return nil // zero-size elements: nothing on the wire, nothing to set
+		}
 		for i := range v.Len() {
 			if err := elem.dec(d, v.Index(i), depth+1); err != nil {
 				return err

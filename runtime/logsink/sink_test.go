@@ -1,0 +1,103 @@
+package logsink_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/lotou-io/lotou/runtime/logsink"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var fixed = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC) }
+
+// run starts the sink's writer and returns a stop func that joins it.
+func run(t *testing.T, s *logsink.Sink) func() {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}
+}
+
+func TestLines(t *testing.T) {
+	tests := []struct {
+		name string
+		log  func(s *logsink.Sink)
+		want string
+	}{
+		{"info", func(s *logsink.Sink) { s.Logger().Info("Started", "n", 3, "who", "a b") },
+			`2026-01-02T03:04:05.006Z INFO "Started" n=3 who="a b"` + "\n"},
+		{"error", func(s *logsink.Sink) { s.Logger().Error(errors.New("bad"), "Failed", "ok", false) },
+			`2026-01-02T03:04:05.006Z ERROR "Failed" err="bad" ok=false` + "\n"},
+		{"name and values", func(s *logsink.Sink) {
+			s.Logger().WithName("core").WithName("svc").WithValues("id", "1:2").Info("Hi", "odd")
+		}, `2026-01-02T03:04:05.006Z INFO core/svc "Hi" id="1:2" odd="(MISSING)"` + "\n"},
+		{"verbosity", func(s *logsink.Sink) {
+			s.Logger().V(1).Info("shown")
+			s.Logger().V(2).Info("hidden")
+		}, `2026-01-02T03:04:05.006Z V1 "shown"` + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := &syncBuffer{}
+			s := logsink.New(logsink.Options{Writer: out, Verbosity: 1, Clock: fixed})
+			stop := run(t, s)
+			tt.log(s)
+			stop()
+			if got := out.String(); got != tt.want {
+				t.Fatalf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestDropsWhenFull: with no writer running a full buffer drops and counts
+// instead of blocking the caller; the drop count is reported later.
+func TestDropsWhenFull(t *testing.T) {
+	out := &syncBuffer{}
+	s := logsink.New(logsink.Options{Writer: out, Buffer: 2, Clock: fixed})
+	log := s.Logger()
+	for i := range 5 {
+		log.Info("line", "i", i)
+	}
+	if d := s.Dropped(); d != 3 {
+		t.Fatalf("Dropped = %d, want 3", d)
+	}
+	stop := run(t, s)
+	stop()
+	got := out.String()
+	if strings.Count(got, `"line"`) != 2 || !strings.Contains(got, "dropped=3") {
+		t.Fatalf("output:\n%s", got)
+	}
+}
