@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2/textlogger"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -121,7 +124,12 @@ func startEnv() (*testEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	log.SetLogger(ctrl.Log.WithName("test")) // silence the "log.SetLogger never called" warning; discards by default
+	logger := logr.Discard()
+	if os.Getenv("LOTOU_TEST_LOG") != "" { // LOTOU_TEST_LOG=4 shows the reconciler's logs at that verbosity
+		v, _ := strconv.Atoi(os.Getenv("LOTOU_TEST_LOG"))
+		logger = textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(v)))
+	}
+	log.SetLogger(logger)
 	te := &testEnv{
 		env: &envtest.Environment{
 			CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
@@ -165,7 +173,7 @@ func (te *testEnv) startManager() error {
 		APIReader:  mgr.GetAPIReader(),
 		Recorder:   mgr.GetEventRecorder(resources.FieldManager),
 		Membership: te.members,
-		Options:    Options{MaxConcurrentReconciles: 8, MembershipRetry: 500 * time.Millisecond},
+		Options:    Options{MaxConcurrentReconciles: 8, MembershipRetry: 500 * time.Millisecond, ResyncPeriod: time.Second},
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up reconciler: %w", err)

@@ -79,7 +79,7 @@ func benchProtoCall(b *testing.B, pairs int) {
 	for p := range pairs {
 		wg.Go(func() {
 			for i := range per {
-				r, err := sys.Root.RequestFuture(pids[p], i, 5*time.Second).Result()
+				r, err := sys.Root.RequestFuture(pids[p], i, 30*time.Second).Result()
 				if err != nil || r.(int) != i {
 					b.Errorf("request %d: %v %v", i, r, err)
 					return

@@ -31,7 +31,8 @@ stop_component() {
 	local name=$1 pid
 	[[ -f "$RUN/$name.pid" ]] || return 0
 	pid="$(cat "$RUN/$name.pid")"
-	if kill -0 "$pid" 2>/dev/null; then
+	# Only if the PID still runs that component (a stale file after a crash must not kill a reused PID).
+	if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$name"; then
 		kill_pids "$pid"
 		log "stopped $name (pid $pid)"
 	fi

@@ -75,10 +75,10 @@ kill_pids() {
 
 # pids_matching STRING: processes whose command line contains STRING (our unique work-dir paths only).
 pids_matching() {
-	local d
+	local d cmd
 	for d in /proc/[0-9]*; do
-		[[ -r "$d/cmdline" ]] || continue
-		if tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -qF -- "$1"; then
+		cmd="$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)" || continue
+		if [[ "$cmd" == *"$1"* ]]; then
 			echo "${d#/proc/}"
 		fi
 	done

@@ -71,6 +71,7 @@ type Cluster struct {
 	log  logr.Logger
 	tr   *transport.Transport
 	self atomic.Uint32 // node id, 0 until joined
+	beat atomic.Int64  // heartbeat interval in force (the master's)
 	core atomic.Pointer[core.Core]
 	addr string // advertised address
 
@@ -156,6 +157,7 @@ func New(opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("creating transport: %w", err)
 	}
 	c.tr = tr
+	c.beat.Store(int64(opts.Heartbeat))
 	return c, nil
 }
 
@@ -194,6 +196,9 @@ func (c *Cluster) setSelf(id uint16) {
 	c.self.Store(uint32(id))
 	c.tr.SetSelf(transport.Identity{ID: id, Name: c.opts.Name})
 }
+
+// heartbeat returns the interval in force: the master's once joined.
+func (c *Cluster) heartbeat() time.Duration { return time.Duration(c.beat.Load()) }
 
 // ID returns this node's id, 0 before joining.
 func (c *Cluster) ID() core.NodeID { return core.NodeID(c.self.Load()) } //nolint:gosec // stored from a uint16
@@ -237,7 +242,7 @@ func (c *Cluster) Ready() bool {
 // Run drives heartbeats and failure detection until ctx ends or the node
 // must restart (ErrIDChanged).
 func (c *Cluster) Run(ctx context.Context) error {
-	step := max(c.opts.Heartbeat/4, time.Millisecond)
+	step := max(min(c.opts.Heartbeat, 100*time.Millisecond)/4, time.Millisecond)
 	t := time.NewTicker(step)
 	defer t.Stop()
 	var lastBeat time.Time
@@ -250,7 +255,7 @@ func (c *Cluster) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		now := c.opts.Now()
-		beat := now.Sub(lastBeat) >= c.opts.Heartbeat
+		beat := now.Sub(lastBeat) >= c.heartbeat()
 		if beat {
 			lastBeat = now
 		}

@@ -71,7 +71,10 @@ type Control struct {
 	Role    string
 	Service uint64
 	Err     string
-	Nodes   []NodeEntry
+	// Heartbeat is the cluster's heartbeat interval in nanoseconds (Welcome):
+	// every node beats at the master's pace.
+	Heartbeat uint64
+	Nodes     []NodeEntry
 	Names   []NameEntry
 }
 
@@ -90,6 +93,7 @@ func appendControl(b []byte, c *Control) []byte {
 	b = codec.AppendString(b, c.Role)
 	b = codec.AppendUvarint(b, c.Service)
 	b = codec.AppendString(b, c.Err)
+	b = codec.AppendUvarint(b, c.Heartbeat)
 	b = codec.AppendUvarint(b, uint64(len(c.Nodes)))
 	for _, n := range c.Nodes {
 		b = codec.AppendUvarint(b, uint64(n.ID))
@@ -145,6 +149,7 @@ func decodeControl(b []byte) (*Control, error) {
 	c.Role = r.str(maxCtlString)
 	c.Service = r.uvarint()
 	c.Err = r.str(maxCtlString)
+	c.Heartbeat = r.uvarint()
 	if n := r.count(5); n > 0 {
 		c.Nodes = make([]NodeEntry, n)
 		for i := range c.Nodes {

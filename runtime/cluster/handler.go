@@ -306,6 +306,9 @@ func (c *Cluster) welcomeLocked(m *Control, e *effects) {
 	if m.Err != "" {
 		c.log.Info("Master refused some names", "reason", m.Err)
 	}
+	if m.Heartbeat > 0 && m.Heartbeat < uint64(time.Hour) {
+		c.beat.Store(int64(m.Heartbeat))
+	}
 	if old == 0 {
 		c.setSelf(m.ID)
 		close(c.joined)
@@ -338,7 +341,7 @@ func (c *Cluster) slaveTick(now time.Time, beat bool) {
 	if beat {
 		c.sendConn(conn, &Control{Type: CtlHeartbeat})
 	}
-	if now.Sub(c.masterSeen) > contract.MissedHeartbeats*c.opts.Heartbeat {
+	if now.Sub(c.masterSeen) > contract.MissedHeartbeats*c.heartbeat() {
 		c.log.Info("Master silent; reconnecting", "master", c.opts.Master, "silentFor", now.Sub(c.masterSeen).String())
 		c.masterSeen = now
 		conn.Close()

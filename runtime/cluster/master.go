@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/runtime/core"
 )
 
@@ -39,6 +40,9 @@ type MasterState struct {
 	names   map[string]uint64
 	next    uint16
 }
+
+// missedBeats is contract.MissedHeartbeats, typed for arithmetic.
+const missedBeats = time.Duration(contract.MissedHeartbeats)
 
 // NewMasterState returns the state of a master described by self (its ID is
 // forced to MasterID). A node silent for longer than timeout is down.
@@ -101,7 +105,7 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 			adds = append(adds, *out)
 		}
 	}
-	welcome := &Control{Type: CtlWelcome, ID: id, Nodes: s.Nodes(), Names: s.Names()}
+	welcome := &Control{Type: CtlWelcome, ID: id, Nodes: s.Nodes(), Names: s.Names(), Heartbeat: uint64(s.timeout / missedBeats)} //nolint:gosec // positive
 	if len(refused) > 0 {
 		welcome.Err = fmt.Sprintf("names held by other nodes: %v", refused)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/lotou-io/lotou/runtime/codec"
 	"github.com/lotou-io/lotou/runtime/core"
+	"github.com/lotou-io/lotou/runtime/transport"
 )
 
 // ErrBadFrame means a frame from a peer could not be decoded. The frame is
@@ -145,4 +146,16 @@ func decodeMessage(b []byte, reg *codec.Registry) (*core.Message, error) {
 	}
 	m.Args = args
 	return m, nil
+}
+
+// CallFrameSize returns the bytes on the wire (frame header included) of a
+// remote Call(svc, "echo", 42) between two services with small ids, the
+// figure the benchmarks report.
+func CallFrameSize() int {
+	m := core.Message{Kind: core.KindCall, To: core.MakeID(3, 1), From: core.MakeID(2, 0), Session: 1, Cmd: "echo", Args: []any{42}}
+	b, err := appendMessage(nil, &m, codec.NewRegistry())
+	if err != nil {
+		return -1
+	}
+	return transport.HeaderSize + len(b)
 }

@@ -11,6 +11,11 @@ import (
 // compiled. On error buf is returned unchanged (truncated to its old length).
 func (r *Registry) AppendValue(buf []byte, v any) (out []byte, err error) {
 	n := len(buf)
+	defer func() {
+		if err != nil {
+			out = buf[:n]
+		}
+	}()
 	defer recoverInto(&err, "encoding")
 	out, err = r.appendAny(buf, v, 0)
 	if err != nil {
@@ -23,6 +28,11 @@ func (r *Registry) AppendValue(buf []byte, v any) (out []byte, err error) {
 // argument as by AppendValue. An empty list takes one byte.
 func (r *Registry) AppendArgs(buf []byte, args []any) (out []byte, err error) {
 	n := len(buf)
+	defer func() {
+		if err != nil {
+			out = buf[:n]
+		}
+	}()
 	defer recoverInto(&err, "encoding")
 	out = AppendUvarint(buf, uint64(len(args)))
 	for i, a := range args {

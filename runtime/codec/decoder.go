@@ -45,6 +45,10 @@ func (d *decoder) byte() (byte, error) {
 }
 
 func (d *decoder) uvarint() (uint64, error) {
+	if d.pos < len(d.data) && d.data[d.pos] < 0x80 {
+		d.pos++
+		return uint64(d.data[d.pos-1]), nil
+	}
 	u, n, err := ReadUvarint(d.data[d.pos:])
 	d.pos += n
 	return u, err

@@ -23,8 +23,11 @@
 // All multi-byte integers are varints as in encoding/binary: an unsigned
 // integer is a uvarint (7 bits per byte, least significant group first, high
 // bit set on every byte but the last, at most 10 bytes); a signed integer is
-// zig-zag mapped ((n << 1) ^ (n >> 63)) then written as a uvarint. A "name" or
-// "string" is a uvarint byte length followed by the UTF-8 bytes.
+// zig-zag mapped ((n << 1) ^ (n >> 63)) then written as a uvarint. A "string"
+// is a uvarint byte length followed by the UTF-8 bytes. A "name" (of a
+// registered type or a struct field, at most 255 bytes) made only of bytes
+// 0x01-0x7f is written as those bytes with the high bit of the last one set
+// ("Name" is 4e 61 6d e5); any other name is a 0x80 byte then a string.
 //
 // A value is a type descriptor followed by a payload:
 //
@@ -64,7 +67,7 @@
 //	                  (desc payload), so each element carries its own type
 //	0x25 named N U    a registered named non-struct type called N (a name)
 //	                  with underlying descriptor U; payload: U's payload
-//	0x26 struct N F (name desc)*F
+//	0x26 struct N F (name desc)*F   (F a uvarint)
 //	                  a registered struct called N with F exported fields,
 //	                  each given by name and descriptor; payload: the F field
 //	                  payloads in descriptor order
@@ -74,12 +77,19 @@
 // Homogeneous slices, arrays and maps therefore carry their element type once;
 // only interface-typed elements ([]any, map[string]any) carry a type per element.
 //
-// A compact float stores the IEEE-754 bits with their bytes reversed (sign and
-// exponent first), dropping trailing zero bytes: one byte n (0..8 for float64,
-// 0..4 for float32) then the n most significant bytes, most significant first.
-// 0 takes 1 byte, 1.0 and 0.5 take 3, an arbitrary float64 takes 9.
+// A compact float is the shorter of two forms, chosen by its first byte:
 //
-// So Call(svc, 42)'s argument list [42] is 3 bytes: 01 02 54.
+//   - 0x00-0x08 (0x00-0x04 for float32): n, then the n most significant bytes
+//     of the IEEE-754 bits, most significant first; the dropped low bytes are
+//     zero. 0 takes 1 byte, 1.0 and 0.5 take 3, an arbitrary float64 takes 9.
+//   - 0x10|e, e in 0..8: a zig-zag varint m (|m| < 2^53) follows and the value
+//     is float64(m) / 10^e (converted to float32 for float32). Used only when
+//     it is shorter and decodes to exactly the same bits: 1234.56 takes 4
+//     bytes, 12.34 takes 3.
+//
+// So Call(svc, 42)'s argument list [42] is 3 bytes: 01 02 54, and a
+// registered struct Point{X, Y int32} named "codec.Point" with value {1, -1}
+// is 26 636f6465632e506f696ef4 02 d8 05 d9 05 02 01.
 //
 // # Decoding and evolution
 //

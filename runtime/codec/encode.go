@@ -16,7 +16,7 @@ type encPlan struct {
 	desc []byte
 	enc  encFunc
 	err  error
-	addr bool // encode from an addressable view, see inlineTime
+	addr bool // encode from an addressable view of the interface's data
 }
 
 // appendAny appends desc+payload of v, with fast paths for common types.
@@ -53,8 +53,9 @@ func (r *Registry) appendAny(buf []byte, v any, depth int) ([]byte, error) {
 		return buf, p.err
 	}
 	if p.addr {
-		// The interface holds a pointer to its (never pointer-shaped, see
-		// inlineTime) value: view it in place, addressable, without a copy.
+		// The interface holds a pointer to its value (t is not
+		// pointer-shaped): view it in place, addressable, without a copy,
+		// so that fields are read through pointers. The view is read only.
 		rv = reflect.NewAt(rv.Type(), efaceData(&v)).Elem()
 	}
 	return p.enc(append(buf, p.desc...), rv, depth)
@@ -63,26 +64,6 @@ func (r *Registry) appendAny(buf []byte, v any, depth int) ([]byte, error) {
 // efaceData returns the data word of an interface value.
 func efaceData(v *any) unsafe.Pointer {
 	return (*[2]unsafe.Pointer)(unsafe.Pointer(v))[1]
-}
-
-// inlineTime reports whether t holds a time.Time by value (not behind a
-// pointer, slice, map or interface). Such types are never stored directly
-// in an interface word, and encoding them needs an addressable value to
-// read the time without allocating.
-func inlineTime(t reflect.Type) bool {
-	switch {
-	case t == timeType:
-		return true
-	case t.Kind() == reflect.Array:
-		return inlineTime(t.Elem())
-	case t.Kind() == reflect.Struct:
-		for i := range t.NumField() {
-			if inlineTime(t.Field(i).Type) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // plan returns the cached plan of t, compiling it on first use.
@@ -122,7 +103,7 @@ func (c *compiler) compile(t reflect.Type) *encPlan {
 		return p
 	}
 	p.enc = enc
-	p.addr = t.Kind() != reflect.Pointer && inlineTime(t)
+	p.addr = (t.Kind() == reflect.Struct || t.Kind() == reflect.Array) && !directIface(t)
 	return p
 }
 
@@ -308,7 +289,9 @@ func (c *compiler) mapEncoder(t reflect.Type, deeper func(int) error) (encFunc, 
 // fieldEnc encodes one struct field.
 type fieldEnc struct {
 	index int
+	off   uintptr
 	enc   encFunc
+	ptr   ptrEnc // nil unless the field has a pointer encoder
 }
 
 func (c *compiler) structEncoder(t reflect.Type) (encFunc, error) {
@@ -319,11 +302,21 @@ func (c *compiler) structEncoder(t reflect.Type) (encFunc, error) {
 		if err != nil {
 			return nil, fmt.Errorf("field %s of %v: %w", f.name, t, err)
 		}
-		encs = append(encs, fieldEnc{index: f.index, enc: enc})
+		sf := t.Field(f.index)
+		encs = append(encs, fieldEnc{index: f.index, off: sf.Offset, enc: enc, ptr: ptrEncoder(sf.Type)})
 	}
 	return func(buf []byte, v reflect.Value, depth int) ([]byte, error) {
+		var base unsafe.Pointer
+		if v.CanAddr() {
+			base = v.Addr().UnsafePointer()
+		}
 		var err error
-		for _, f := range encs {
+		for i := range encs {
+			f := &encs[i]
+			if f.ptr != nil && base != nil {
+				buf = f.ptr(buf, unsafe.Add(base, f.off))
+				continue
+			}
 			if buf, err = f.enc(buf, v.Field(f.index), depth); err != nil {
 				return buf, err
 			}

@@ -36,15 +36,15 @@ func (c *compiler) desc(buf []byte, t reflect.Type, stack []string) ([]byte, err
 			return buf, fmt.Errorf("%w: struct type %v is not registered", ErrUnknownType, t)
 		}
 		if slices.Contains(stack, name) {
-			return AppendString(append(buf, tagRef), name), nil
+			return appendName(append(buf, tagRef), name), nil
 		}
 		return c.structDesc(buf, t, name, append(stack, name))
 	}
 	if registered {
 		if slices.Contains(stack, name) {
-			return AppendString(append(buf, tagRef), name), nil
+			return appendName(append(buf, tagRef), name), nil
 		}
-		buf = AppendString(append(buf, tagNamed), name)
+		buf = appendName(append(buf, tagNamed), name)
 		return c.kindDesc(buf, t, append(stack, name))
 	}
 	return c.kindDesc(buf, t, append(stack, ""))
@@ -83,11 +83,11 @@ func (c *compiler) kindDesc(buf []byte, t reflect.Type, stack []string) ([]byte,
 
 func (c *compiler) structDesc(buf []byte, t reflect.Type, name string, stack []string) ([]byte, error) {
 	fields := wireFields(t)
-	buf = AppendString(append(buf, tagStruct), name)
+	buf = appendName(append(buf, tagStruct), name)
 	buf = AppendUvarint(buf, uint64(len(fields)))
 	var err error
 	for _, f := range fields {
-		buf = AppendString(buf, f.name)
+		buf = appendName(buf, f.name)
 		if buf, err = c.desc(buf, t.Field(f.index).Type, stack); err != nil {
 			return buf, fmt.Errorf("field %s of %v: %w", f.name, t, err)
 		}

@@ -135,15 +135,17 @@ func TestHostile(t *testing.T) {
 		{"huge slice", []byte{tagSlice, tagInt, 0xff, 0xff, 0xff, 0x0f}, ErrLimit},
 		{"slice past end", []byte{tagSlice, tagInt, 100, 1}, ErrTruncated},
 		// 2^23 empty structs of a type that is large here.
-		{"expanding slice", []byte{tagSlice, tagStruct, 10, 'c', 'o', 'd', 'e', 'c', '.', 'N', 'o', 'd', 'e', 0, 0x80, 0x80, 0x80, 0x04}, ErrLimit},
+		{"expanding slice", []byte{tagSlice, tagStruct, 'c', 'o', 'd', 'e', 'c', '.', 'N', 'o', 'd', 'e' | 0x80, 0, 0x80, 0x80, 0x80, 0x04}, ErrLimit},
 		{"huge array", []byte{tagArray, 0xff, 0xff, 0xff, 0x07, tagInt64}, ErrLimit},
 		{"nil elem", []byte{tagSlice, tagNil, 1}, ErrMalformed},
-		{"dangling ref", []byte{tagRef, 1, 'x'}, ErrMalformed},
+		{"dangling ref", []byte{tagRef, 'x' | 0x80}, ErrMalformed},
 		{"varint overflow", []byte{tagInt, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, ErrMalformed},
 		{"bad bool", []byte{tagBool, 2}, ErrMalformed},
 		{"bad float", []byte{tagFloat64, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9}, ErrMalformed},
 		{"uncomparable key", []byte{tagMap, tagSlice, tagInt, tagInt, 2, 1, 1}, ErrMalformed},
 		{"uncomparable iface key", []byte{tagMap, tagIface, tagInt, 2, tagSlice, tagInt, 1, 1}, ErrMalformed},
+		{"long name", append([]byte{tagStruct}, repeat('a', 300)...), ErrMalformed},
+		{"decimal float overflow", []byte{tagFloat64, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, ErrMalformed},
 		{"deep nesting", append(repeat(tagPtr, 200), tagInt), ErrLimit},
 	}
 	for _, tt := range tests {

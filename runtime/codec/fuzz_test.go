@@ -17,7 +17,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(buf)
 	}
-	f.Add([]byte{0x01, tagSlice, tagStruct, 10, 'c', 'o', 'd', 'e', 'c', '.', 'N', 'o', 'd', 'e', 0, 0x80, 0x80, 0x04})
+	f.Add([]byte{0x01, tagSlice, tagStruct, 'c', 'o', 'd', 'e', 'c', '.', 'N', 'o', 'd', 'e' | 0x80, 0, 0x80, 0x80, 0x04})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r.SetLimits(Limits{MaxLen: 1 << 16, MaxDepth: 32, MaxAlloc: 1 << 22})
 		args, err := r.DecodeArgs(data)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+	"unsafe"
 )
 
 // into decodes the payload of wt into v, which must be settable.
@@ -99,6 +100,17 @@ func (d *decoder) intoSlice(wt *wireType, v reflect.Value, depth int) error {
 		return err
 	}
 	s := reflect.MakeSlice(v.Type(), n, n)
+	if op := ptrOp(wt.elem.tag, v.Type().Elem()); op != opNone && n > 0 {
+		// Primitive elements: decode straight into the backing array.
+		base, size := s.UnsafePointer(), v.Type().Elem().Size()
+		for i := range n {
+			if err := d.decodeOp(op, unsafe.Add(base, uintptr(i)*size)); err != nil {
+				return err
+			}
+		}
+		v.Set(s)
+		return nil
+	}
 	for i := range n {
 		if err := d.into(wt.elem, s.Index(i), depth+1); err != nil {
 			return err
@@ -187,13 +199,20 @@ func (d *decoder) intoStruct(wt *wireType, v reflect.Value, depth int) error {
 		return mismatch(wt, v)
 	}
 	fm := wt.fieldMap(v.Type())
+	var base unsafe.Pointer
+	if v.CanAddr() {
+		base = v.Addr().UnsafePointer()
+	}
 	for i := range wt.fields {
 		f := &wt.fields[i]
 		var err error
-		if fm[i] < 0 {
+		switch idx := fm.idx[i]; {
+		case idx < 0:
 			err = d.skip(f.wt, depth+1)
-		} else {
-			err = d.into(f.wt, v.Field(fm[i]), depth+1)
+		case fm.fast[i] != opNone && base != nil:
+			err = d.decodeOp(fm.fast[i], unsafe.Add(base, fm.off[i]))
+		default:
+			err = d.into(f.wt, v.Field(idx), depth+1)
 		}
 		if err != nil {
 			return fmt.Errorf("field %s of %s: %w", f.name, wt.name, err)

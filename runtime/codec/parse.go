@@ -53,11 +53,7 @@ func (p *parser) parse(depth int) (*wireType, error) {
 	return nil, fmt.Errorf("%w: bad descriptor tag 0x%02x", ErrMalformed, tag)
 }
 
-func (p *parser) name() (string, error) {
-	s, n, err := ReadString(p.d.data[p.d.pos:], 255)
-	p.d.pos += n
-	return s, err
-}
+func (p *parser) name() (string, error) { return p.d.name() }
 
 func (p *parser) parseElem(tag byte, depth int) (*wireType, error) {
 	wt := &wireType{tag: tag, minSize: 1}

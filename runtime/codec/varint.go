@@ -68,4 +68,3 @@ func ReadString(data []byte, maxLen int) (string, int, error) {
 	end := n + int(l) //nolint:gosec // bounded by len(data)
 	return string(data[n:end]), end, nil
 }
-

@@ -1,9 +1,11 @@
 package codec
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 )
 
 // wireType is a parsed type descriptor. Primitive ones are shared
@@ -24,7 +26,16 @@ type wireType struct {
 	goType reflect.Type
 	goErr  error
 
-	fieldMaps sync.Map // struct: local reflect.Type -> []int
+	lastMap   atomic.Pointer[fieldMap] // struct: the most recent entry of fieldMaps
+	fieldMaps sync.Map                 // struct: local reflect.Type -> *fieldMap
+}
+
+// fieldMap maps the fields of a struct descriptor to a local struct type.
+type fieldMap struct {
+	t    reflect.Type
+	idx  []int     // local field index per wire field, -1 to skip
+	fast []byte    // per wire field: a pointer decoder op, or opNone
+	off  []uintptr // per wire field: the local field's offset
 }
 
 // wireField is a field of a struct descriptor.
@@ -58,50 +69,103 @@ func init() {
 
 // fieldMap returns, for each wire field, the index of the local field of
 // struct type t with the same name, or -1 to skip it.
-func (wt *wireType) fieldMap(t reflect.Type) []int {
+func (wt *wireType) fieldMap(t reflect.Type) *fieldMap {
+	if fm := wt.lastMap.Load(); fm != nil && fm.t == t {
+		return fm
+	}
 	if m, ok := wt.fieldMaps.Load(t); ok {
-		return m.([]int)
+		wt.lastMap.Store(m.(*fieldMap))
+		return m.(*fieldMap)
 	}
 	local := make(map[string]int)
 	for _, f := range wireFields(t) {
 		local[f.name] = f.index
 	}
-	m := make([]int, len(wt.fields))
+	fm := &fieldMap{t: t, idx: make([]int, len(wt.fields)), fast: make([]byte, len(wt.fields)), off: make([]uintptr, len(wt.fields))}
 	for i, f := range wt.fields {
 		idx, ok := local[f.name]
 		if !ok {
 			idx = -1
+		} else {
+			fm.fast[i] = ptrOp(f.wt.tag, t.Field(idx).Type)
+			fm.off[i] = t.Field(idx).Offset
 		}
-		m[i] = idx
+		fm.idx[i] = idx
 	}
-	actual, _ := wt.fieldMaps.LoadOrStore(t, m)
-	return actual.([]int)
+	actual, _ := wt.fieldMaps.LoadOrStore(t, fm)
+	wt.lastMap.Store(actual.(*fieldMap))
+	return actual.(*fieldMap)
 }
 
-// descCache caches parsed descriptors by their bytes. It stops growing at
-// maxCachedDescs so hostile input cannot fill memory.
+// descCache caches parsed descriptors by their bytes. Lookups are lock-free
+// (copy-on-write map); it stops growing at maxCachedDescs so hostile input
+// cannot fill memory.
 type descCache struct {
-	mu sync.RWMutex
-	m  map[string]*wireType
+	mu  sync.Mutex // serialises writers
+	m   atomic.Pointer[map[string]*wireType]
+	hot [16]atomic.Pointer[hotDesc]
+}
+
+// hotDesc is a recently used descriptor. Descriptors are self-delimiting, so
+// if the input at the read position starts with one, that is the
+// descriptor there: no need to walk it to find its end.
+type hotDesc struct {
+	key []byte
+	wt  *wireType
+}
+
+func hotSlot(data []byte) int {
+	h := len(data)
+	for i := range min(len(data), 4) {
+		h = h*31 + int(data[i])
+	}
+	return h & 15
+}
+
+// lookupHot returns the hot descriptor that data starts with, if any.
+func (c *descCache) lookupHot(data []byte) *hotDesc {
+	if len(data) < 4 {
+		return nil
+	}
+	h := c.hot[hotSlot(data[:4])].Load()
+	if h != nil && bytes.HasPrefix(data, h.key) {
+		return h
+	}
+	return nil
+}
+
+func (c *descCache) putHot(key []byte, wt *wireType) {
+	if len(key) >= 4 {
+		c.hot[hotSlot(key[:4])].Store(&hotDesc{key: bytes.Clone(key), wt: wt})
+	}
 }
 
 const maxCachedDescs = 4096
 
-func newDescCache() *descCache { return &descCache{m: make(map[string]*wireType)} }
+func newDescCache() *descCache {
+	c := &descCache{}
+	m := make(map[string]*wireType)
+	c.m.Store(&m)
+	return c
+}
 
 func (c *descCache) get(key []byte) *wireType {
-	c.mu.RLock()
-	wt := c.m[string(key)]
-	c.mu.RUnlock()
-	return wt
+	return (*c.m.Load())[string(key)]
 }
 
 func (c *descCache) put(key []byte, wt *wireType) {
 	c.mu.Lock()
-	if len(c.m) < maxCachedDescs {
-		c.m[string(key)] = wt
+	defer c.mu.Unlock()
+	old := *c.m.Load()
+	if len(old) >= maxCachedDescs {
+		return
 	}
-	c.mu.Unlock()
+	m := make(map[string]*wireType, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[string(key)] = wt
+	c.m.Store(&m)
 }
 
 // desc reads a type descriptor at d.pos.
@@ -118,13 +182,18 @@ func (d *decoder) desc() (*wireType, error) {
 		}
 		return wt, nil
 	}
+	cache := d.r.descs.Load()
+	if h := cache.lookupHot(d.data[d.pos:]); h != nil {
+		d.pos += len(h.key)
+		return h.wt, nil
+	}
 	start := d.pos
 	if err := d.skipDesc(0); err != nil {
 		return nil, err
 	}
 	key := d.data[start:d.pos]
-	cache := d.r.descs.Load()
 	if wt := cache.get(key); wt != nil {
+		cache.putHot(key, wt)
 		return wt, nil
 	}
 	p := parser{d: &decoder{r: d.r, data: key, lim: d.lim}}
@@ -133,6 +202,7 @@ func (d *decoder) desc() (*wireType, error) {
 		return nil, err
 	}
 	cache.put(key, wt)
+	cache.putHot(key, wt)
 	return wt, nil
 }
 
@@ -191,14 +261,5 @@ func (d *decoder) skipStructDesc(depth int) error {
 			return err
 		}
 	}
-	return nil
-}
-
-func (d *decoder) skipName() error {
-	n, err := d.length(1)
-	if err != nil {
-		return err
-	}
-	d.pos += n
 	return nil
 }

@@ -53,6 +53,7 @@ type Core struct {
 	seq      atomic.Uint64 // service counter
 	session  atomic.Uint64 // session numbers
 	stopping atomic.Bool
+	lifeMu   sync.Mutex // orders service starts against Stop
 	table    table
 	pending  pendingRemote
 	wg       sync.WaitGroup
@@ -185,6 +186,11 @@ func (c *Core) Call(ctx context.Context, to ServiceID, cmd string, args ...any) 
 
 // wait blocks until w completes or ctx ends.
 func (c *Core) wait(ctx context.Context, w *waiter, m *Message) ([]any, error) {
+	if w.spin() {
+		ret, err := w.ret, w.err
+		putWaiter(w)
+		return ret, err
+	}
 	if done := ctx.Done(); done != nil {
 		select {
 		case <-w.ch:
@@ -239,7 +245,9 @@ func (c *Core) Publish(ev Event) {
 // ctx ends. On ctx end the remaining services are force-stopped and the ctx
 // error is returned. Stop is idempotent.
 func (c *Core) Stop(ctx context.Context) error {
+	c.lifeMu.Lock()
 	c.stopping.Store(true)
+	c.lifeMu.Unlock()
 	c.table.each(func(s *Service) { s.mb.close() })
 	done := make(chan struct{})
 	go func() { c.wg.Wait(); close(done) }()

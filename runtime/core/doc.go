@@ -64,6 +64,16 @@
 // the capacity check. The consumer swaps the whole queue out under one lock
 // (batch draining), so a producer pays one short critical section per message.
 //
+// # Arguments
+//
+// Handler arguments are checked by a type assertion per value against the
+// types learnt at registration; values of another numeric type are converted
+// when they fit (a remote int64 reaches a func(int)), anything else is an
+// ErrBadArgs reply. Up to two arguments are stored in place in the mailbox, so
+// a Send allocates nothing beyond boxing its values. A raw handler
+// func(*Context, []any) ([]any, error) sees that storage: its args slice is
+// valid only until it returns (copy it to keep it).
+//
 // # Timers, panics, shutdown
 //
 // After and Every deliver timer ticks as messages on the service goroutine

@@ -157,7 +157,7 @@ func fits(v reflect.Value, t reflect.Type) bool {
 		n := v.Uint()
 		switch {
 		case z.CanInt():
-			return n <= 1<<63-1 && !z.OverflowInt(int64(n)) //nolint:gosec // range checked
+			return n <= 1<<63-1 && !z.OverflowInt(int64(n))
 		case z.CanUint():
 			return !z.OverflowUint(n)
 		default:

@@ -187,3 +187,68 @@ func TestNamesAndEvents(t *testing.T) {
 		t.Fatalf("event %+v, want node down", ev)
 	}
 }
+
+func TestInitFailure(t *testing.T) {
+	c := newCore(t)
+	errInit := errors.New("no config")
+	tests := map[string]func(s *core.Service) error{
+		"error": func(*core.Service) error { return errInit },
+		"panic": func(*core.Service) error { panic("bad init") },
+	}
+	for name, setup := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := c.Spawn(ctxT(t), ".svc", setup)
+			if err == nil {
+				t.Fatal("start succeeded")
+			}
+			// The name is free again and nothing is left running.
+			s := spawn(t, c, ".svc", func(*core.Service) error { return nil })
+			s.Exit()
+			eventually(t, "exit", func() bool { return c.Services() == 0 })
+		})
+	}
+}
+
+func TestStopRefusesStart(t *testing.T) {
+	c := newCore(t)
+	if err := c.Stop(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Spawn(ctxT(t), "", func(*core.Service) error { return nil }); !errors.Is(err, core.ErrStopped) {
+		t.Fatalf("spawn after stop: %v, want ErrStopped", err)
+	}
+	if _, err := c.Call(ctxT(t), core.MakeID(1, 1), "x"); !errors.Is(err, core.ErrStopped) {
+		t.Fatalf("call after stop: %v, want ErrStopped", err)
+	}
+}
+
+func TestRunAndStopTimeout(t *testing.T) {
+	c, err := core.New(core.Options{Node: 1, StopTimeout: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	stopped := make(chan struct{})
+	svc, err := c.Spawn(ctxT(t), "", func(s *core.Service) error {
+		s.Handle("block", func() { close(entered); <-release })
+		s.OnStop(func() { close(stopped) })
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send(svc.ID(), "block"); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// A handler stuck past StopTimeout: Run reports it and force-stops.
+	if err := c.Run(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run = %v, want DeadlineExceeded", err)
+	}
+	close(release)
+	<-stopped
+	eventually(t, "service gone", func() bool { return c.Services() == 0 })
+}

@@ -97,6 +97,9 @@ func (s *Service) handle(m *envelope) {
 		return
 	}
 	ret, err := s.invoke(h, s.ctxs[s.depth-1])
+	if len(ret) > 0 && (&ret[0] == &m.inline[0] || &ret[0] == &m.inline[1]) {
+		ret = append([]any(nil), ret...) // a raw handler echoed its inline args
+	}
 	if err != nil && !m.expectsReply() {
 		s.log.V(1).Info("Handler failed", "cmd", m.cmd, "err", err.Error())
 	}

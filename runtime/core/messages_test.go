@@ -35,6 +35,7 @@ func handlers(s *core.Service) error {
 	s.Handle("three", func(a, b, c string) string { return a + b + c })
 	s.Handle("raw", func(_ *core.Context, args []any) ([]any, error) { return []any{len(args)}, nil })
 	s.Handle("any", func(x any) any { return x })
+	s.Handle("echo", func(_ *core.Context, args []any) ([]any, error) { return args[1:], nil })
 	return nil
 }
 
@@ -61,6 +62,7 @@ func TestCallHandlers(t *testing.T) {
 		{"three", []any{"a", "b", "c"}, []any{"abc"}, nil},
 		{"raw", []any{1, 2, 3, 4}, []any{4}, nil},
 		{"any", []any{"v"}, []any{"v"}, nil},
+		{"echo", []any{"a", "b"}, []any{"b"}, nil},
 		{"add", []any{1}, nil, core.ErrBadArgs},
 		{"add", []any{"1", 2}, nil, core.ErrBadArgs},
 		{"i64", []any{1, 1.5, 300}, nil, core.ErrBadArgs},

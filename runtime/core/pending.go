@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -21,6 +22,24 @@ func putWaiter(w *waiter) {
 	w.ret, w.err = nil, nil
 	waiterPool.Put(w)
 }
+
+// spin waits a moment for a fast reply before the caller parks, yielding
+// so that the service (often woken on this P) can run; it reports whether
+// the reply came.
+func (w *waiter) spin() bool {
+	for range callSpins {
+		runtime.Gosched()
+		select {
+		case <-w.ch:
+			return true
+		default:
+		}
+	}
+	return false
+}
+
+// callSpins is how many times Core.Call yields before parking.
+const callSpins = 4
 
 // complete hands the reply to the blocked caller.
 func (w *waiter) complete(ret []any, err error) {

@@ -5,8 +5,11 @@ import "context"
 // Remote is the hook through which the cluster carries messages to other
 // nodes. The core calls Deliver when a message's target lives on another
 // node. Deliver must not block long (queue and return); an error such as a
-// full send queue or an unknown node goes straight back to the sender. The
-// core never touches m after handing it over.
+// full send queue or an unknown node goes straight back to the sender. m is
+// a fresh copy (its Args slice too) that the Remote may keep; the core never
+// touches it again. The other node's transport hands it to that node's
+// Core.DeliverLocal; replies come back the same way and are matched by
+// Session (a reply To a node id, counter 0, answers code outside services).
 type Remote interface {
 	Deliver(m *Message) error
 }

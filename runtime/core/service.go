@@ -60,7 +60,6 @@ type Service struct {
 	ctxs     []*Context
 	onStop   []func()
 	onEvent  func(Event)
-	closing  bool
 	initErr  error
 	started  bool
 }
@@ -89,9 +88,6 @@ func (c *Core) Spawn(ctx context.Context, name string, setup func(s *Service) er
 
 // Start starts a service from an Actor; see Spawn.
 func (c *Core) Start(ctx context.Context, name string, a Actor, opts ...ServiceOption) (*Service, error) {
-	if c.stopping.Load() {
-		return nil, fmt.Errorf("starting service %q: %w", name, ErrStopped)
-	}
 	sc := serviceConfig{mailboxSize: c.mbSize}
 	for _, o := range opts {
 		o(&sc)
@@ -112,23 +108,48 @@ func (c *Core) Start(ctx context.Context, name string, a Actor, opts ...ServiceO
 		s.log = s.log.WithValues("name", name)
 	}
 	s.mb.init(sc.mailboxSize)
+	// Count the goroutine before anything can see the service, so that a
+	// concurrent Stop either refuses this start or waits for it.
+	c.lifeMu.Lock()
+	if c.stopping.Load() {
+		c.lifeMu.Unlock()
+		return nil, fmt.Errorf("starting service %q: %w", name, ErrStopped)
+	}
+	c.wg.Add(1)
+	c.lifeMu.Unlock()
+	if err := c.startService(ctx, s, a); err != nil {
+		c.wg.Done()
+		return nil, err
+	}
+	go s.run()
+	if c.stopping.Load() {
+		s.mb.close() // Stop ran meanwhile and may have missed s in the table
+	}
+	return s, nil
+}
+
+// startService registers the name and runs the Actor's Init.
+func (c *Core) startService(ctx context.Context, s *Service, a Actor) error {
+	name := s.name
 	if err := c.registerName(ctx, name, s.id); err != nil {
-		return nil, fmt.Errorf("starting service %q: %w", name, err)
+		return fmt.Errorf("starting service %q: %w", name, err)
 	}
 	c.table.put(s)
 	if err := s.runInit(a); err != nil {
 		c.table.remove(s.id)
 		c.releaseName(ctx, name, s.id)
 		s.stopTimers()
-		return nil, fmt.Errorf("starting service %q: %w", name, err)
+		if s.onEvent != nil {
+			c.unsubscribe(s)
+		}
+		s.failQueued(s.mb.finish())
+		return fmt.Errorf("starting service %q: %w", name, err)
 	}
 	if st, ok := a.(Stopper); ok {
 		s.onStop = append(s.onStop, func() { st.Stop(s) })
 	}
 	s.started = true
-	c.wg.Add(1)
-	go s.run()
-	return s, nil
+	return nil
 }
 
 // runInit runs the setup with panic isolation.

@@ -22,6 +22,8 @@ func Example() {
 	log.V(1).Info("Not shown at verbosity 0")
 
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		panic(err)
+	}
 	// Output: 2026-01-01T00:00:00.000Z INFO core "Service started" service="1:3"
 }

@@ -45,6 +45,8 @@ type errorsOnly struct{ logr.LogSink }
 
 func (e errorsOnly) Enabled(int) bool { return false }
 
-func (e errorsOnly) WithValues(kv ...any) logr.LogSink { return errorsOnly{e.LogSink.WithValues(kv...)} }
+func (e errorsOnly) WithValues(kv ...any) logr.LogSink {
+	return errorsOnly{e.LogSink.WithValues(kv...)}
+}
 
 func (e errorsOnly) WithName(name string) logr.LogSink { return errorsOnly{e.LogSink.WithName(name)} }

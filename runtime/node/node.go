@@ -176,11 +176,10 @@ func (n *Node) Run(ctx context.Context) (err error) {
 func (n *Node) serve(ctx context.Context, k *core.Core, started func()) error {
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	clErr := make(chan error, 1)
+	var clErr chan error // nil (never ready) when standalone
 	if n.cl != nil {
+		clErr = make(chan error, 1)
 		go func() { clErr <- n.cl.Run(cctx) }() // joined below
-	} else {
-		clErr <- nil
 	}
 	var err error
 	if err = n.startServices(ctx, k); err == nil {
@@ -195,7 +194,10 @@ func (n *Node) serve(ctx context.Context, k *core.Core, started func()) error {
 	}
 	n.ready.Store(false)
 	cancel()
-	return errors.Join(err, <-clErr)
+	if clErr != nil {
+		err = errors.Join(err, <-clErr)
+	}
+	return err
 }
 
 func (n *Node) startServices(ctx context.Context, k *core.Core) error {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,9 +53,11 @@ func TestValidate(t *testing.T) {
 }
 
 type running struct {
+	t      *testing.T
 	n      *Node
 	cancel context.CancelFunc
 	done   chan error
+	once   sync.Once
 }
 
 func run(t *testing.T, o Options) *running {
@@ -66,7 +69,7 @@ func run(t *testing.T, o Options) *running {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{n: n, cancel: cancel, done: make(chan error, 1)}
+	r := &running{t: t, n: n, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- n.Run(ctx) }()
 	select {
 	case <-n.Started():
@@ -78,8 +81,12 @@ func run(t *testing.T, o Options) *running {
 }
 
 func (r *running) stop() {
-	r.cancel()
-	<-r.done
+	r.once.Do(func() {
+		r.cancel()
+		if err := <-r.done; err != nil {
+			r.t.Errorf("Run: %v", err)
+		}
+	})
 }
 
 func get(t *testing.T, r *running, path string) (int, string) {

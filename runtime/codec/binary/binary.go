@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/lotou-io/lotou/runtime/codec"
 )
@@ -142,6 +143,8 @@ func (c *compiler) compile(t reflect.Type) *plan {
 func (c *compiler) structPlan(t reflect.Type, p *plan) error {
 	type field struct {
 		index int
+		off   uintptr
+		op    byte
 		p     *plan
 	}
 	var fields []field
@@ -154,21 +157,42 @@ func (c *compiler) structPlan(t reflect.Type, p *plan) error {
 		if fp.err != nil {
 			return fmt.Errorf("field %s of %v: %w", f.Name, t, fp.err)
 		}
-		fields = append(fields, field{index: i, p: fp})
+		fields = append(fields, field{index: i, off: f.Offset, op: fieldOp(f.Type), p: fp})
 		p.minSize += fp.minSize
 	}
 	p.enc = func(buf []byte, v reflect.Value, depth int) ([]byte, error) {
+		var base unsafe.Pointer
+		if v.CanAddr() {
+			base = v.Addr().UnsafePointer()
+		}
 		var err error
-		for _, f := range fields {
-			if buf, err = f.p.enc(buf, v.Field(f.index), depth); err != nil {
+		for i := range fields {
+			f := &fields[i]
+			if f.op != opNone && base != nil {
+				buf, err = encodeOp(buf, f.op, unsafe.Add(base, f.off))
+			} else {
+				buf, err = f.p.enc(buf, v.Field(f.index), depth)
+			}
+			if err != nil {
 				return buf, err
 			}
 		}
 		return buf, nil
 	}
 	p.dec = func(d *decoder, v reflect.Value, depth int) error {
-		for _, f := range fields {
-			if err := f.p.dec(d, v.Field(f.index), depth); err != nil {
+		var base unsafe.Pointer
+		if v.CanAddr() {
+			base = v.Addr().UnsafePointer()
+		}
+		for i := range fields {
+			f := &fields[i]
+			var err error
+			if f.op != opNone && base != nil {
+				err = d.decodeOp(f.op, unsafe.Add(base, f.off))
+			} else {
+				err = f.p.dec(d, v.Field(f.index), depth)
+			}
+			if err != nil {
 				return fmt.Errorf("field %s: %w", t.Field(f.index).Name, err)
 			}
 		}

@@ -195,16 +195,23 @@ func encTime(buf []byte, v reflect.Value, _ int) ([]byte, error) {
 	return le.AppendUint32(buf, uint32(t.Nanosecond())), nil //nolint:gosec // in [0, 1e9)
 }
 
-func decTime(d *decoder, v reflect.Value, _ int) error {
+func (d *decoder) time() (time.Time, error) {
 	b, err := d.read(12)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	ns := le.Uint32(b[8:])
 	if ns >= 1e9 {
-		return fmt.Errorf("%w: nanoseconds %d out of range", codec.ErrMalformed, ns)
+		return time.Time{}, fmt.Errorf("%w: nanoseconds %d out of range", codec.ErrMalformed, ns)
 	}
-	t := time.Unix(int64(le.Uint64(b)), int64(ns)).UTC() //nolint:gosec // two's complement
+	return time.Unix(int64(le.Uint64(b)), int64(ns)).UTC(), nil //nolint:gosec // two's complement
+}
+
+func decTime(d *decoder, v reflect.Value, _ int) error {
+	t, err := d.time()
+	if err != nil {
+		return err
+	}
 	if v.CanAddr() {
 		*v.Addr().Interface().(*time.Time) = t
 	} else {

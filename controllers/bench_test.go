@@ -1,0 +1,105 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lotou-io/lotou/controllers/resources"
+)
+
+// BenchmarkCreateClusters creates b.N LotouClusters in one namespace of
+// the envtest API server and waits until every child object of every
+// cluster exists (a Secret, two Services, two StatefulSets and two
+// PodDisruptionBudgets each). It reports clusters/s. Run it as
+//
+//	go test ./controllers -run '^$' -bench BenchmarkCreateClusters -benchtime=500x
+//
+// so one run creates 500 clusters (the target is 500 in at most 60 s).
+func BenchmarkCreateClusters(b *testing.B) {
+	te := getEnv(b)
+	ctx := context.Background()
+	ns := te.namespace(b)
+	n := b.N
+	const creators = 8
+	b.ResetTimer()
+	start := time.Now()
+
+	var wg sync.WaitGroup
+	errs := make(chan error, creators)
+	for w := range creators {
+		wg.Go(func() {
+			for i := w; i < n; i += creators {
+				lc := newLotouCluster(ns, fmt.Sprintf("c%d", i), 3)
+				if err := te.k8s.Create(ctx, lc); err != nil {
+					errs <- fmt.Errorf("creating cluster %d: %w", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	if err := waitForChildren(ctx, te.k8s, ns, n, 5*time.Minute); err != nil {
+		b.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "clusters/s")
+	b.ReportMetric(elapsed.Seconds(), "s/total")
+}
+
+// waitForChildren polls the API server until ns holds the children of n clusters.
+func waitForChildren(ctx context.Context, c client.Client, ns string, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	managed := client.MatchingLabels{resources.LabelManagedBy: resources.ManagedBy}
+	lists := []struct {
+		list client.ObjectList
+		want int
+	}{
+		{&appsv1.StatefulSetList{}, 2 * n},
+		{&policyv1.PodDisruptionBudgetList{}, 2 * n},
+		{&corev1.ServiceList{}, 2 * n},
+		{&corev1.SecretList{}, n},
+	}
+	for _, l := range lists {
+		for {
+			if err := c.List(ctx, l.list, client.InNamespace(ns), managed); err != nil {
+				return fmt.Errorf("listing: %w", err)
+			}
+			got := metaLen(l.list)
+			if got >= l.want {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("timed out: %T has %d of %d objects", l.list, got, l.want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func metaLen(l client.ObjectList) int {
+	switch v := l.(type) {
+	case *appsv1.StatefulSetList:
+		return len(v.Items)
+	case *policyv1.PodDisruptionBudgetList:
+		return len(v.Items)
+	case *corev1.ServiceList:
+		return len(v.Items)
+	case *corev1.SecretList:
+		return len(v.Items)
+	}
+	return 0
+}

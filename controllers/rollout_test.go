@@ -1,0 +1,65 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/onsi/gomega"
+
+	lotouv1alpha1 "github.com/lotou-io/lotou/api/v1alpha1"
+	"github.com/lotou-io/lotou/controllers/resources"
+)
+
+func TestImageChangeUpdatesSlavesBeforeMaster(t *testing.T) {
+	te := getEnv(t)
+	ctx := context.Background()
+	ns := te.namespace(t)
+	lc := newLotouCluster(ns, "ro", 3)
+	g := gomega.NewWithT(t)
+	g.Expect(te.k8s.Create(ctx, lc)).To(gomega.Succeed())
+	te.members.set(resources.ClusterURL(lc), upView("ro", 3), nil)
+	eventually(t, func(g gomega.Gomega) { getSts(g, te.k8s, ns, "ro-master"); getSts(g, te.k8s, ns, "ro-slaves") })
+	simulateRollout(t, te.k8s, ns, "ro-master", 1)
+	simulateRollout(t, te.k8s, ns, "ro-slaves", 3)
+	eventually(t, func(g gomega.Gomega) {
+		g.Expect(condition(getLC(g, te.k8s, lc), lotouv1alpha1.ConditionReady)).To(gomega.Equal("True/Ready"))
+	})
+
+	eventually(t, func(g gomega.Gomega) {
+		cur := getLC(g, te.k8s, lc)
+		cur.Spec.Image = "lotou-node:v2"
+		g.Expect(te.k8s.Update(ctx, cur)).To(gomega.Succeed())
+	})
+	image := func(g gomega.Gomega, name string) string {
+		return getSts(g, te.k8s, ns, name).Spec.Template.Spec.Containers[0].Image
+	}
+	eventually(t, func(g gomega.Gomega) {
+		g.Expect(image(g, "ro-slaves")).To(gomega.Equal("lotou-node:v2"))
+		g.Expect(condition(getLC(g, te.k8s, lc), lotouv1alpha1.ConditionProgressing)).To(gomega.Equal("True/UpdatingSlaves"))
+	})
+	consistently(t, time.Second, func(g gomega.Gomega) {
+		g.Expect(image(g, "ro-master")).To(gomega.Equal("lotou-node:dev"), "master must wait for the slaves")
+	})
+
+	// Slaves roll out but are not all ready yet: the master still waits.
+	simulateRollout(t, te.k8s, ns, "ro-slaves", 2)
+	eventually(t, func(g gomega.Gomega) {
+		g.Expect(condition(getLC(g, te.k8s, lc), lotouv1alpha1.ConditionProgressing)).To(gomega.Equal("True/WaitingForSlaves"))
+	})
+	consistently(t, time.Second, func(g gomega.Gomega) {
+		g.Expect(image(g, "ro-master")).To(gomega.Equal("lotou-node:dev"))
+	})
+
+	simulateRollout(t, te.k8s, ns, "ro-slaves", 3)
+	eventually(t, func(g gomega.Gomega) {
+		g.Expect(image(g, "ro-master")).To(gomega.Equal("lotou-node:v2"))
+		g.Expect(condition(getLC(g, te.k8s, lc), lotouv1alpha1.ConditionProgressing)).To(gomega.Equal("True/UpdatingMaster"))
+	})
+	simulateRollout(t, te.k8s, ns, "ro-master", 1)
+	eventually(t, func(g gomega.Gomega) {
+		got := getLC(g, te.k8s, lc)
+		g.Expect(condition(got, lotouv1alpha1.ConditionReady)).To(gomega.Equal("True/Ready"))
+		g.Expect(condition(got, lotouv1alpha1.ConditionProgressing)).To(gomega.Equal("False/Reconciled"))
+	})
+}

@@ -1,0 +1,45 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+
+	"github.com/onsi/gomega"
+	"k8s.io/utils/ptr"
+
+	lotouv1alpha1 "github.com/lotou-io/lotou/api/v1alpha1"
+)
+
+func TestInvalidSpecsAreRefusedWithCELMessage(t *testing.T) {
+	te := getEnv(t)
+	ns := te.namespace(t)
+	tests := []struct {
+		name    string
+		mutate  func(*lotouv1alpha1.LotouCluster)
+		wantMsg string
+	}{
+		{"port equals httpPort", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Port, lc.Spec.HTTPPort = 7000, 7000 }, "spec.port and spec.httpPort must be different ports"},
+		{"port equals default httpPort", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Port = 8080 }, "spec.port and spec.httpPort must be different ports"},
+		{"negative replicas", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Slaves.Replicas = ptr.To[int32](-1) }, "spec.slaves.replicas must be between 0 and 1000"},
+		{"too many replicas", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Slaves.Replicas = ptr.To[int32](1001) }, "spec.slaves.replicas must be between 0 and 1000"},
+		{"empty image", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Image = "" }, "spec.image must not be empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lc := newLotouCluster(ns, "bad", 1)
+			tt.mutate(lc)
+			err := te.k8s.Create(context.Background(), lc)
+			g := gomega.NewWithT(t)
+			g.Expect(err).To(gomega.HaveOccurred())
+			g.Expect(err.Error()).To(gomega.ContainSubstring(tt.wantMsg))
+		})
+	}
+	t.Run("valid edges accepted", func(t *testing.T) {
+		g := gomega.NewWithT(t)
+		for i, n := range []int32{0, 1000} {
+			lc := newLotouCluster(ns, []string{"zero", "thousand"}[i], n)
+			lc.Spec.Paused = true // keep the envtest API server light
+			g.Expect(te.k8s.Create(context.Background(), lc)).To(gomega.Succeed())
+		}
+	})
+}
