@@ -77,6 +77,8 @@ type Cluster struct {
 
 	routes sync.Map // uint16 -> sender
 	stats  Stats
+	enc    *msgEncoder
+	cmds   cmdCache
 
 	mu         sync.Mutex
 	view       *View
@@ -102,7 +104,21 @@ type Cluster struct {
 // sender is what a message goes out through: an outbound Peer or an
 // accepted Conn.
 type sender interface {
-	Append(fn func(b []byte) ([]byte, error)) error
+	Encode(enc transport.Encoder, v any) error
+}
+
+// msgEncoder encodes *core.Message payloads straight into send queues.
+type msgEncoder struct {
+	reg *codec.Registry
+}
+
+// EncodePayload implements transport.Encoder.
+func (e *msgEncoder) EncodePayload(b []byte, v any) ([]byte, error) {
+	m, ok := v.(*core.Message)
+	if !ok {
+		return b, fmt.Errorf("encoding %T: %w", v, ErrBadFrame)
+	}
+	return appendMessage(b, m, e.reg)
 }
 
 // New validates opts and builds a Cluster; nothing listens or dials until
@@ -145,7 +161,7 @@ func New(opts Options) (*Cluster, error) {
 		byNode: map[uint16]*transport.Conn{}, connNode: map[*transport.Conn]uint16{},
 		inbound: map[uint16]*transport.Conn{}, joined: make(chan struct{}), owned: map[string]uint64{},
 		acks: map[uint64]chan error{}, waiters: map[string][]chan struct{}{}, fatal: make(chan error, 1),
-		callStart: map[uint64]time.Time{},
+		callStart: map[uint64]time.Time{}, enc: &msgEncoder{reg: opts.Codec},
 	}
 	tr, err := transport.New(transport.Options{
 		Self: transport.Identity{Name: opts.Name}, Token: opts.Token, TLS: opts.TLS,

@@ -78,7 +78,7 @@ func (c *Cluster) handleData(conn *transport.Conn, payload []byte) {
 	if k == nil {
 		return
 	}
-	m, err := decodeMessage(payload, c.opts.Codec)
+	m, err := decodeMessageCached(payload, c.opts.Codec, &c.cmds)
 	if err != nil {
 		c.log.V(1).Info("Dropping data frame", "peer", conn.RemoteAddr().String(), "err", err.Error())
 		return

@@ -36,8 +36,7 @@ func (c *Cluster) Deliver(m *core.Message) error {
 		c.callStart[m.Session] = c.opts.Now()
 		c.callMu.Unlock()
 	}
-	reg := c.opts.Codec
-	if err := s.Append(func(b []byte) ([]byte, error) { return appendMessage(b, m, reg) }); err != nil {
+	if err := s.Encode(c.enc, m); err != nil {
 		return fmt.Errorf("sending to node %d: %w", node, err)
 	}
 	if int(m.Kind) < len(c.stats.Out) {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/lotou-io/lotou/runtime/codec"
 	"github.com/lotou-io/lotou/runtime/core"
@@ -120,8 +121,57 @@ func (r *wireReader) id() core.ServiceID {
 	return core.MakeID(core.NodeID(node), seq) //nolint:gosec // range checked above
 }
 
+// cmdCache interns command names read from the wire: a service's commands
+// are few and repeat, so decoding one allocates no string.
+type cmdCache struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+// maxCachedCmds bounds the cache against a peer sending endless new names.
+const maxCachedCmds = 4096
+
+func (c *cmdCache) intern(b []byte) string {
+	c.mu.RLock()
+	s, ok := c.m[string(b)]
+	c.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = string(b)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedCmds {
+		c.m = make(map[string]string)
+	}
+	c.m[s] = s
+	c.mu.Unlock()
+	return s
+}
+
+// cmd reads a command name, interned through cache when not nil.
+func (r *wireReader) cmd(cache *cmdCache) string {
+	if cache == nil {
+		return r.str(maxCmdLen)
+	}
+	l := r.uvarint()
+	if r.err != nil {
+		return ""
+	}
+	if l > maxCmdLen || l > uint64(len(r.b)) {
+		r.err = fmt.Errorf("command of %d bytes in %d", l, len(r.b))
+		return ""
+	}
+	s := cache.intern(r.b[:l])
+	r.b = r.b[l:]
+	return s
+}
+
 // decodeMessage decodes a data frame payload. It never panics.
 func decodeMessage(b []byte, reg *codec.Registry) (*core.Message, error) {
+	return decodeMessageCached(b, reg, nil)
+}
+
+func decodeMessageCached(b []byte, reg *codec.Registry, cmds *cmdCache) (*core.Message, error) {
 	r := wireReader{b: b}
 	m := &core.Message{Kind: core.Kind(r.byte())}
 	if r.err == nil && (m.Kind < core.KindSend || m.Kind > core.KindClose) {
@@ -135,7 +185,7 @@ func decodeMessage(b []byte, reg *codec.Registry) (*core.Message, error) {
 	if m.Kind == core.KindReply {
 		m.Err = r.str(maxErrLen)
 	} else {
-		m.Cmd = r.str(maxCmdLen)
+		m.Cmd = r.cmd(cmds)
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadFrame, r.err)

@@ -54,8 +54,9 @@ func FuzzDecodeMessage(f *testing.F) {
 	b, _ := appendMessage(nil, &m, reg)
 	f.Add(b)
 	f.Add([]byte{4, 1, 1, 1, 1, 1, 0xff})
+	var cache cmdCache
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := decodeMessage(b, reg)
+		m, err := decodeMessageCached(b, reg, &cache)
 		if err == nil {
 			if _, err := appendMessage(nil, m, reg); err != nil {
 				t.Fatalf("decoded message does not encode: %v", err)

@@ -36,10 +36,14 @@ func NewRegistry() *Registry {
 	return r
 }
 
-// SetLimits replaces the decoding limits; zero fields take their defaults.
+// SetLimits replaces the limits; zero fields take their defaults. MaxDepth
+// also bounds encoding (cyclic pointers), so cached plans are discarded.
 func (r *Registry) SetLimits(l Limits) {
 	l = l.WithDefaults()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.limits.Store(&l)
+	r.plans.Store(new(sync.Map))
 }
 
 // Limits returns the decoding limits in force.

@@ -30,6 +30,7 @@ func TestTimers(t *testing.T) {
 		})
 		s.Handle("timers", func() int { return s.Timers() })
 		s.Handle("ticks", func() int { return ticks })
+		s.Handle("fence", func(d time.Duration) { s.After(d, func() { fired <- "fence" }) })
 		return nil
 	})
 	seen := map[string]bool{}
@@ -48,7 +49,13 @@ func TestTimers(t *testing.T) {
 	if err != nil || ret[0] != 0 {
 		t.Fatalf("active timers = %v (%v), want 0", ret, err)
 	}
-	time.Sleep(5 * time.Millisecond) // a cancelled Every must stay silent
+	// A cancelled Every must stay silent: let a later timer pass first.
+	if err := c.Send(svc.ID(), "fence", 5*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if f := <-fired; f != "fence" {
+		t.Fatalf("unexpected timer %q", f)
+	}
 	if ret, err := c.Call(ctxT(t), svc.ID(), "ticks"); err != nil || ret[0] != 3 {
 		t.Fatalf("ticks = %v (%v), want 3", ret, err)
 	}

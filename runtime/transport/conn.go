@@ -73,6 +73,14 @@ func (c *Conn) Append(fn func(b []byte) ([]byte, error)) error {
 	return c.q.appendFrame(fn)
 }
 
+// Encode queues one frame whose payload enc appends for v; see Peer.Encode.
+func (c *Conn) Encode(enc Encoder, v any) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	return c.q.encodeFrame(enc, v)
+}
+
 // SendFirst queues payload ahead of anything already queued.
 func (c *Conn) SendFirst(payload []byte) error {
 	if c.isClosed() {

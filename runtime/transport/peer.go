@@ -51,6 +51,14 @@ func (p *Peer) Append(fn func(b []byte) ([]byte, error)) error {
 	return err
 }
 
+// Encode queues one frame whose payload enc appends for v. It never blocks
+// and, unlike Append, allocates nothing.
+func (p *Peer) Encode(enc Encoder, v any) error {
+	err := p.q.encodeFrame(enc, v)
+	p.Connect()
+	return err
+}
+
 // Queued returns the number of bytes waiting to be written.
 func (p *Peer) Queued() int { return p.q.len() }
 

@@ -48,14 +48,35 @@ func (q *sendQueue) signal() {
 	}
 }
 
+// Encoder appends a frame payload for v to dst. Implementations are
+// long-lived (one per cluster); v carries the per-frame data, so queueing a
+// frame allocates nothing.
+type Encoder interface {
+	EncodePayload(dst []byte, v any) ([]byte, error)
+}
+
+type funcEncoder func(b []byte) ([]byte, error)
+
+func (f funcEncoder) EncodePayload(b []byte, _ any) ([]byte, error) { return f(b) }
+
 // push queues payload as one frame.
 func (q *sendQueue) push(payload []byte) error {
-	return q.appendFrame(func(b []byte) ([]byte, error) { return append(b, payload...), nil })
+	return q.encodeFrame(bytesEncoder{}, payload)
 }
+
+type bytesEncoder struct{}
+
+func (bytesEncoder) EncodePayload(b []byte, v any) ([]byte, error) { return append(b, v.([]byte)...), nil }
 
 // appendFrame queues one frame whose payload is appended to b by fn. fn runs
 // under the queue lock and must be quick and must not call back into the queue.
 func (q *sendQueue) appendFrame(fn func(b []byte) ([]byte, error)) error {
+	return q.encodeFrame(funcEncoder(fn), nil)
+}
+
+// encodeFrame queues one frame whose payload enc appends. enc runs under
+// the queue lock and must be quick and must not call back into the queue.
+func (q *sendQueue) encodeFrame(enc Encoder, v any) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closing {
@@ -69,7 +90,7 @@ func (q *sendQueue) appendFrame(fn func(b []byte) ([]byte, error)) error {
 		q.tail = q.newChunk()
 	}
 	start := len(q.tail)
-	b, err := fn(append(q.tail, 0, 0, 0, 0))
+	b, err := enc.EncodePayload(append(q.tail, 0, 0, 0, 0), v)
 	if err != nil {
 		q.tail = q.tail[:start]
 		return err

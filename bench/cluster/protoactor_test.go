@@ -1,0 +1,81 @@
+package cluster
+
+import (
+	"log/slog"
+	"net"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+func quietSystem() *actor.ActorSystem {
+	return actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(
+		func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) })))
+}
+
+func freePort(b *testing.B) int {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// BenchmarkProtoactorRemoteSend is BenchmarkRemoteSend with protoactor-go
+// remote (gRPC streams, protobuf messages): one-way sends from one actor
+// system to an actor in another over loopback, same in-flight window.
+func BenchmarkProtoactorRemoteSend(b *testing.B) {
+	recvSys, sendSys := quietSystem(), quietSystem()
+	recvPort, sendPort := freePort(b), freePort(b)
+	recvRemote := remote.NewRemote(recvSys, remote.Configure("127.0.0.1", recvPort))
+	recvRemote.Start()
+	sendRemote := remote.NewRemote(sendSys, remote.Configure("127.0.0.1", sendPort))
+	sendRemote.Start()
+	defer func() {
+		sendRemote.Shutdown(true)
+		recvRemote.Shutdown(true)
+	}()
+
+	var got atomic.Int64
+	props := actor.PropsFromFunc(func(c actor.Context) {
+		if _, ok := c.Message().(*wrapperspb.Int64Value); ok {
+			got.Add(1)
+		}
+	})
+	if _, err := recvSys.Root.SpawnNamed(props, "sink"); err != nil {
+		b.Fatal(err)
+	}
+	pid := actor.NewPID("127.0.0.1:"+strconv.Itoa(recvPort), "sink")
+	// Warm up the connection outside the timing.
+	sendSys.Root.Send(pid, wrapperspb.Int64(-1))
+	deadline := time.Now().Add(10 * time.Second)
+	for got.Load() < 1 {
+		if time.Now().After(deadline) {
+			b.Fatal("protoactor remote did not connect")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	got.Store(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		for int64(i)-got.Load() >= window {
+			runtime.Gosched()
+		}
+		sendSys.Root.Send(pid, wrapperspb.Int64(int64(i)))
+	}
+	for got.Load() < int64(b.N) {
+		runtime.Gosched()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
