@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lotou-io/lotou/runtime/codec"
 	"github.com/lotou-io/lotou/runtime/core"
@@ -122,29 +123,35 @@ func (r *wireReader) id() core.ServiceID {
 }
 
 // cmdCache interns command names read from the wire: a service's commands
-// are few and repeat, so decoding one allocates no string.
+// are few and repeat, so decoding one allocates no string. Readers load an
+// immutable map without locking; a new name copies the map.
 type cmdCache struct {
-	mu sync.RWMutex
-	m  map[string]string
+	m  atomic.Pointer[map[string]string]
+	mu sync.Mutex // serialises writers
 }
 
 // maxCachedCmds bounds the cache against a peer sending endless new names.
-const maxCachedCmds = 4096
+const maxCachedCmds = 1024
 
 func (c *cmdCache) intern(b []byte) string {
-	c.mu.RLock()
-	s, ok := c.m[string(b)]
-	c.mu.RUnlock()
-	if ok {
-		return s
+	if m := c.m.Load(); m != nil {
+		if s, ok := (*m)[string(b)]; ok {
+			return s
+		}
 	}
-	s = string(b)
+	s := string(b)
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxCachedCmds {
-		c.m = make(map[string]string)
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	next := map[string]string{}
+	if old != nil && len(*old) < maxCachedCmds {
+		next = make(map[string]string, len(*old)+1)
+		for k, v := range *old {
+			next[k] = v
+		}
 	}
-	c.m[s] = s
-	c.mu.Unlock()
+	next[s] = s
+	c.m.Store(&next)
 	return s
 }
 

@@ -70,10 +70,10 @@ func (d *decoder) length(minSize int) (int, error) {
 }
 
 func (d *decoder) checkLen(u uint64, minSize int) (int, error) {
-	if u > uint64(d.lim.MaxLen) { //nolint:gosec // MaxLen is positive
+	if u > uint64(d.lim.MaxLen) {
 		return 0, fmt.Errorf("%w: length %d > MaxLen %d", ErrLimit, u, d.lim.MaxLen)
 	}
-	n := int(u) //nolint:gosec // bounded by MaxLen
+	n := int(u)
 	if minSize > 0 && n > (len(d.data)-d.pos)/minSize {
 		return 0, fmt.Errorf("%w: length %d exceeds the %d bytes left", ErrTruncated, n, len(d.data)-d.pos)
 	}
@@ -99,7 +99,7 @@ func (d *decoder) charge(n int64) error {
 }
 
 func (d *decoder) chargeN(n int, t reflect.Type) error {
-	size := int64(t.Size()) //nolint:gosec // type sizes fit in int64
+	size := int64(t.Size())
 	if size != 0 && int64(n) > d.lim.MaxAlloc/size {
 		return fmt.Errorf("%w: %d elements of %v exceed MaxAlloc %d", ErrLimit, n, t, d.lim.MaxAlloc)
 	}
@@ -128,7 +128,7 @@ func (d *decoder) time() (time.Time, error) {
 	if ns>>1 >= 1e9 {
 		return time.Time{}, fmt.Errorf("%w: nanoseconds %d out of range", ErrMalformed, ns>>1)
 	}
-	t := time.Unix(sec, int64(ns>>1)) //nolint:gosec // checked above
+	t := time.Unix(sec, int64(ns>>1))
 	if ns&1 == 0 {
 		return t.UTC(), nil
 	}
@@ -183,7 +183,7 @@ func (d *decoder) primAny(tag byte) (any, error) {
 		return b, err
 	case tagInt8:
 		b, err := d.byte()
-		return int8(b), err //nolint:gosec // two's complement byte
+		return int8(b), err
 	case tagUint8:
 		b, err := d.byte()
 		return b, err

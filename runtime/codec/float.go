@@ -27,7 +27,7 @@ func decimal(f float64, same func(float64) bool) (m int64, e, size int) {
 		}
 		if same(x / pow10[e]) {
 			m = int64(x)
-			return m, e, 1 + uvarintLen(uint64(m<<1)^uint64(m>>63)) //nolint:gosec // zig-zag
+			return m, e, 1 + uvarintLen(uint64(m<<1)^uint64(m>>63))
 		}
 	}
 	return 0, 0, 0

@@ -334,7 +334,7 @@ func (d *decoder) intoInt(tag byte, v reflect.Value) error {
 	case tagInt8:
 		var b byte
 		b, err = d.byte()
-		i = int64(int8(b)) //nolint:gosec // two's complement byte
+		i = int64(int8(b))
 	case tagUint8:
 		var b byte
 		b, err = d.byte()

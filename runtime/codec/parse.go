@@ -83,7 +83,7 @@ func (p *parser) parseElem(tag byte, depth int) (*wireType, error) {
 		if wt.visits = sat(wt.n, max(elem.visits, 1)); wt.visits > p.d.lim.MaxLen {
 			return nil, fmt.Errorf("%w: array of %d values larger than MaxLen", ErrLimit, wt.visits)
 		}
-		if size := elem.goType.Size(); size != 0 && uint64(wt.n) > uint64(p.d.lim.MaxAlloc)/uint64(size) { //nolint:gosec // both positive
+		if size := elem.goType.Size(); size != 0 && uint64(wt.n) > uint64(p.d.lim.MaxAlloc)/uint64(size) {
 			return nil, fmt.Errorf("%w: array [%d]%v larger than MaxAlloc", ErrLimit, wt.n, elem.goType)
 		}
 		wt.goType = reflect.ArrayOf(wt.n, elem.goType)

@@ -15,7 +15,7 @@ func AppendUvarint(buf []byte, u uint64) []byte {
 // AppendVarint appends n zig-zag encoded as a uvarint, so small negative
 // numbers stay small.
 func AppendVarint(buf []byte, n int64) []byte {
-	return AppendUvarint(buf, uint64(n<<1)^uint64(n>>63)) //nolint:gosec // zig-zag is a bit reinterpretation
+	return AppendUvarint(buf, uint64(n<<1)^uint64(n>>63))
 }
 
 // ReadUvarint reads a uvarint from the front of data and returns it with the
@@ -43,7 +43,7 @@ func ReadVarint(data []byte) (int64, int, error) {
 }
 
 func unzigzag(u uint64) int64 {
-	return int64(u>>1) ^ -int64(u&1) //nolint:gosec // zig-zag is a bit reinterpretation
+	return int64(u>>1) ^ -int64(u&1)
 }
 
 // AppendString appends s as a uvarint length followed by its bytes.
@@ -59,12 +59,12 @@ func ReadString(data []byte, maxLen int) (string, int, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	if l > uint64(maxLen) { //nolint:gosec // maxLen is positive
+	if l > uint64(maxLen) {
 		return "", 0, fmt.Errorf("%w: string length %d > %d", ErrLimit, l, maxLen)
 	}
 	if l > uint64(len(data)-n) {
 		return "", 0, ErrTruncated
 	}
-	end := n + int(l) //nolint:gosec // bounded by len(data)
+	end := n + int(l)
 	return string(data[n:end]), end, nil
 }

@@ -16,9 +16,9 @@ const (
 	// EnvMaster is the master's host:port, required for slaves.
 	EnvMaster = "LOTOU_MASTER"
 	// EnvClusterToken is the shared secret every node proves in the handshake.
-	EnvClusterToken = "LOTOU_CLUSTER_TOKEN"
+	EnvClusterToken = "LOTOU_CLUSTER_TOKEN" //nolint:gosec // G101: the name of a variable, not a credential
 	// EnvTokenFile names a file holding the cluster token (alternative to EnvClusterToken).
-	EnvTokenFile = "LOTOU_TOKEN_FILE"
+	EnvTokenFile = "LOTOU_TOKEN_FILE" //nolint:gosec // G101: the name of a variable, not a credential
 	// EnvHTTP is the address of the health, readiness, metrics and /cluster endpoints.
 	EnvHTTP = "LOTOU_HTTP"
 	// EnvServices is a comma-separated list of built-in services to start.
