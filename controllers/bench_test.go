@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lotou-io/lotou/controllers/resources"
@@ -73,18 +74,16 @@ func waitForChildren(ctx context.Context, c client.Client, ns string, n int, tim
 		{&corev1.SecretList{}, n},
 	}
 	for _, l := range lists {
-		for {
+		var got int
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Until(deadline), true, func(ctx context.Context) (bool, error) {
 			if err := c.List(ctx, l.list, client.InNamespace(ns), managed); err != nil {
-				return fmt.Errorf("listing: %w", err)
+				return false, fmt.Errorf("listing: %w", err)
 			}
-			got := metaLen(l.list)
-			if got >= l.want {
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("timed out: %T has %d of %d objects", l.list, got, l.want)
-			}
-			time.Sleep(100 * time.Millisecond)
+			got = metaLen(l.list)
+			return got >= l.want, nil
+		})
+		if err != nil {
+			return fmt.Errorf("waiting for %T (%d of %d objects): %w", l.list, got, l.want, err)
 		}
 	}
 	return nil

@@ -1,7 +1,9 @@
 package controllers
 
 import (
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -31,7 +33,7 @@ func (r *LotouClusterReconciler) event(lc *lotouv1alpha1.LotouCluster, related r
 
 // reportApply emits Created or Updated for one applied child object.
 func (r *LotouClusterReconciler) reportApply(lc *lotouv1alpha1.LotouCluster, obj client.Object, res applyResult) {
-	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	kind := kindOf(obj)
 	switch res {
 	case applyCreated:
 		r.event(lc, obj, corev1.EventTypeNormal, ReasonEventCreated, "Create", "Created %s %s", kind, obj.GetName())
@@ -39,4 +41,20 @@ func (r *LotouClusterReconciler) reportApply(lc *lotouv1alpha1.LotouCluster, obj
 		r.event(lc, obj, corev1.EventTypeNormal, ReasonEventUpdated, "Update", "Updated %s %s", kind, obj.GetName())
 	case applyUnchanged:
 	}
+}
+
+// kindOf names the kind of a child object; typed clients clear TypeMeta on
+// the objects they return, so the Go type is used.
+func kindOf(obj client.Object) string {
+	switch obj.(type) {
+	case *appsv1.StatefulSet:
+		return "StatefulSet"
+	case *corev1.Service:
+		return "Service"
+	case *corev1.Secret:
+		return "Secret"
+	case *policyv1.PodDisruptionBudget:
+		return "PodDisruptionBudget"
+	}
+	return obj.GetObjectKind().GroupVersionKind().Kind
 }

@@ -139,6 +139,9 @@ func startEnv() (*testEnv, error) {
 		members: &fakeMembership{views: map[string]fakeView{}},
 		done:    make(chan error, 1),
 	}
+	// The default /24 service range runs out after ~250 clusters (each has a
+	// ClusterIP Service); the benchmark creates 500.
+	te.env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.0.0.0/16")
 	cfg, err := te.env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting envtest from %s: %w", assets, err)

@@ -2,12 +2,16 @@ package controllers
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/onsi/gomega"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 
 	lotouv1alpha1 "github.com/lotou-io/lotou/api/v1alpha1"
+	"github.com/lotou-io/lotou/runtime/contract"
 )
 
 func TestInvalidSpecsAreRefusedWithCELMessage(t *testing.T) {
@@ -42,4 +46,25 @@ func TestInvalidSpecsAreRefusedWithCELMessage(t *testing.T) {
 			g.Expect(te.k8s.Create(context.Background(), lc)).To(gomega.Succeed())
 		}
 	})
+}
+
+func TestSampleIsAccepted(t *testing.T) {
+	te := getEnv(t)
+	ns := te.namespace(t)
+	raw, err := os.ReadFile(filepath.Join("..", "config", "samples", "apps_v1alpha1_lotoucluster.yaml"))
+	g := gomega.NewWithT(t)
+	g.Expect(err).NotTo(gomega.HaveOccurred())
+	var lc lotouv1alpha1.LotouCluster
+	g.Expect(yaml.UnmarshalStrict(raw, &lc)).To(gomega.Succeed())
+	lc.Namespace = ns
+	lc.Spec.Paused = true
+	g.Expect(te.k8s.Create(context.Background(), &lc)).To(gomega.Succeed())
+	// The API server applied the CRD defaults.
+	g.Expect(lc.Spec.Port).To(gomega.Equal(int32(contract.DefaultPort)))
+	g.Expect(lc.Spec.HTTPPort).To(gomega.Equal(int32(contract.DefaultHTTPPort)))
+	g.Expect(lc.Spec.Config.HeartbeatInterval.Duration).To(gomega.Equal(contract.DefaultHeartbeatInterval))
+	g.Expect(lc.Spec.Config.CallTimeout.Duration).To(gomega.Equal(contract.DefaultCallTimeout))
+	g.Expect(lc.Spec.Config.LogLevel).To(gomega.Equal(contract.DefaultLogLevel))
+	g.Expect(lc.Spec.Slaves.MaxUnavailable.IntValue()).To(gomega.Equal(1))
+	g.Expect(*lc.Spec.Slaves.Replicas).To(gomega.Equal(int32(3)))
 }

@@ -86,11 +86,11 @@ build_binaries() {
 cmd_up() {
 	local kwok=${1:-false}
 	need_root
-	mkdir -p "$LOGS" "$RUN"
 	if [[ -n "$(ls "$RUN" 2>/dev/null)" || -d "$HOSTSTATE" ]]; then
 		log "cleaning up a previous run first"
 		cmd_down quiet
 	fi
+	mkdir -p "$LOGS" "$RUN"
 	# Fresh logs per run; the previous run's are kept as *.log.1.
 	local f
 	for f in "$LOGS"/*.log; do [[ -e "$f" ]] && mv -f "$f" "$f.1"; done
@@ -105,6 +105,8 @@ cmd_up() {
 	else
 		host_setup
 	fi
+	ports_free "$ETCD_PORT" $((ETCD_PORT + 1)) $((ETCD_PORT + 2)) "$API_PORT" 10257 10259
+	[[ $kwok == true ]] && ports_free 10247 || ports_free 10248 10249 10250 10256
 	make_pki
 	log "certificates and kubeconfigs in $PKI, $KCFG"
 	start_etcd

@@ -44,7 +44,7 @@ type setting struct {
 }
 
 func settings() []*setting {
-	host, _ := os.Hostname() //nolint:errcheck // an empty default then fails validation with a clear message
+	host, _ := os.Hostname()
 	return []*setting{
 		{flag: "role", env: contract.EnvRole, def: contract.RoleStandalone, usage: "master, slave or standalone", file: func(c *fileConfig) string { return c.Role }},
 		{flag: "name", env: contract.EnvNodeName, def: host, usage: "node name (default: hostname)", file: func(c *fileConfig) string { return c.Name }},
@@ -92,7 +92,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (node
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var fc fileConfig
 	if p := firstNonEmpty(*configPath, getenv(contract.EnvConfig)); p != "" {
-		b, err := os.ReadFile(p) //nolint:gosec // the path is the operator's choice
+		b, err := os.ReadFile(p) //nolint:gosec // the operator chooses the config path
 		if err != nil {
 			return node.Options{}, "", fmt.Errorf("reading config: %w", err)
 		}
@@ -132,7 +132,7 @@ func buildOptions(s map[string]*setting, getenv func(string) string) (node.Optio
 		return o, "", fmt.Errorf("--call-timeout %q: want a positive duration such as 5s", s["call-timeout"].val)
 	}
 	if tf := s["token-file"].val; tf != "" {
-		b, err := os.ReadFile(tf) //nolint:gosec // the path is the operator's choice
+		b, err := os.ReadFile(tf) //nolint:gosec // the operator chooses the token path
 		if err != nil {
 			return o, "", fmt.Errorf("reading token file: %w", err)
 		}

@@ -27,18 +27,18 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "lotou-node: %v\n", err) //nolint:errcheck // exiting
+		_, _ = fmt.Fprintf(stderr, "lotou-node: %v\n", err)
 		return 2
 	}
 	log, err := node.NewLogger(stderr, logLevel)
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "lotou-node: %v\n", err) //nolint:errcheck // exiting
+		_, _ = fmt.Fprintf(stderr, "lotou-node: %v\n", err)
 		return 2
 	}
 	opts.Log = log
 	n, err := node.New(opts)
 	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "lotou-node: %v\n", err) //nolint:errcheck // exiting
+		_, _ = fmt.Fprintf(stderr, "lotou-node: %v\n", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)

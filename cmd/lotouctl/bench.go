@@ -87,14 +87,14 @@ func runBench(ctx context.Context, k *core.Core, id core.ServiceID, d time.Durat
 			done = true
 		case <-tick.C:
 			cur := calls.Load()
-			_, _ = fmt.Fprintf(progress, "\r%6.1fs  calls %d  errors %d  %d msgs/s   ", //nolint:errcheck // progress only
+			_, _ = fmt.Fprintf(progress, "\r%6.1fs  calls %d  errors %d  %d msgs/s   ",
 				time.Since(start).Seconds(), cur, fails.Load(), cur-last)
 			last = cur
 		}
 	}
 	tick.Stop()
 	wg.Wait()
-	_, _ = fmt.Fprintln(progress) //nolint:errcheck // progress only
+	_, _ = fmt.Fprintln(progress)
 	all := slices.Concat(lat...)
 	slices.Sort(all)
 	r := benchResult{calls: calls.Load(), errors: fails.Load(), elapsed: time.Since(start)}

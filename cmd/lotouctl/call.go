@@ -75,7 +75,7 @@ func fromJSON(v any) any {
 		if i, err := x.Int64(); err == nil {
 			return i
 		}
-		f, _ := x.Float64() //nolint:errcheck // a json.Number always parses as float
+		f, _ := x.Float64()
 		return f
 	case []any:
 		for i := range x {

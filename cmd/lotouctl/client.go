@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/lotou-io/lotou/runtime/cluster"
 	"github.com/lotou-io/lotou/runtime/core"
 	"github.com/lotou-io/lotou/runtime/node"
+	"github.com/lotou-io/lotou/runtime/transport"
 )
 
 // client is lotouctl's light node: a core attached to the cluster as a
@@ -29,8 +32,14 @@ func join(ctx context.Context, g *globals, getenv func(string) string, stderr io
 	if err != nil {
 		return nil, usageError{err}
 	}
+	var tlsCfg *tls.Config
+	if g.tlsCert != "" || g.tlsKey != "" || g.tlsCA != "" {
+		if tlsCfg, err = transport.LoadTLS(g.tlsCert, g.tlsKey, g.tlsCA); err != nil {
+			return nil, usageError{err}
+		}
+	}
 	cl, err := cluster.New(cluster.Options{
-		Role: cluster.RoleClient, Name: g.name, Master: g.master, Token: tok, Codec: node.NewCodec(),
+		Role: cluster.RoleClient, Name: g.name, Master: g.master, Token: tok, Codec: node.NewCodec(), TLS: tlsCfg,
 		LookupTimeout: 300 * time.Millisecond, Log: log,
 	})
 	if err != nil {
@@ -43,7 +52,7 @@ func join(ctx context.Context, g *globals, getenv func(string) string, stderr io
 	defer cancel()
 	id, err := cl.Join(jctx)
 	if err != nil {
-		_ = cl.Close(context.Background()) //nolint:errcheck // already failing
+		_ = cl.Close(context.Background())
 		return nil, fmt.Errorf("joining the cluster at %s (is the token right? see the master's log): %w", g.master, err)
 	}
 	k, err := core.New(core.Options{Node: id})
@@ -63,8 +72,10 @@ func (c *client) close() {
 	c.cl.Leave()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_ = c.core.Stop(ctx) //nolint:errcheck // exiting
+	_ = c.core.Stop(ctx)
 	c.cancel()
-	<-c.done
-	_ = c.cl.Close(ctx) //nolint:errcheck // exiting
+	if err := <-c.done; err != nil {
+		_, _ = fmt.Fprintf(os.Stderr, "lotouctl: %v\n", err)
+	}
+	_ = c.cl.Close(ctx)
 }

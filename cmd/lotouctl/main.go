@@ -32,6 +32,7 @@ func main() {
 // globals are the flags every subcommand accepts.
 type globals struct {
 	master, tokenFile, output, name, logLevel string
+	tlsCert, tlsKey, tlsCA                    string
 	timeout                                   time.Duration
 }
 
@@ -42,6 +43,9 @@ func (g *globals) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&g.name, "name", g.name, "node name this client joins under")
 	fs.StringVar(&g.logLevel, "log-level", g.logLevel, "error, info or debug")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "deadline of joining and of each call")
+	fs.StringVar(&g.tlsCert, "tls-cert", g.tlsCert, "PEM certificate, when the cluster uses TLS")
+	fs.StringVar(&g.tlsKey, "tls-key", g.tlsKey, "PEM key, when the cluster uses TLS")
+	fs.StringVar(&g.tlsCA, "tls-ca", g.tlsCA, "PEM CA verifying the nodes")
 	_ = getenv
 }
 
@@ -67,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	g.register(fs, getenv)
 	fs.Usage = func() {
-		_, _ = fmt.Fprint(stderr, usage) //nolint:errcheck // best effort
+		_, _ = fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -96,10 +100,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
-		_, _ = fmt.Fprintf(stderr, "lotouctl: %v\n", err) //nolint:errcheck // exiting
+		_, _ = fmt.Fprintf(stderr, "lotouctl: %v\n", err)
 		return 2
 	default:
-		_, _ = fmt.Fprintf(stderr, "lotouctl: %v\n", err) //nolint:errcheck // exiting
+		_, _ = fmt.Fprintf(stderr, "lotouctl: %v\n", err)
 		return 1
 	}
 }
@@ -156,7 +160,7 @@ func subFlags(name string, g *globals, args []string, getenv func(string) string
 func withArgs(fs *flag.FlagSet, pos []string) *flag.FlagSet {
 	out := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
 	out.SetOutput(io.Discard)
-	_ = out.Parse(append([]string{"--"}, pos...)) //nolint:errcheck // "--" then words cannot fail
+	_ = out.Parse(append([]string{"--"}, pos...))
 	return out
 }
 

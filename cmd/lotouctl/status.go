@@ -30,17 +30,17 @@ func cmdStatus(ctx context.Context, g *globals, args []string, getenv func(strin
 		return enc.Encode(v)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	_, _ = fmt.Fprintln(tw, "ID\tNODE\tADDRESS\tROLE\tSTATE") //nolint:errcheck // checked at Flush
+	_, _ = fmt.Fprintln(tw, "ID\tNODE\tADDRESS\tROLE\tSTATE")
 	for _, n := range v.Nodes {
 		state := "up"
 		if !n.Up {
 			state = "down"
 		}
-		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", n.ID, n.Name, n.Addr, n.Role, state) //nolint:errcheck // checked at Flush
+		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", n.ID, n.Name, n.Addr, n.Role, state)
 	}
-	_, _ = fmt.Fprintln(tw, "\nGLOBAL NAME\tSERVICE\t\t\t") //nolint:errcheck // checked at Flush
+	_, _ = fmt.Fprintln(tw, "\nGLOBAL NAME\tSERVICE\t\t\t")
 	for _, n := range v.Globals {
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t\t\t\n", n.Name, core.ServiceID(n.ID)) //nolint:errcheck // checked at Flush
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t\t\t\n", n.Name, core.ServiceID(n.ID))
 	}
 	return tw.Flush()
 }

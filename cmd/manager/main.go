@@ -39,7 +39,7 @@ type config struct {
 
 func parseFlags(fs *flag.FlagSet, args []string) (*config, error) {
 	c := &config{}
-	fs.StringVar(&c.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; \"0\" disables it.")
+	fs.StringVar(&c.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint (plain HTTP); \"0\" disables it.")
 	fs.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
 	fs.BoolVar(&c.leaderElect, "leader-elect", false, "Elect a leader so only one replica reconciles at a time.")
 	fs.StringVar(&c.leaderElectionID, "leader-election-id", "lotou-operator.lotou.io", "Name of the leader election Lease.")

@@ -32,7 +32,9 @@ stop_component() {
 	[[ -f "$RUN/$name.pid" ]] || return 0
 	pid="$(cat "$RUN/$name.pid")"
 	# Only if the PID still runs that component (a stale file after a crash must not kill a reused PID).
-	if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$name"; then
+	local cmd
+	cmd="$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" || true)"
+	if kill -0 "$pid" 2>/dev/null && [[ "$cmd" == *"$name"* ]]; then
 		kill_pids "$pid"
 		log "stopped $name (pid $pid)"
 	fi
@@ -72,6 +74,7 @@ start_apiserver() {
 		--requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
 		--requestheader-extra-headers-prefix=X-Remote-Extra- \
 		--proxy-client-cert-file="$PKI/front-proxy-client.crt" --proxy-client-key-file="$PKI/front-proxy-client.key" \
+		--kubelet-preferred-address-types=InternalIP,Hostname \
 		--profiling=false "${extra[@]}"
 	wait_until kube-apiserver 60 "kube-apiserver ready" kc get --raw /readyz
 }

@@ -73,14 +73,28 @@ kill_pids() {
 	kill -KILL "${pids[@]}" 2>/dev/null || true
 }
 
-# pids_matching STRING: processes whose command line contains STRING (our unique work-dir paths only).
-pids_matching() {
-	local d cmd
+# stray_pids prints processes of this cluster that no PID file knows about (after a crash): our binaries
+# (bin/k8s, containerd and its shims) whose command line names the work dir. Envtest's processes, which use
+# the same binaries with temp dirs, do not match.
+stray_pids() {
+	local d exe cmd
 	for d in /proc/[0-9]*; do
-		cmd="$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)" || continue
-		if [[ "$cmd" == *"$1"* ]]; then
-			echo "${d#/proc/}"
-		fi
+		exe="$(readlink "$d/exe" 2>/dev/null)" || continue
+		case "$exe" in
+		"$K8S_BIN"/* | */containerd | */containerd-shim*) ;;
+		*) continue ;;
+		esac
+		cmd="$(tr '\0' ' ' 2>/dev/null <"$d/cmdline")" || continue
+		[[ "$cmd" == *"$DEV/"* ]] && echo "${d#/proc/}"
+	done
+}
+
+# ports_free fails naming the holder if one of the cluster's ports is taken.
+ports_free() {
+	local p holder
+	for p in "$@"; do
+		holder="$(ss -Hltnp "sport = :$p" 2>/dev/null)"
+		[[ -z "$holder" ]] || die "port $p is in use: $holder"
 	done
 }
 
@@ -122,7 +136,7 @@ host_cgroups() {
 # host_firewall removes our nft tables, the iptables-nft KUBE-* chains of the kubelet, and tables that did not
 # exist before (iptables-nft creates "ip filter", "ip nat", ... on first use).
 host_firewall() {
-	local t fam
+	local t fam tables content
 	for t in "${NFT_OWN[@]}"; do
 		nft delete table $t 2>/dev/null || true
 	done
@@ -133,7 +147,7 @@ host_firewall() {
 			"$ipt" -t "$tbl" -S 2>/dev/null | grep -E '^-A [A-Z]+ .*-j KUBE-' | while IFS= read -r rule; do
 				# shellcheck disable=SC2086
 				"$ipt" -t "$tbl" ${rule/#-A/-D} 2>/dev/null || true
-			done
+			done || true
 			for chain in $("$ipt" -t "$tbl" -S 2>/dev/null | awk '/^-N KUBE-/{print $2}'); do
 				"$ipt" -t "$tbl" -F "$chain" 2>/dev/null || true
 			done
@@ -145,10 +159,13 @@ host_firewall() {
 	if [[ -f "$HOSTSTATE/nft-tables.before" ]]; then
 		for fam in ip ip6; do
 			for tbl in filter nat mangle; do
-				if nft list tables 2>/dev/null | grep -qx "table $fam $tbl" &&
+				# (Outputs captured first: with pipefail, `nft ... | grep -q` can fail on SIGPIPE.)
+				tables="$(nft list tables 2>/dev/null || true)"
+				if grep -qx "table $fam $tbl" <<<"$tables" &&
 					! grep -qx "table $fam $tbl" "$HOSTSTATE/nft-tables.before"; then
-					# Only if empty of rules (someone else may have started using it).
-					if ! nft list table "$fam" "$tbl" 2>/dev/null | grep -qE '^\s+(ip|meta|counter|jump|iifname|oifname|ct|tcp|udp|mark)'; then
+					# Only if no rules are left (someone else may have started using it).
+					content="$(nft list table "$fam" "$tbl" 2>/dev/null || true)"
+					if ! grep -qE '^\s+(ip|ip6|meta|counter|jump|goto|iifname|oifname|ct|tcp|udp|mark)' <<<"$content"; then
 						nft delete table "$fam" "$tbl" 2>/dev/null || true
 					fi
 				fi
@@ -163,7 +180,7 @@ host_firewall() {
 host_restore() {
 	host_kill_pods
 	local leftovers
-	mapfile -t leftovers < <(pids_matching "$DEV/containerd/")
+	mapfile -t leftovers < <(stray_pids)
 	kill_pids "${leftovers[@]}"
 	host_unmount
 	host_cgroups

@@ -105,6 +105,7 @@ type Cluster struct {
 // accepted Conn.
 type sender interface {
 	Encode(enc transport.Encoder, v any) error
+	EncodeNow(enc transport.Encoder, v any) error
 }
 
 // msgEncoder encodes *core.Message payloads straight into send queues.
@@ -217,7 +218,7 @@ func (c *Cluster) setSelf(id uint16) {
 func (c *Cluster) heartbeat() time.Duration { return time.Duration(c.beat.Load()) }
 
 // ID returns this node's id, 0 before joining.
-func (c *Cluster) ID() core.NodeID { return core.NodeID(c.self.Load()) } //nolint:gosec // stored from a uint16
+func (c *Cluster) ID() core.NodeID { return core.NodeID(c.self.Load()) }
 
 // Join waits until the master has accepted this node and returns its id.
 func (c *Cluster) Join(ctx context.Context) (core.NodeID, error) {

@@ -75,7 +75,7 @@ type Control struct {
 	// every node beats at the master's pace.
 	Heartbeat uint64
 	Nodes     []NodeEntry
-	Names   []NameEntry
+	Names     []NameEntry
 }
 
 const (
@@ -119,7 +119,7 @@ func (r *wireReader) u16() uint16 {
 	if r.err == nil && v > 0xffff {
 		r.err = fmt.Errorf("node id %d out of range", v)
 	}
-	return uint16(v) //nolint:gosec // range checked above
+	return uint16(v)
 }
 
 // count reads a list length and checks it against the bytes left, each
@@ -132,7 +132,7 @@ func (r *wireReader) count(minSize int) int {
 	if r.err != nil {
 		return 0
 	}
-	return int(v) //nolint:gosec // bounded by maxCtlList
+	return int(v)
 }
 
 // decodeControl decodes a control frame payload. It never panics.

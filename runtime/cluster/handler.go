@@ -130,6 +130,7 @@ func (c *Cluster) ConnDown(conn *transport.Conn, err error) {
 			delete(c.connNode, conn)
 			if c.byNode[id] == conn {
 				delete(c.byNode, id)
+				c.ms.ConnLost(c.opts.Now(), id)
 			}
 		}
 	case conn.Peer() == c.master:
@@ -201,7 +202,7 @@ func (c *Cluster) masterControl(conn *transport.Conn, m *Control) {
 		}
 	case CtlNameAdd:
 		if registered {
-			outs, _ := c.ms.AddName(from, m.Seq, m.Name, m.Service) //nolint:errcheck // the error goes back in the Ack
+			outs, _ := c.ms.AddName(from, m.Seq, m.Name, m.Service)
 			c.dispatchLocked(outs, &e)
 		}
 	case CtlNameDel:
@@ -249,7 +250,7 @@ func (c *Cluster) masterTick(now time.Time, beat bool) {
 	if beat {
 		hb := appendControl(nil, &Control{Type: CtlHeartbeat})
 		for _, conn := range c.byNode {
-			_ = conn.Send(hb) //nolint:errcheck // a full queue means the node is slow; its own heartbeat decides
+			_ = conn.Send(hb)
 		}
 	}
 	c.mu.Unlock()

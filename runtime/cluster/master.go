@@ -105,7 +105,7 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 			adds = append(adds, *out)
 		}
 	}
-	welcome := &Control{Type: CtlWelcome, ID: id, Nodes: s.Nodes(), Names: s.Names(), Heartbeat: uint64(s.timeout / missedBeats)} //nolint:gosec // positive
+	welcome := &Control{Type: CtlWelcome, ID: id, Nodes: s.Nodes(), Names: s.Names(), Heartbeat: uint64(s.timeout / missedBeats)}
 	if len(refused) > 0 {
 		welcome.Err = fmt.Sprintf("names held by other nodes: %v", refused)
 	}
@@ -212,6 +212,19 @@ func (s *MasterState) Heartbeat(now time.Time, id uint16) bool {
 	}
 	m.lastSeen = now
 	return true
+}
+
+// ConnLost notes that node id's connection to the master closed. A crashed
+// process closes its sockets, so rather than wait the whole heartbeat
+// timeout the node gets one more interval to reconnect before it is down.
+func (s *MasterState) ConnLost(now time.Time, id uint16) {
+	m, ok := s.members[id]
+	if !ok || !m.Up {
+		return
+	}
+	if grace := now.Add(s.timeout/missedBeats - s.timeout); grace.Before(m.lastSeen) {
+		m.lastSeen = grace
+	}
 }
 
 // Leave handles a graceful leave of node id.

@@ -80,9 +80,11 @@ func TestMasterRegister(t *testing.T) {
 			},
 		},
 		{
-			name:  "reconnect of a live node drops names it no longer has",
-			setup: func(s *MasterState) { s.Register(t0, reg("a", 0, NameEntry{"x", svc(2, 1)}, NameEntry{"y", svc(2, 2)})) },
-			req:   reg("a", 2, NameEntry{"y", svc(2, 2)}), wantID: 2, wantTypes: []CtlType{CtlWelcome, CtlNameDel, CtlNodeUp},
+			name: "reconnect of a live node drops names it no longer has",
+			setup: func(s *MasterState) {
+				s.Register(t0, reg("a", 0, NameEntry{"x", svc(2, 1)}, NameEntry{"y", svc(2, 2)}))
+			},
+			req: reg("a", 2, NameEntry{"y", svc(2, 2)}), wantID: 2, wantTypes: []CtlType{CtlWelcome, CtlNameDel, CtlNodeUp},
 		},
 		{
 			name:  "name held by a live node is refused, node still joins",
@@ -182,6 +184,27 @@ func TestMasterNamesAndLiveness(t *testing.T) {
 	if n := s.Nodes(); len(n) != 3 || n[1].Up || n[2].Up {
 		t.Fatalf("nodes %+v", n)
 	}
+}
+
+func TestMasterConnLost(t *testing.T) {
+	s := NewMasterState(NodeEntry{Name: "m"}, timeout)
+	a, _ := s.Register(t0, reg("a", 0))
+	b, _ := s.Register(t0, reg("b", 0))
+	s.ConnLost(t0, a)
+	if outs := s.Tick(t0.Add(timeout / missedBeats)); outs != nil {
+		t.Fatal("down before the grace interval")
+	}
+	outs := s.Tick(t0.Add(timeout/missedBeats + time.Millisecond))
+	if len(outs) != 1 || outs[0].Msg.ID != a {
+		t.Fatalf("tick: %v", types(outs))
+	}
+	// A node that reconnects within the grace interval stays.
+	s.ConnLost(t0, b)
+	s.Register(t0.Add(time.Millisecond), reg("b", b))
+	if outs := s.Tick(t0.Add(2 * timeout / missedBeats)); outs != nil {
+		t.Fatal("reconnected node declared down")
+	}
+	s.ConnLost(t0, 99) // unknown: nothing
 }
 
 func TestViewApply(t *testing.T) {

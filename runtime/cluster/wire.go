@@ -119,7 +119,7 @@ func (r *wireReader) id() core.ServiceID {
 	if r.err == nil && (node > 0xffff || seq >= 1<<48) {
 		r.err = fmt.Errorf("service id %d:%d out of range", node, seq)
 	}
-	return core.MakeID(core.NodeID(node), seq) //nolint:gosec // range checked above
+	return core.MakeID(core.NodeID(node), seq)
 }
 
 // cmdCache interns command names read from the wire: a service's commands

@@ -142,8 +142,7 @@ func (c *Core) Send(to ServiceID, cmd string, args ...any) error {
 	if c.stopping.Load() {
 		return fmt.Errorf("sending %q to %v: %w", cmd, to, ErrStopped)
 	}
-	m := Message{Kind: KindSend, From: c.self, To: to, Cmd: cmd}
-	return c.route(&m, args, false)
+	return c.send(context.Background(), c.self, to, cmd, args, false)
 }
 
 // SendWait is Send that waits for room in a full local mailbox until ctx
@@ -152,8 +151,7 @@ func (c *Core) SendWait(ctx context.Context, to ServiceID, cmd string, args ...a
 	if c.stopping.Load() {
 		return fmt.Errorf("sending %q to %v: %w", cmd, to, ErrStopped)
 	}
-	m := Message{Kind: KindSend, From: c.self, To: to, Cmd: cmd}
-	return c.routeWait(ctx, &m, args)
+	return c.send(ctx, c.self, to, cmd, args, true)
 }
 
 // Call sends cmd to the service to and blocks the calling goroutine until

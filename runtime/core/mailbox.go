@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -59,20 +58,36 @@ func (mb *mailbox) push(m *Message, args []any, force bool) error {
 			more.args = append([]any(nil), args...)
 		}
 	}
+	if err := mb.put(m.Kind, m.From, m.Session, m.Cmd, args, m.w, more, force); err != nil {
+		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, err)
+	}
+	return nil
+}
+
+// put appends one envelope, writing its fields in place (slots past len are
+// always zero: dispatch clears each slot it has handled). It returns a bare
+// ErrStopped or ErrMailboxFull.
+func (mb *mailbox) put(kind Kind, from ServiceID, session uint64, cmd string, args []any, w *waiter, more *extra, force bool) error {
 	mb.mu.Lock()
 	if mb.state != mbOpen && (!force || mb.state == mbDead) {
 		mb.mu.Unlock()
-		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, ErrStopped)
+		return ErrStopped
 	}
-	if !force && len(mb.q) >= mb.size {
+	n := len(mb.q)
+	if !force && n >= mb.size {
 		mb.mu.Unlock()
-		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, ErrMailboxFull)
+		return ErrMailboxFull
 	}
-	mb.q = append(mb.q, envelope{kind: m.Kind, from: m.From, session: m.Session, cmd: m.Cmd, w: m.w, more: more})
-	if len(args) <= 2 {
-		e := &mb.q[len(mb.q)-1]
+	if n < cap(mb.q) {
+		mb.q = mb.q[:n+1]
+	} else {
+		mb.q = append(mb.q, envelope{})
+	}
+	e := &mb.q[n]
+	e.kind, e.from, e.session, e.cmd, e.w, e.more = kind, from, session, cmd, w, more
+	if more == nil || more.args == nil {
 		copy(e.inline[:], args)
-		e.nargs = uint8(len(args)) //nolint:gosec // at most 2
+		e.nargs = uint8(len(args)) //nolint:gosec // at most 2 here
 	}
 	if mb.spinning.Load() {
 		mb.n.Store(1)
@@ -90,9 +105,10 @@ func (mb *mailbox) push(m *Message, args []any, force bool) error {
 	return nil
 }
 
-// pushWait is push that waits for room until ctx ends.
-func (mb *mailbox) pushWait(ctx context.Context, m *Message, args []any) error {
-	if err := mb.push(m, args, false); !errors.Is(err, ErrMailboxFull) {
+// sendWait puts a one-way message, waiting for room until ctx ends. It
+// returns a bare ErrStopped or ErrMailboxFull.
+func (mb *mailbox) sendWait(ctx context.Context, from ServiceID, cmd string, args []any) error {
+	if err := mb.put(KindSend, from, 0, cmd, args, nil, nil, false); err != ErrMailboxFull { //nolint:errorlint // bare sentinel from put
 		return err
 	}
 	for {
@@ -107,11 +123,11 @@ func (mb *mailbox) pushWait(ctx context.Context, m *Message, args []any) error {
 			case <-ch:
 				continue
 			case <-ctx.Done():
-				return fmt.Errorf("delivering %q to %v: %w (%w)", m.Cmd, m.To, ErrMailboxFull, ctx.Err())
+				return fmt.Errorf("%w (%w)", ErrMailboxFull, ctx.Err())
 			}
 		}
 		mb.mu.Unlock()
-		return mb.push(m, args, false)
+		return mb.put(KindSend, from, 0, cmd, args, nil, nil, false)
 	}
 }
 

@@ -21,6 +21,29 @@ func (c *Core) route(m *Message, args []any, force bool) error {
 	return s.mb.push(m, args, force)
 }
 
+// send is the hot path of Send and SendWait: a local target gets the
+// message without building a Message first.
+func (c *Core) send(ctx context.Context, from, to ServiceID, cmd string, args []any, wait bool) error {
+	if to.Node() == c.node {
+		s := c.table.get(to)
+		if s == nil {
+			return fmt.Errorf("sending %q to %v: %w", cmd, to, ErrServiceNotFound)
+		}
+		var err error
+		if wait {
+			err = s.mb.sendWait(ctx, from, cmd, args)
+		} else {
+			err = s.mb.put(KindSend, from, 0, cmd, args, nil, nil, false)
+		}
+		if err != nil {
+			return fmt.Errorf("sending %q to %v: %w", cmd, to, err)
+		}
+		return nil
+	}
+	m := Message{Kind: KindSend, From: from, To: to, Cmd: cmd}
+	return c.deliverRemote(&m, args)
+}
+
 // routeWait is route that waits for room in a full local mailbox.
 func (c *Core) routeWait(ctx context.Context, m *Message, args []any) error {
 	if m.To.Node() != c.node {
@@ -30,7 +53,10 @@ func (c *Core) routeWait(ctx context.Context, m *Message, args []any) error {
 	if s == nil {
 		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, ErrServiceNotFound)
 	}
-	return s.mb.pushWait(ctx, m, args)
+	if err := s.mb.sendWait(ctx, m.From, m.Cmd, args); err != nil {
+		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, err)
+	}
+	return nil
 }
 
 // routeFrom routes a Call or Request of service s, registering remote

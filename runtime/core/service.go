@@ -213,15 +213,13 @@ func (s *Service) Subscribe(fn func(Event)) {
 // Send delivers a one-way message from this service. It never blocks: a full
 // mailbox returns ErrMailboxFull.
 func (s *Service) Send(to ServiceID, cmd string, args ...any) error {
-	m := Message{Kind: KindSend, From: s.id, To: to, Cmd: cmd}
-	return s.core.route(&m, args, false)
+	return s.core.send(context.Background(), s.id, to, cmd, args, false)
 }
 
 // SendWait is Send that waits for room in a full local mailbox until ctx
 // ends. Waiting blocks the service; prefer Send in handlers.
 func (s *Service) SendWait(ctx context.Context, to ServiceID, cmd string, args ...any) error {
-	m := Message{Kind: KindSend, From: s.id, To: to, Cmd: cmd}
-	return s.core.routeWait(ctx, &m, args)
+	return s.core.send(ctx, s.id, to, cmd, args, true)
 }
 
 // Lookup returns the id of the service holding name.

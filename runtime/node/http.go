@@ -20,21 +20,21 @@ import (
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(contract.PathHealthz, func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n")) //nolint:errcheck // the client went away
+		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc(contract.PathReadyz, func(w http.ResponseWriter, _ *http.Request) {
 		if !n.Ready() {
 			http.Error(w, "not ready: not registered with the master", http.StatusServiceUnavailable)
 			return
 		}
-		_, _ = w.Write([]byte("ready\n")) //nolint:errcheck // the client went away
+		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle(contract.PathMetrics, promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc(contract.PathCluster, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(n.View()) //nolint:errcheck // the client went away
+		_ = enc.Encode(n.View())
 	})
 	return mux
 }

@@ -29,10 +29,10 @@ func NewLogger(w io.Writer, level string) (logr.Logger, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if prefix != "" {
-			_, _ = fmt.Fprintf(w, "%s: %s\n", prefix, args) //nolint:errcheck // nowhere to report
+			_, _ = fmt.Fprintf(w, "%s: %s\n", prefix, args)
 			return
 		}
-		_, _ = fmt.Fprintln(w, args) //nolint:errcheck // nowhere to report
+		_, _ = fmt.Fprintln(w, args)
 	}, funcr.Options{Verbosity: verbosity, LogTimestamp: true}).GetSink()
 	if onlyErrors {
 		sink = errorsOnly{sink}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/lotou-io/lotou/runtime/core"
 )
@@ -23,6 +24,7 @@ type metrics struct {
 
 	messages  *prometheus.Desc
 	services  *prometheus.Desc
+	mailbox   *prometheus.Desc
 	connected *prometheus.Desc
 	nodes     *prometheus.Desc
 	frames    *prometheus.Desc
@@ -43,6 +45,8 @@ func newMetrics(n *Node) *metrics {
 			"Messages that crossed the network, by direction (in, out) and kind.", []string{"direction", "kind"}, nil),
 		services: prometheus.NewDesc("lotou_services",
 			"Services running on this node.", nil, nil),
+		mailbox: prometheus.NewDesc("lotou_mailbox_depth",
+			"Messages waiting in the mailbox of each built-in service.", []string{"service"}, nil),
 		connected: prometheus.NewDesc("lotou_connected_nodes",
 			"Live connections to other nodes (dialled and accepted).", nil, nil),
 		nodes: prometheus.NewDesc("lotou_cluster_nodes",
@@ -55,7 +59,7 @@ func newMetrics(n *Node) *metrics {
 			"Bytes waiting in the send queue of outbound links.", []string{"peer"}, nil),
 	}
 	m.reg.MustRegister(m, m.latency,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -63,7 +67,7 @@ func (m *metrics) observeCall(d time.Duration) { m.latency.Observe(d.Seconds()) 
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.messages, m.services, m.connected, m.nodes, m.frames, m.bytes, m.queued} {
+	for _, d := range []*prometheus.Desc{m.messages, m.services, m.mailbox, m.connected, m.nodes, m.frames, m.bytes, m.queued} {
 		ch <- d
 	}
 }
@@ -72,6 +76,9 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	if k := m.n.Core(); k != nil {
 		ch <- prometheus.MustNewConstMetric(m.services, prometheus.GaugeValue, float64(k.Services()))
+	}
+	for _, s := range m.n.builtins() {
+		ch <- prometheus.MustNewConstMetric(m.mailbox, prometheus.GaugeValue, float64(s.Queued()), s.Name())
 	}
 	cl := m.n.cl
 	if cl == nil {

@@ -32,7 +32,8 @@ type Node struct {
 	core     *core.Core
 	httpAddr net.Addr
 	addr     string
-	started  chan struct{} // closed once the core runs (or Run failed)
+	started  chan struct{}   // closed once the core runs (or Run failed)
+	services []*core.Service // built-in services, for the mailbox depth metric
 	ready    atomic.Bool
 }
 
@@ -76,6 +77,13 @@ func (n *Node) Core() *core.Core {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.core
+}
+
+// builtins returns the built-in services started so far.
+func (n *Node) builtins() []*core.Service {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]*core.Service(nil), n.services...)
 }
 
 // Started is closed once the core runs (or Run gave up).
@@ -143,7 +151,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	if n.cl != nil {
 		bound, err := n.cl.Start()
 		if err != nil {
-			_ = n.cl.Close(ctx) //nolint:errcheck // already failing
+			_ = n.cl.Close(ctx)
 			return fmt.Errorf("starting cluster: %w", err)
 		}
 		n.mu.Lock()
@@ -151,7 +159,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		n.mu.Unlock()
 		n.log.Info("Listening", "addr", bound.String(), "advertise", n.cl.Addr(), "role", n.opts.Role)
 		if id, err = n.cl.Join(ctx); err != nil {
-			_ = n.cl.Close(context.WithoutCancel(ctx)) //nolint:errcheck // already failing
+			_ = n.cl.Close(context.WithoutCancel(ctx))
 			return fmt.Errorf("joining cluster: %w", err)
 		}
 	}
@@ -204,11 +212,14 @@ func (n *Node) startServices(ctx context.Context, k *core.Core) error {
 	for _, s := range n.opts.Services {
 		if s == contract.EchoService {
 			sctx, cancel := context.WithTimeout(ctx, n.opts.CallTimeout)
-			_, err := StartEcho(sctx, k, n.opts.Name)
+			s, err := StartEcho(sctx, k, n.opts.Name)
 			cancel()
 			if err != nil {
 				return err
 			}
+			n.mu.Lock()
+			n.services = append(n.services, s)
+			n.mu.Unlock()
 		}
 	}
 	return nil

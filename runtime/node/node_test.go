@@ -139,7 +139,7 @@ func TestMasterAndSlave(t *testing.T) {
 	}
 	_, metrics := get(t, s, contract.PathMetrics)
 	for _, want := range []string{`lotou_messages_total{direction="out",kind="call"} 1`, "lotou_call_latency_seconds_count 1",
-		"lotou_connected_nodes", "lotou_peer_frames_total", "lotou_peer_bytes_total"} {
+		"lotou_connected_nodes", `lotou_mailbox_depth{service="echo:s"} 0`, "lotou_peer_frames_total", "lotou_peer_bytes_total"} {
 		if !strings.Contains(metrics, want) {
 			t.Fatalf("metrics lack %q:\n%s", want, metrics)
 		}

@@ -54,51 +54,9 @@ type Options struct {
 
 // Validate applies defaults and reports every problem at once.
 func (o *Options) Validate() error {
-	var errs []error
-	if o.Role == "" {
-		o.Role = contract.RoleStandalone
-	}
-	if o.Listen == "" {
-		o.Listen = fmt.Sprintf(":%d", contract.DefaultPort)
-	}
-	if o.HTTP == "" {
-		o.HTTP = fmt.Sprintf(":%d", contract.DefaultHTTPPort)
-	}
-	if o.Heartbeat == 0 {
-		o.Heartbeat = contract.DefaultHeartbeatInterval
-	}
-	if o.CallTimeout == 0 {
-		o.CallTimeout = contract.DefaultCallTimeout
-	}
-	if o.Log.GetSink() == nil {
-		o.Log = logr.Discard()
-	}
-	switch o.Role {
-	case contract.RoleMaster, contract.RoleSlave, contract.RoleStandalone:
-	default:
-		errs = append(errs, fmt.Errorf("role %q: want %s, %s or %s", o.Role, contract.RoleMaster, contract.RoleSlave, contract.RoleStandalone))
-	}
-	if o.Name == "" {
-		errs = append(errs, errors.New("name is required"))
-	} else if len(o.Name) > transport.MaxNameLen || strings.ContainsAny(o.Name, " \t\n") {
-		errs = append(errs, fmt.Errorf("name %q: at most %d bytes, no spaces", o.Name, transport.MaxNameLen))
-	}
-	if o.Role == contract.RoleSlave && o.Master == "" {
-		errs = append(errs, fmt.Errorf("a slave needs the master address (%s)", contract.EnvMaster))
-	}
-	if o.Master != "" {
-		if _, _, err := net.SplitHostPort(o.Master); err != nil {
-			errs = append(errs, fmt.Errorf("master address %q: %w", o.Master, err))
-		}
-	}
-	for what, addr := range map[string]string{"listen": o.Listen, "advertise": o.Advertise} {
-		if addr == "" {
-			continue
-		}
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			errs = append(errs, fmt.Errorf("%s address %q: %w", what, addr, err))
-		}
-	}
+	o.setDefaults()
+	errs := o.checkIdentity()
+	errs = append(errs, o.checkAddresses()...)
 	if o.Role != contract.RoleStandalone && len(o.Token) == 0 {
 		errs = append(errs, fmt.Errorf("a cluster token is required (%s or %s)", contract.EnvClusterToken, contract.EnvTokenFile))
 	}
@@ -118,4 +76,61 @@ func (o *Options) Validate() error {
 		o.tls = cfg
 	}
 	return errors.Join(errs...)
+}
+
+func (o *Options) setDefaults() {
+	if o.Role == "" {
+		o.Role = contract.RoleStandalone
+	}
+	if o.Listen == "" {
+		o.Listen = fmt.Sprintf(":%d", contract.DefaultPort)
+	}
+	if o.HTTP == "" {
+		o.HTTP = fmt.Sprintf(":%d", contract.DefaultHTTPPort)
+	}
+	if o.Heartbeat == 0 {
+		o.Heartbeat = contract.DefaultHeartbeatInterval
+	}
+	if o.CallTimeout == 0 {
+		o.CallTimeout = contract.DefaultCallTimeout
+	}
+	if o.Log.GetSink() == nil {
+		o.Log = logr.Discard()
+	}
+}
+
+func (o *Options) checkIdentity() []error {
+	var errs []error
+	switch o.Role {
+	case contract.RoleMaster, contract.RoleSlave, contract.RoleStandalone:
+	default:
+		errs = append(errs, fmt.Errorf("role %q: want %s, %s or %s", o.Role, contract.RoleMaster, contract.RoleSlave, contract.RoleStandalone))
+	}
+	if o.Name == "" {
+		errs = append(errs, errors.New("name is required"))
+	} else if len(o.Name) > transport.MaxNameLen || strings.ContainsAny(o.Name, " \t\n") {
+		errs = append(errs, fmt.Errorf("name %q: at most %d bytes, no spaces", o.Name, transport.MaxNameLen))
+	}
+	return errs
+}
+
+func (o *Options) checkAddresses() []error {
+	var errs []error
+	if o.Role == contract.RoleSlave && o.Master == "" {
+		errs = append(errs, fmt.Errorf("a slave needs the master address (%s)", contract.EnvMaster))
+	}
+	if o.Master != "" {
+		if _, _, err := net.SplitHostPort(o.Master); err != nil {
+			errs = append(errs, fmt.Errorf("master address %q: %w", o.Master, err))
+		}
+	}
+	for what, addr := range map[string]string{"listen": o.Listen, "advertise": o.Advertise} {
+		if addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s address %q: %w", what, addr, err))
+		}
+	}
+	return errs
 }

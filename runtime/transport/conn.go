@@ -32,6 +32,12 @@ type Conn struct {
 	q      *sendQueue
 	stats  *Stats
 
+	// writeMu is held around every write: by the write loop or by a sender
+	// writing inline (see sendQueue.wake).
+	writeMu sync.Mutex
+	batch   net.Buffers // scratch of the current writer, under writeMu
+	chunks  [][]byte    // scratch of the current writer, under writeMu
+
 	closeOnce sync.Once
 	done      chan struct{}
 	errMu     sync.Mutex
@@ -78,7 +84,15 @@ func (c *Conn) Encode(enc Encoder, v any) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
-	return c.q.encodeFrame(enc, v)
+	return c.q.encodeFrame(enc, v, false)
+}
+
+// EncodeNow is Encode that may write at once; see Peer.EncodeNow.
+func (c *Conn) EncodeNow(enc Encoder, v any) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	return c.q.encodeFrame(enc, v, true)
 }
 
 // SendFirst queues payload ahead of anything already queued.
@@ -117,7 +131,7 @@ func (c *Conn) closeWith(err error) {
 		c.err = err
 		c.errMu.Unlock()
 		close(c.done)
-		_ = c.nc.Close() //nolint:errcheck // closing is best effort; the reason is err
+		_ = c.nc.Close()
 	})
 }
 
@@ -166,35 +180,74 @@ func (c *Conn) readLoop() error {
 	}
 }
 
+// inlineWait bounds how long a sender writing inline may wait for socket
+// space; what is left is handed to the write loop.
+const inlineWait = 100 * time.Microsecond
+
 // writeLoop returns nil when the queue was closed and everything written.
 func (c *Conn) writeLoop() error {
-	var batch net.Buffers
-	chunks := make([][]byte, 0, 16)
-	wt := c.t.opts.WriteTimeout
+	inline := c.t.opts.TLS == nil // a timed-out TLS write breaks the stream
+	if inline {
+		c.q.flusher.Store(c)
+		defer c.q.flusher.CompareAndSwap(c, nil)
+	}
 	for {
 		select {
 		case <-c.done:
 			return c.Err()
 		case <-c.q.ready:
 		}
-		bufs, frames, closing := c.q.take(batch[:0])
-		batch = bufs[:0] // keep the slice for the next batch; WriteTo consumes a copy
-		if len(bufs) > 0 {
-			chunks = append(chunks[:0], bufs...) // WriteTo nils the entries it wrote
-			if err := c.nc.SetWriteDeadline(time.Now().Add(wt)); err != nil {
-				return fmt.Errorf("setting write deadline: %w", err)
-			}
-			n, err := bufs.WriteTo(c.nc)
-			c.stats.BytesOut.Add(uint64(n))       //nolint:gosec // n is never negative
-			c.stats.FramesOut.Add(uint64(frames)) //nolint:gosec // frames is never negative
-			if err != nil {
-				return fmt.Errorf("writing to %s: %w", c.nc.RemoteAddr(), err)
-			}
-			c.q.recycle(chunks)
-			clear(chunks)
+		c.writeMu.Lock()
+		closing, err := c.flush(time.Now().Add(c.t.opts.WriteTimeout), false)
+		c.writeMu.Unlock()
+		if err != nil {
+			return err
 		}
 		if closing {
 			return nil
 		}
 	}
+}
+
+// flushInline writes what is queued from a sender's goroutine. writeMu is
+// held.
+func (c *Conn) flushInline() {
+	if c.isClosed() {
+		c.q.signal() // the next connection's write loop takes it
+		return
+	}
+	if _, err := c.flush(time.Now().Add(inlineWait), true); err != nil {
+		c.closeWith(err)
+	}
+}
+
+// flush takes everything queued and writes it with one vectored write. An
+// inline write that runs out of its short deadline is not an error: the rest
+// is queued again for the write loop.
+// writeMu is held.
+func (c *Conn) flush(deadline time.Time, inline bool) (closing bool, err error) {
+	bufs, frames, closing := c.q.take(c.batch[:0])
+	c.batch = bufs[:0] // keep the slice for the next batch; WriteTo consumes a copy
+	if len(bufs) == 0 {
+		return closing, nil
+	}
+	c.chunks = append(c.chunks[:0], bufs...) // WriteTo nils the entries it wrote
+	if err := c.nc.SetWriteDeadline(deadline); err != nil {
+		return closing, fmt.Errorf("setting write deadline: %w", err)
+	}
+	n, err := bufs.WriteTo(c.nc)
+	c.stats.BytesOut.Add(uint64(n))
+	c.stats.FramesOut.Add(uint64(frames))
+	if err != nil {
+		var ne net.Error
+		if inline && errors.As(err, &ne) && ne.Timeout() {
+			c.q.requeueFront(bufs) // bufs now holds what was not written
+			clear(c.chunks)
+			return false, nil
+		}
+		return closing, fmt.Errorf("writing to %s: %w", c.nc.RemoteAddr(), err)
+	}
+	c.q.recycle(c.chunks)
+	clear(c.chunks)
+	return closing, nil
 }

@@ -18,7 +18,7 @@ var ErrFrameTooLarge = errors.New("transport: frame too large")
 
 // AppendFrame appends payload to dst as one frame (length prefix + payload).
 func AppendFrame(dst, payload []byte) []byte {
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload))) //nolint:gosec // length bounded by callers
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
 	return append(dst, payload...)
 }
 

@@ -149,7 +149,7 @@ func handshake(c net.Conn, self Identity, token []byte, timeout time.Duration) (
 	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
 		return Identity{}, fmt.Errorf("setting handshake deadline: %w", err)
 	}
-	defer c.SetDeadline(time.Time{}) //nolint:errcheck // best effort reset, a failure shows on the next I/O
+	defer func() { _ = c.SetDeadline(time.Time{}) }() // best effort; a failure shows on the next I/O
 
 	own := hello{Version: ProtocolVersion, ID: self.ID, Name: self.Name}
 	if _, err := rand.Read(own.Nonce[:]); err != nil {
@@ -205,7 +205,7 @@ func handshake(c net.Conn, self Identity, token []byte, timeout time.Duration) (
 }
 
 func reject(c net.Conn, reason string) {
-	_ = writeFrame(c, append([]byte{hsReject}, reason...)) //nolint:errcheck // the connection is dropped anyway
+	_ = writeFrame(c, append([]byte{hsReject}, reason...))
 }
 
 func writeFrame(w io.Writer, payload []byte) error {

@@ -138,7 +138,7 @@ func TestTLS(t *testing.T) {
 	if err := cli.Peer(addr).Send([]byte("secret")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "frame over TLS", func() bool { return srvH.count() == 1 })
+	eventually(t, "frame over TLS", 5*time.Second, func() bool { return srvH.count() == 1 })
 
 	// A plain-TCP client is refused by the TLS server.
 	var log logBuf
@@ -146,7 +146,7 @@ func TestTLS(t *testing.T) {
 	plain, _ := New(Options{Self: Identity{Name: "plain"}, Token: []byte("t"), Handler: &recorder{}, Log: logr.Discard()})
 	defer plain.Close()
 	_ = plain.Peer(addr).Send([]byte("x"))
-	eventually(t, "TLS rejection", func() bool { return srvH.count() == 1 && len(log.String()) > 0 })
+	eventually(t, "TLS rejection", 5*time.Second, func() bool { return srvH.count() == 1 && len(log.String()) > 0 })
 	if _, err := LoadTLS("", "", ""); err == nil {
 		t.Fatal("LoadTLS without files succeeded")
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrQueueFull is returned by a send when the link's queue already holds
@@ -35,6 +36,7 @@ type sendQueue struct {
 	free    [][]byte
 	ready   chan struct{} // signalled when the queue goes from empty to non-empty, or on close
 	closing bool
+	flusher atomic.Pointer[Conn] // connection draining this queue, for inline writes
 }
 
 func newSendQueue(limit, maxFrame int) *sendQueue {
@@ -61,29 +63,56 @@ func (f funcEncoder) EncodePayload(b []byte, _ any) ([]byte, error) { return f(b
 
 // push queues payload as one frame.
 func (q *sendQueue) push(payload []byte) error {
-	return q.encodeFrame(bytesEncoder{}, payload)
+	return q.encodeFrame(bytesEncoder{}, payload, false)
 }
 
 type bytesEncoder struct{}
 
-func (bytesEncoder) EncodePayload(b []byte, v any) ([]byte, error) { return append(b, v.([]byte)...), nil }
+func (bytesEncoder) EncodePayload(b []byte, v any) ([]byte, error) {
+	return append(b, v.([]byte)...), nil
+}
 
 // appendFrame queues one frame whose payload is appended to b by fn. fn runs
 // under the queue lock and must be quick and must not call back into the queue.
 func (q *sendQueue) appendFrame(fn func(b []byte) ([]byte, error)) error {
-	return q.encodeFrame(funcEncoder(fn), nil)
+	return q.encodeFrame(funcEncoder(fn), nil, false)
 }
 
 // encodeFrame queues one frame whose payload enc appends. enc runs under
 // the queue lock and must be quick and must not call back into the queue.
-func (q *sendQueue) encodeFrame(enc Encoder, v any) error {
+func (q *sendQueue) encodeFrame(enc Encoder, v any, inline bool) error {
+	wasEmpty, err := q.encodeLocked(enc, v)
+	switch {
+	case !wasEmpty:
+	case inline:
+		q.wake()
+	default:
+		q.signal()
+	}
+	return err
+}
+
+// wake gets a queue that just became non-empty written: by the sender itself
+// when the connection is idle (saving the hand-off to the write loop, which
+// matters for a round trip), else by signalling the write loop. Streams of
+// one-way frames do not use it: they are cheaper batched by the write loop.
+func (q *sendQueue) wake() {
+	if c := q.flusher.Load(); c != nil && c.writeMu.TryLock() {
+		c.flushInline()
+		c.writeMu.Unlock()
+		return
+	}
+	q.signal()
+}
+
+func (q *sendQueue) encodeLocked(enc Encoder, v any) (wasEmpty bool, err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closing {
-		return ErrClosed
+		return false, ErrClosed
 	}
 	if q.size >= q.limit {
-		return ErrQueueFull
+		return false, ErrQueueFull
 	}
 	if cap(q.tail)-len(q.tail) < HeaderSize+64 {
 		q.flushTail()
@@ -93,25 +122,37 @@ func (q *sendQueue) encodeFrame(enc Encoder, v any) error {
 	b, err := enc.EncodePayload(append(q.tail, 0, 0, 0, 0), v)
 	if err != nil {
 		q.tail = q.tail[:start]
-		return err
+		return false, err
 	}
 	n := len(b) - start - HeaderSize
 	if n > q.max {
 		q.tail = q.tail[:start]
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, q.max)
+		return false, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, q.max)
 	}
 	if q.size+n+HeaderSize > q.limit {
 		q.tail = q.tail[:start]
-		return ErrQueueFull
+		return false, ErrQueueFull
 	}
 	putLen(b[start:], n)
 	q.tail = b
-	if q.size == 0 {
-		q.signal()
-	}
+	wasEmpty = q.size == 0
 	q.size += n + HeaderSize
 	q.frames++
-	return nil
+	return wasEmpty, nil
+}
+
+// requeueFront puts back bytes a timed-out inline write left unwritten; they
+// go out first, so the stream stays intact.
+func (q *sendQueue) requeueFront(rest net.Buffers) {
+	q.mu.Lock()
+	n := 0
+	for _, b := range rest {
+		n += len(b)
+	}
+	q.bufs = append(append(net.Buffers{}, rest...), q.bufs...)
+	q.size += n
+	q.mu.Unlock()
+	q.signal()
 }
 
 // pushFront queues payload ahead of everything already queued. It is used

@@ -24,7 +24,7 @@ func LoadTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
 	if caFile == "" {
 		return cfg, nil
 	}
-	pem, err := os.ReadFile(caFile) //nolint:gosec // the path is operator configuration
+	pem, err := os.ReadFile(caFile) //nolint:gosec // the operator chooses the CA path
 	if err != nil {
 		return nil, fmt.Errorf("reading TLS CA %s: %w", caFile, err)
 	}

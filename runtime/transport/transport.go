@@ -130,13 +130,13 @@ func (t *Transport) Listen(addr string) (net.Addr, error) {
 	t.mu.Lock()
 	if t.closed || t.ln != nil {
 		t.mu.Unlock()
-		_ = ln.Close() //nolint:errcheck // never used
+		_ = ln.Close()
 		return nil, fmt.Errorf("listening on %s: %w", addr, ErrClosed)
 	}
 	t.ln = ln
 	t.mu.Unlock()
 	if !t.group.Go(func() { t.acceptLoop(ln) }) {
-		_ = ln.Close() //nolint:errcheck // never used
+		_ = ln.Close()
 		return nil, ErrClosed
 	}
 	return ln.Addr(), nil
@@ -152,7 +152,7 @@ func (t *Transport) acceptLoop(ln net.Listener) {
 			return
 		}
 		if !t.group.Go(func() { t.serveInbound(nc) }) {
-			_ = nc.Close() //nolint:errcheck // shutting down
+			_ = nc.Close()
 			return
 		}
 	}
@@ -163,7 +163,7 @@ func (t *Transport) serveInbound(nc net.Conn) {
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
-		_ = nc.Close() //nolint:errcheck // shutting down
+		_ = nc.Close()
 		return
 	}
 	t.raw[nc] = struct{}{}
@@ -181,7 +181,7 @@ func (t *Transport) serveInbound(nc net.Conn) {
 		cancel()
 		if err != nil {
 			t.log.Info("Rejected peer", "addr", addr, "reason", "TLS handshake failed: "+err.Error())
-			_ = nc.Close() //nolint:errcheck // rejected
+			_ = nc.Close()
 			return
 		}
 		nc = tc
@@ -189,14 +189,14 @@ func (t *Transport) serveInbound(nc net.Conn) {
 	remote, err := handshake(nc, t.Self(), t.opts.Token, t.opts.HandshakeTimeout)
 	if err != nil {
 		t.log.Info("Rejected peer", "addr", addr, "reason", err.Error())
-		_ = nc.Close() //nolint:errcheck // rejected
+		_ = nc.Close()
 		return
 	}
 	c := newConn(t, nc, remote, nil, newSendQueue(t.opts.QueueBytes, t.opts.MaxFrame), &Stats{})
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
-		_ = nc.Close() //nolint:errcheck // shutting down
+		_ = nc.Close()
 		return
 	}
 	t.inbound[c] = struct{}{}
@@ -262,7 +262,7 @@ func (t *Transport) Inbound() []*Conn {
 func (t *Transport) Shutdown(ctx context.Context) error {
 	t.mu.Lock()
 	if ln := t.ln; ln != nil {
-		_ = ln.Close() //nolint:errcheck // stop accepting; Close reports nothing useful
+		_ = ln.Close()
 	}
 	conns := make([]*Conn, 0, len(t.inbound))
 	for c := range t.inbound {
@@ -303,11 +303,11 @@ func (t *Transport) Close() error {
 		peers = append(peers, p)
 	}
 	for nc := range t.raw {
-		_ = nc.Close() //nolint:errcheck // aborting a handshake
+		_ = nc.Close()
 	}
 	t.mu.Unlock()
 	if ln != nil {
-		_ = ln.Close() //nolint:errcheck // already closed on Shutdown
+		_ = ln.Close()
 	}
 	for _, p := range peers {
 		p.Close()

@@ -25,9 +25,13 @@ type recorder struct {
 	ups    []*Conn
 	downs  int
 	onUp   func(c *Conn)
+	stall  chan struct{} // if set, the first frame waits for it to close
 }
 
 func (r *recorder) HandleFrame(_ *Conn, p []byte) {
+	if r.stall != nil && r.count() == 0 {
+		<-r.stall
+	}
 	r.mu.Lock()
 	r.frames = append(r.frames, bytes.Clone(p))
 	r.mu.Unlock()
@@ -75,9 +79,9 @@ func (l *logBuf) String() string {
 	return l.b.String()
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t *testing.T, what string, within time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -127,7 +131,7 @@ func TestSendReceiveInOrder(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	eventually(t, "all frames", func() bool { return srvH.count() == n })
+	eventually(t, "all frames", 5*time.Second, func() bool { return srvH.count() == n })
 	srvH.mu.Lock()
 	for i, f := range srvH.frames {
 		if string(f) != fmt.Sprintf("m%d", i) {
@@ -146,7 +150,7 @@ func TestSendReceiveInOrder(t *testing.T) {
 	if err := srv.Inbound()[0].Send([]byte("pong")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "reply", func() bool { return cliH.count() == 1 })
+	eventually(t, "reply", 5*time.Second, func() bool { return cliH.count() == 1 })
 }
 
 func TestQueueFull(t *testing.T) {
@@ -181,8 +185,8 @@ func TestRejects(t *testing.T) {
 			cli := newTestTransport(t, "cli", tt.cliToken, &recorder{}, cliLog.logger())
 			addr := listen(t, srv)
 			_ = cli.Peer(addr).Send([]byte("x"))
-			eventually(t, "server log", func() bool { return strings.Contains(srvLog.String(), tt.wantLog) })
-			eventually(t, "client log", func() bool { return strings.Contains(cliLog.String(), "Handshake failed") })
+			eventually(t, "server log", 5*time.Second, func() bool { return strings.Contains(srvLog.String(), tt.wantLog) })
+			eventually(t, "client log", 5*time.Second, func() bool { return strings.Contains(cliLog.String(), "Handshake failed") })
 			if !strings.Contains(srvLog.String(), "127.0.0.1:") {
 				t.Fatalf("server log lacks peer address: %s", srvLog.String())
 			}
@@ -215,7 +219,7 @@ func TestWrongVersionRejected(t *testing.T) {
 	if err := decodeVerdict(v); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "version") {
 		t.Fatalf("verdict = %v", err)
 	}
-	eventually(t, "log", func() bool { return strings.Contains(srvLog.String(), "version mismatch") })
+	eventually(t, "log", 5*time.Second, func() bool { return strings.Contains(srvLog.String(), "version mismatch") })
 }
 
 func TestOversizeFrameDisconnects(t *testing.T) {
@@ -230,7 +234,7 @@ func TestOversizeFrameDisconnects(t *testing.T) {
 	if err := p.Send(make([]byte, 1<<17)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "disconnect log", func() bool { return strings.Contains(srvLog.String(), "frame too large") })
+	eventually(t, "disconnect log", 5*time.Second, func() bool { return strings.Contains(srvLog.String(), "frame too large") })
 	if srvH.count() != 0 {
 		t.Fatal("oversize frame delivered")
 	}
@@ -243,9 +247,9 @@ func TestRedialAfterServerRestart(t *testing.T) {
 	addr := listen(t, srv)
 	p := cli.Peer(addr)
 	_ = p.Send([]byte("one"))
-	eventually(t, "first frame", func() bool { return srvH.count() == 1 })
+	eventually(t, "first frame", 5*time.Second, func() bool { return srvH.count() == 1 })
 	_ = srv.Close()
-	eventually(t, "disconnect", func() bool { return p.Conn() == nil })
+	eventually(t, "disconnect", 5*time.Second, func() bool { return p.Conn() == nil })
 
 	srv2H := &recorder{}
 	srv2 := newTestTransport(t, "srv", "tok", srv2H, logr.Discard())
@@ -257,7 +261,7 @@ func TestRedialAfterServerRestart(t *testing.T) {
 	cliH.onUp = func(c *Conn) { _ = c.SendFirst([]byte("hello-again")) }
 	cliH.mu.Unlock()
 	_ = p.Send([]byte("two"))
-	eventually(t, "frames after redial", func() bool { return srv2H.count() == 2 })
+	eventually(t, "frames after redial", 5*time.Second, func() bool { return srv2H.count() == 2 })
 	srv2H.mu.Lock()
 	defer srv2H.mu.Unlock()
 	if string(srv2H.frames[0]) != "hello-again" || string(srv2H.frames[1]) != "two" {
@@ -281,7 +285,7 @@ func TestShutdownDrains(t *testing.T) {
 	if err := cli.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "drained frames", func() bool { return srvH.count() == 1000 })
+	eventually(t, "drained frames", 5*time.Second, func() bool { return srvH.count() == 1000 })
 	if err := p.Send([]byte("late")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("send after shutdown: %v", err)
 	}
@@ -299,5 +303,34 @@ func TestCloseDuringHandshake(t *testing.T) {
 	_ = srv.Close()
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("Close waited %v for a stalled handshake", d)
+	}
+}
+
+// TestInlineWriteHandsOverWhenPeerIsSlow fills the socket so inline writes
+// time out part-way: every frame must still arrive whole and in order.
+func TestInlineWriteHandsOverWhenPeerIsSlow(t *testing.T) {
+	srvH := &recorder{stall: make(chan struct{})}
+	srv := newTestTransport(t, "srv", "tok", srvH, logr.Discard())
+	cli := newTestTransport(t, "cli", "tok", &recorder{}, logr.Discard())
+	cli.opts.QueueBytes = 64 << 20
+	time.AfterFunc(300*time.Millisecond, func() { close(srvH.stall) }) // the reader stalls, sockets fill
+	addr := listen(t, srv)
+	p := cli.Peer(addr)
+	p.q.limit = 64 << 20
+	payload := bytes.Repeat([]byte{'z'}, 60000)
+	const n = 400 // 24 MB: far more than the socket buffers
+	for i := range n {
+		b := append(fmt.Appendf(nil, "%05d", i), payload...)
+		if err := p.Send(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "all frames", 10*time.Second, func() bool { return srvH.count() == n })
+	srvH.mu.Lock()
+	defer srvH.mu.Unlock()
+	for i, f := range srvH.frames {
+		if string(f[:5]) != fmt.Sprintf("%05d", i) || len(f) != 5+len(payload) {
+			t.Fatalf("frame %d corrupt", i)
+		}
 	}
 }

@@ -75,6 +75,7 @@ type proc struct {
 	cmd              *exec.Cmd
 	log              *syncBuf
 	done             chan struct{}
+	waitErr          error // valid once done is closed
 }
 
 type syncBuf struct {
@@ -138,7 +139,7 @@ func (e *env) start(p *proc) {
 		e.t.Fatal(err)
 	}
 	p.done = make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	go func() { p.waitErr = p.cmd.Wait(); close(p.done) }()
 	e.procs = append(e.procs, p)
 }
 
@@ -309,7 +310,7 @@ func TestCluster(t *testing.T) {
 		down := func(v contract.ClusterView) bool { return !upNames(v)["b"] && !globals(v)["echo:b"] }
 		eventually(t, "b down", 3*hb+500*time.Millisecond, func() bool { return down(view(m)) && down(view(a)) })
 		t.Logf("b seen down after %v (heartbeat %v)", time.Since(start), hb)
-		if d := time.Since(start); d > 3*hb+100*time.Millisecond {
+		if d := time.Since(start); d > 3*hb {
 			t.Errorf("down after %v, want within 3 heartbeats (%v)", d, 3*hb)
 		}
 		callStart := time.Now()
@@ -325,6 +326,27 @@ func TestCluster(t *testing.T) {
 			t.Fatalf("failing call took %v", took)
 		}
 		t.Logf("call to dead b failed in %v: %s", took, strings.TrimSpace(errOut))
+	})
+
+	t.Run("SIGTERM leaves gracefully", func(t *testing.T) {
+		if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		gone := func(v contract.ClusterView) bool { return !upNames(v)["a"] && !globals(v)["echo:a"] }
+		eventually(t, "master forgets a", 3*hb, func() bool { return gone(view(m)) })
+		t.Logf("master forgot a %v after SIGTERM", time.Since(start))
+		select {
+		case <-a.done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a did not exit")
+		}
+		if a.waitErr != nil {
+			t.Fatalf("a exited with %v", a.waitErr)
+		}
+		if !strings.Contains(a.log.String(), "Leaving") {
+			t.Fatal("no leave in a's log")
+		}
 	})
 
 	t.Run("wrong token refused", func(t *testing.T) {

@@ -1,0 +1,48 @@
+// Package cluster makes several Lotou nodes one system: a master assigns node
+// ids and keeps the global name table, slaves register and cache it, and
+// messages go from node to node directly.
+//
+// # Topology
+//
+// The master takes node id 1 (MasterID) and gives every registering node an
+// id. Slaves register with their name, advertised address and the global
+// names they hold; the master pushes every change (node up or down, name
+// added or removed) to every node, which keeps a View: a lookup by global
+// name is answered from that cache, and an unknown name is waited for at
+// most Options.LookupTimeout. Data never goes through the master: a message
+// for node N is written on a direct link to N's advertised address, dialled
+// on first use (see runtime/transport). A light client (RoleClient, used by
+// lotouctl) gets an id but no listener: replies to it go back on the
+// connection it opened.
+//
+// # Failure and restart
+//
+// Master and nodes exchange heartbeats every interval (the master's, given
+// in the welcome). A node silent for contract.MissedHeartbeats intervals is
+// declared down: its names are removed everywhere, calls pending on it fail
+// with core.ErrNodeDown, and subscribed services get EventNodeDown. Calls
+// pending on a node also fail at once when the direct link to it drops. A
+// slave that loses the master keeps serving, re-dials with backoff, and
+// re-registers under its old id with all its names, so a restarted master
+// rebuilds its table from the slaves. If the old id was taken meanwhile, Run
+// returns ErrIDChanged: the node must restart. Leave deregisters a node's
+// names and announces its departure (graceful leave).
+//
+// # State machines
+//
+// Membership and the name table are deterministic state machines in the
+// etcd-raft style: MasterState (the master's authority) and View (every
+// node's cache) take messages and time as arguments and return the
+// messages to send and the events to publish; they own no sockets,
+// goroutines or clocks. Cluster is the thin driver around them: it feeds
+// them frames from the transport and ticks from a timer, sends their
+// outputs, and plugs into the core as its Remote and Registry.
+//
+// # Wire format
+//
+// A frame payload starting with a byte below 0x80 is a data message (see
+// wire.go: kind, ids as node+counter uvarints, session, command, codec
+// arguments; a Call(svc, "echo", 42) frame is 18 bytes). A payload starting
+// at 0x80 is a control message (control.go), all fields in a fixed order.
+// Both decoders are fuzzed and never panic.
+package cluster
