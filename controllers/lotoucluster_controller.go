@@ -12,8 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	lotouv1alpha1 "github.com/lotou-io/lotou/api/v1alpha1"
 	"github.com/lotou-io/lotou/controllers/membership"
@@ -140,14 +142,15 @@ func (r *LotouClusterReconciler) patchStatus(ctx context.Context, s *scope) erro
 }
 
 // SetupWithManager registers the reconciler and its watches: the
-// LotouCluster itself and every kind of object it owns.
+// LotouCluster itself (spec changes only) and every kind of object it owns.
 func (r *LotouClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	mcr := r.Options.MaxConcurrentReconciles
 	if mcr <= 0 {
 		mcr = 1
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&lotouv1alpha1.LotouCluster{}).
+		// Status patches (ours) do not bump the generation and need no reconcile.
+		For(&lotouv1alpha1.LotouCluster{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&appsv1.StatefulSet{}).
 		Owns(&corev1.Service{}).
 		Owns(&corev1.Secret{}).

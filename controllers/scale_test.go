@@ -8,6 +8,7 @@ import (
 	"github.com/onsi/gomega"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
@@ -44,6 +45,17 @@ func TestScaleViaSpecAndScaleSubresource(t *testing.T) {
 		g.Expect(*getSts(g, te.k8s, ns, "sc-slaves").Spec.Replicas).To(gomega.Equal(int32(3)))
 	})
 	g.Expect(*getLC(g, te.k8s, lc).Spec.Slaves.Replicas).To(gomega.Equal(int32(3)))
+	eventually(t, func(g gomega.Gomega) {
+		var evs eventsv1.EventList
+		g.Expect(te.k8s.List(ctx, &evs, client.InNamespace(ns))).To(gomega.Succeed())
+		var notes []string
+		for _, e := range evs.Items {
+			if e.Reason == ReasonEventScaled {
+				notes = append(notes, e.Note)
+			}
+		}
+		g.Expect(notes).To(gomega.ContainElements("Scaled slaves from 2 to 5", "Scaled slaves from 5 to 3"))
+	})
 
 	simulateRollout(t, te.k8s, ns, "sc-slaves", 3)
 	got := &autoscalingv1.Scale{}

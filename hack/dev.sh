@@ -78,7 +78,11 @@ build_images() {
 
 deploy_operator() {
 	[[ -f "$OVERLAY/kustomization.yaml" ]] || die "missing $OVERLAY/kustomization.yaml"
+	[[ -f "$ROOT/config/default/kustomization.yaml" ]] ||
+		die "config/default/kustomization.yaml not written yet (the operator's manifests); config/dev builds on it"
 	log "deploying the operator: kubectl apply -k config/dev (log: $LOGS/dev-deploy.log)"
+	local existed
+	existed="$(kc kustomize "$OVERLAY" | kc get -f - --ignore-not-found -o name 2>/dev/null | grep -c '^deployment' || true)"
 	kc apply -k "$OVERLAY" >>"$LOGS/dev-deploy.log" 2>&1 || die "kubectl apply -k config/dev failed; read $LOGS/dev-deploy.log"
 	kc wait --for=condition=Established crd --all --timeout=60s >>"$LOGS/dev-deploy.log" 2>&1 ||
 		die "CRDs not established; read $LOGS/dev-deploy.log"
@@ -87,8 +91,10 @@ deploy_operator() {
 		-o jsonpath='{range .items[?(@.kind=="Deployment")]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}')"
 	[[ -n "$deploys" ]] || die "config/dev has no Deployment; read $LOGS/dev-deploy.log"
 	for d in $deploys; do
-		# Same tag, new image: restart so the pods run what was just imported.
-		kc -n "${d%/*}" rollout restart "deployment/${d#*/}" >>"$LOGS/dev-deploy.log" 2>&1 || true
+		# Same tag, new image: restart so that running pods pick up what was just imported.
+		if [[ "$existed" != 0 ]]; then
+			kc -n "${d%/*}" rollout restart "deployment/${d#*/}" >>"$LOGS/dev-deploy.log" 2>&1 || true
+		fi
 		kc -n "${d%/*}" rollout status "deployment/${d#*/}" --timeout=120s >>"$LOGS/dev-deploy.log" 2>&1 ||
 			die "operator deployment $d not available; run: kubectl -n ${d%/*} logs deployment/${d#*/}"
 	done

@@ -259,7 +259,3 @@ type LotouClusterList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []LotouCluster `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&LotouCluster{}, &LotouClusterList{})
-}

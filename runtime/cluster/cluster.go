@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -190,7 +191,8 @@ func (c *Cluster) Start() (net.Addr, error) {
 		bound = a
 		c.addr = c.opts.Advertise
 		if c.addr == "" {
-			c.addr = a.String()
+			c.addr = defaultAdvertise(a)
+			c.log.Info("No advertised address given; guessed one", "advertise", c.addr)
 		}
 	}
 	c.mu.Lock()
@@ -207,6 +209,25 @@ func (c *Cluster) Start() (net.Addr, error) {
 	c.master = c.tr.Peer(c.opts.Master)
 	c.master.Connect()
 	return bound, nil
+}
+
+// defaultAdvertise turns the bound address into one peers can dial: a
+// wildcard host (":4000") becomes this machine's first non-loopback IP.
+func defaultAdvertise(bound net.Addr) string {
+	tcp, ok := bound.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return bound.String()
+	}
+	port := strconv.Itoa(tcp.Port)
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+				return net.JoinHostPort(ipn.IP.String(), port)
+			}
+		}
+	}
+	return net.JoinHostPort("127.0.0.1", port)
 }
 
 func (c *Cluster) setSelf(id uint16) {

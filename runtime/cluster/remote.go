@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -37,10 +38,13 @@ func (c *Cluster) Deliver(m *core.Message) error {
 		c.callStart[m.Session] = c.opts.Now()
 		c.callMu.Unlock()
 	}
-	if m.Kind == core.KindCall || m.Kind == core.KindReply {
-		err = s.EncodeNow(c.enc, m) // somebody waits: write now if the link is idle
-	} else {
-		err = s.Encode(c.enc, m) // one-way traffic batches best in the write loop
+	err = c.send(s, m)
+	if errors.Is(err, transport.ErrClosed) { // a link closed under us: resolve it again once
+		c.routes.CompareAndDelete(node, s)
+		if s, err = c.link(node); err != nil {
+			return err
+		}
+		err = c.send(s, m)
 	}
 	if err != nil {
 		return fmt.Errorf("sending to node %d: %w", node, err)
@@ -49,6 +53,13 @@ func (c *Cluster) Deliver(m *core.Message) error {
 		c.stats.Out[m.Kind].Add(1)
 	}
 	return nil
+}
+
+func (c *Cluster) send(s sender, m *core.Message) error {
+	if m.Kind == core.KindCall || m.Kind == core.KindReply {
+		return s.EncodeNow(c.enc, m) // somebody waits: write now if the link is idle
+	}
+	return s.Encode(c.enc, m) // one-way traffic batches best in the write loop
 }
 
 func (c *Cluster) observeReply(session uint64) {

@@ -179,10 +179,19 @@ func decodeMessage(b []byte, reg *codec.Registry) (*core.Message, error) {
 }
 
 func decodeMessageCached(b []byte, reg *codec.Registry, cmds *cmdCache) (*core.Message, error) {
+	m := &core.Message{}
+	if err := decodeMessageInto(m, b, reg, cmds); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// decodeMessageInto decodes a data frame payload into m, which must be zero.
+func decodeMessageInto(m *core.Message, b []byte, reg *codec.Registry, cmds *cmdCache) error {
 	r := wireReader{b: b}
-	m := &core.Message{Kind: core.Kind(r.byte())}
+	m.Kind = core.Kind(r.byte())
 	if r.err == nil && (m.Kind < core.KindSend || m.Kind > core.KindClose) {
-		return nil, fmt.Errorf("%w: message kind %d", ErrBadFrame, m.Kind)
+		return fmt.Errorf("%w: message kind %d", ErrBadFrame, m.Kind)
 	}
 	m.To = r.id()
 	m.From = r.id()
@@ -195,14 +204,14 @@ func decodeMessageCached(b []byte, reg *codec.Registry, cmds *cmdCache) (*core.M
 		m.Cmd = r.cmd(cmds)
 	}
 	if r.err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadFrame, r.err)
+		return fmt.Errorf("%w: %w", ErrBadFrame, r.err)
 	}
 	args, err := reg.DecodeArgs(r.b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: arguments of %q: %w", ErrBadFrame, m.Cmd, err)
+		return fmt.Errorf("%w: arguments of %q: %w", ErrBadFrame, m.Cmd, err)
 	}
 	m.Args = args
-	return m, nil
+	return nil
 }
 
 // CallFrameSize returns the bytes on the wire (frame header included) of a

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"net"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/lotou-io/lotou/runtime/core"
@@ -80,4 +82,22 @@ func FuzzDecodeControl(f *testing.F) {
 			t.Fatalf("re-decode: %v", err)
 		}
 	})
+}
+
+func TestDefaultAdvertise(t *testing.T) {
+	tests := []struct {
+		in      net.Addr
+		wantEnd string
+		exact   bool
+	}{
+		{&net.TCPAddr{IP: net.ParseIP("10.1.2.3"), Port: 4000}, "10.1.2.3:4000", true},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 4000}, ":4000", false},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 4001}, ":4001", false},
+	}
+	for _, tt := range tests {
+		got := defaultAdvertise(tt.in)
+		if tt.exact && got != tt.wantEnd || !strings.HasSuffix(got, tt.wantEnd) || strings.HasPrefix(got, "[::]") || strings.HasPrefix(got, "0.0.0.0") {
+			t.Fatalf("defaultAdvertise(%v) = %q", tt.in, got)
+		}
+	}
 }

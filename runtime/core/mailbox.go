@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -52,11 +53,8 @@ func (mb *mailbox) init(size int) {
 // argument slice.
 func (mb *mailbox) push(m *Message, args []any, force bool) error {
 	var more *extra
-	if len(args) > 2 || m.Err != "" || m.err != nil {
+	if m.Err != "" || m.err != nil {
 		more = &extra{errText: m.Err, err: m.err}
-		if len(args) > 2 {
-			more.args = append([]any(nil), args...)
-		}
 	}
 	if err := mb.put(m.Kind, m.From, m.Session, m.Cmd, args, m.w, more, force); err != nil {
 		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, err)
@@ -68,6 +66,12 @@ func (mb *mailbox) push(m *Message, args []any, force bool) error {
 // always zero: dispatch clears each slot it has handled). It returns a bare
 // ErrStopped or ErrMailboxFull.
 func (mb *mailbox) put(kind Kind, from ServiceID, session uint64, cmd string, args []any, w *waiter, more *extra, force bool) error {
+	if len(args) > len(envelope{}.inline) {
+		if more == nil {
+			more = &extra{}
+		}
+		more.args = append([]any(nil), args...)
+	}
 	mb.mu.Lock()
 	if mb.state != mbOpen && (!force || mb.state == mbDead) {
 		mb.mu.Unlock()
@@ -85,9 +89,9 @@ func (mb *mailbox) put(kind Kind, from ServiceID, session uint64, cmd string, ar
 	}
 	e := &mb.q[n]
 	e.kind, e.from, e.session, e.cmd, e.w, e.more = kind, from, session, cmd, w, more
-	if more == nil || more.args == nil {
+	if len(args) <= len(e.inline) {
 		copy(e.inline[:], args)
-		e.nargs = uint8(len(args)) //nolint:gosec // at most 2 here
+		e.nargs = uint8(len(args))
 	}
 	if mb.spinning.Load() {
 		mb.n.Store(1)
@@ -108,7 +112,7 @@ func (mb *mailbox) put(kind Kind, from ServiceID, session uint64, cmd string, ar
 // sendWait puts a one-way message, waiting for room until ctx ends. It
 // returns a bare ErrStopped or ErrMailboxFull.
 func (mb *mailbox) sendWait(ctx context.Context, from ServiceID, cmd string, args []any) error {
-	if err := mb.put(KindSend, from, 0, cmd, args, nil, nil, false); err != ErrMailboxFull { //nolint:errorlint // bare sentinel from put
+	if err := mb.put(KindSend, from, 0, cmd, args, nil, nil, false); !errors.Is(err, ErrMailboxFull) {
 		return err
 	}
 	for {

@@ -44,21 +44,6 @@ func (c *Core) send(ctx context.Context, from, to ServiceID, cmd string, args []
 	return c.deliverRemote(&m, args)
 }
 
-// routeWait is route that waits for room in a full local mailbox.
-func (c *Core) routeWait(ctx context.Context, m *Message, args []any) error {
-	if m.To.Node() != c.node {
-		return c.deliverRemote(m, args)
-	}
-	s := c.table.get(m.To)
-	if s == nil {
-		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, ErrServiceNotFound)
-	}
-	if err := s.mb.sendWait(ctx, m.From, m.Cmd, args); err != nil {
-		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, err)
-	}
-	return nil
-}
-
 // routeFrom routes a Call or Request of service s, registering remote
 // sessions so that FailNode can fail them.
 func (c *Core) routeFrom(s *Service, m *Message, args []any) error {

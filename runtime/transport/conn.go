@@ -226,7 +226,7 @@ func (c *Conn) flushInline() {
 // is queued again for the write loop.
 // writeMu is held.
 func (c *Conn) flush(deadline time.Time, inline bool) (closing bool, err error) {
-	bufs, frames, closing := c.q.take(c.batch[:0])
+	bufs, frames, closing := c.q.take(c, c.batch[:0])
 	c.batch = bufs[:0] // keep the slice for the next batch; WriteTo consumes a copy
 	if len(bufs) == 0 {
 		return closing, nil
@@ -241,7 +241,7 @@ func (c *Conn) flush(deadline time.Time, inline bool) (closing bool, err error) 
 	if err != nil {
 		var ne net.Error
 		if inline && errors.As(err, &ne) && ne.Timeout() {
-			c.q.requeueFront(bufs) // bufs now holds what was not written
+			c.q.requeueRest(c, bufs) // bufs now holds what was not written
 			clear(c.chunks)
 			return false, nil
 		}

@@ -28,6 +28,8 @@ type Peer struct {
 	mu      sync.Mutex
 	conn    *Conn
 	dialing net.Conn // connection in handshake, closed by Close
+	// cancelDial aborts the dial in progress, if any; Close calls it.
+	cancelDial context.CancelFunc
 }
 
 // Addr returns the address the peer dials.
@@ -97,8 +99,11 @@ func (p *Peer) Close() {
 		close(p.stop)
 		p.q.close()
 		p.mu.Lock()
-		c, d := p.conn, p.dialing
+		c, d, cancelDial := p.conn, p.dialing, p.cancelDial
 		p.mu.Unlock()
+		if cancelDial != nil {
+			cancelDial()
+		}
 		if c != nil {
 			c.Close()
 		}
@@ -182,13 +187,17 @@ func (p *Peer) sleep(d time.Duration) bool {
 func (p *Peer) dial() (*Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.t.opts.DialTimeout)
 	defer cancel()
-	go func() { // bounded by ctx; ends with this function
-		select {
-		case <-p.stop:
-			cancel()
-		case <-ctx.Done():
-		}
+	p.mu.Lock()
+	p.cancelDial = cancel
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.cancelDial = nil
+		p.mu.Unlock()
 	}()
+	if p.stopped() { // Close ran before cancelDial was set
+		return nil, ErrClosed
+	}
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", p.addr)
 	if err != nil {

@@ -26,17 +26,19 @@ const maxFreeChunks = 8
 // sendQueue is a bounded byte queue of frames. Producers append frames under a
 // mutex; the single writer takes everything queued at once.
 type sendQueue struct {
-	mu      sync.Mutex
-	bufs    net.Buffers // completed chunks and standalone frames, in order
-	tail    []byte      // chunk being filled
-	size    int         // queued bytes
-	frames  int         // queued frames
-	limit   int
-	max     int // maximum payload size
-	free    [][]byte
-	ready   chan struct{} // signalled when the queue goes from empty to non-empty, or on close
-	closing bool
-	flusher atomic.Pointer[Conn] // connection draining this queue, for inline writes
+	mu        sync.Mutex
+	bufs      net.Buffers // completed chunks and standalone frames, in order
+	tail      []byte      // chunk being filled
+	size      int         // queued bytes
+	frames    int         // queued frames
+	limit     int
+	max       int // maximum payload size
+	free      [][]byte
+	ready     chan struct{} // signalled when the queue goes from empty to non-empty, or on close
+	closing   bool
+	flusher   atomic.Pointer[Conn] // connection draining this queue, for inline writes
+	rest      net.Buffers          // unwritten end of a timed-out inline write
+	restOwner *Conn                // the only connection rest may be written on
 }
 
 func newSendQueue(limit, maxFrame int) *sendQueue {
@@ -141,16 +143,13 @@ func (q *sendQueue) encodeLocked(enc Encoder, v any) (wasEmpty bool, err error) 
 	return wasEmpty, nil
 }
 
-// requeueFront puts back bytes a timed-out inline write left unwritten; they
-// go out first, so the stream stays intact.
-func (q *sendQueue) requeueFront(rest net.Buffers) {
+// requeueRest puts back the bytes a timed-out inline write on c left
+// unwritten. They end with a partial frame, so they go out first and only on
+// c: another connection would get a torn frame, so take drops them there.
+func (q *sendQueue) requeueRest(c *Conn, rest net.Buffers) {
 	q.mu.Lock()
-	n := 0
-	for _, b := range rest {
-		n += len(b)
-	}
-	q.bufs = append(append(net.Buffers{}, rest...), q.bufs...)
-	q.size += n
+	q.rest = append(append(net.Buffers{}, rest...), q.rest...)
+	q.restOwner = c
 	q.mu.Unlock()
 	q.signal()
 }
@@ -197,9 +196,13 @@ func (q *sendQueue) newChunk() []byte {
 
 // take removes everything queued and reports whether the queue is closing.
 // The caller must hand the chunks back with recycle once written.
-func (q *sendQueue) take(dst net.Buffers) (bufs net.Buffers, frames int, closing bool) {
+func (q *sendQueue) take(c *Conn, dst net.Buffers) (bufs net.Buffers, frames int, closing bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if len(q.rest) > 0 && q.restOwner == c {
+		dst = append(dst, q.rest...)
+	}
+	q.rest, q.restOwner = nil, nil
 	q.flushTail()
 	dst = append(dst, q.bufs...)
 	clear(q.bufs)
