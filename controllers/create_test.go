@@ -94,13 +94,16 @@ func TestCreateMakesChildrenWiredToContract(t *testing.T) {
 	eventually(t, func(g gomega.Gomega) {
 		var evs eventsv1.EventList
 		g.Expect(te.k8s.List(ctx, &evs, client.InNamespace(ns))).To(gomega.Succeed())
-		created := 0
+		var notes string
 		for _, e := range evs.Items {
 			if e.Reason == ReasonEventCreated && e.Regarding.Name == "demo" {
-				created++
+				notes += e.Note + "\n"
 			}
 		}
-		g.Expect(created).To(gomega.BeNumerically(">=", 7))
+		for _, obj := range []string{"Secret demo-token", "Service demo-master", "Service demo-nodes", "StatefulSet demo-slaves",
+			"StatefulSet demo-master", "PodDisruptionBudget demo-master", "PodDisruptionBudget demo-slaves"} {
+			g.Expect(notes).To(gomega.ContainSubstring(obj))
+		}
 	})
 }
 

@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"strings"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -31,15 +33,25 @@ func (r *LotouClusterReconciler) event(lc *lotouv1alpha1.LotouCluster, related r
 	r.Recorder.Eventf(lc, related, eventType, reason, action, note, args...)
 }
 
-// reportApply emits Created or Updated for one applied child object.
-func (r *LotouClusterReconciler) reportApply(lc *lotouv1alpha1.LotouCluster, obj client.Object, res applyResult) {
-	kind := kindOf(obj)
+// reportApply records one applied child object: creations are collected
+// in the scope and reported as one Created event per reconcile by
+// reportCreated; updates (a spec change or corrected drift) get an Updated
+// event each.
+func (r *LotouClusterReconciler) reportApply(s *scope, obj client.Object, res applyResult) {
 	switch res {
 	case applyCreated:
-		r.event(lc, obj, corev1.EventTypeNormal, ReasonEventCreated, "Create", "Created %s %s", kind, obj.GetName())
+		s.created = append(s.created, kindOf(obj)+" "+obj.GetName())
 	case applyUpdated:
-		r.event(lc, obj, corev1.EventTypeNormal, ReasonEventUpdated, "Update", "Updated %s %s", kind, obj.GetName())
+		r.event(s.cluster, obj, corev1.EventTypeNormal, ReasonEventUpdated, "Update", "Updated %s %s", kindOf(obj), obj.GetName())
 	case applyUnchanged:
+	}
+}
+
+// reportCreated emits one Created event listing every object created in
+// this reconcile: one line in `kubectl describe` instead of seven.
+func (r *LotouClusterReconciler) reportCreated(s *scope) {
+	if len(s.created) > 0 {
+		r.event(s.cluster, nil, corev1.EventTypeNormal, ReasonEventCreated, "Create", "Created %s", strings.Join(s.created, ", "))
 	}
 }
 

@@ -69,6 +69,8 @@ type scope struct {
 	masterSts, slavesSts *appsv1.StatefulSet
 	// masterSeen and slavesSeen are set once a phase has read or applied them.
 	masterSeen, slavesSeen bool
+	// created lists the objects created in this reconcile, for one event.
+	created []string
 }
 
 // phase is one step of a reconcile.
@@ -109,6 +111,7 @@ func (r *LotouClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 		result = lowerResult(result, res)
 	}
+	r.reportCreated(s)
 	if phaseErr != nil {
 		if _, err := r.observeStatefulSets(ctx, s); err != nil {
 			log.Error(err, "Observing StatefulSets after a failed phase")

@@ -18,7 +18,7 @@ func (r *LotouClusterReconciler) reconcileServices(ctx context.Context, s *scope
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		r.reportApply(s.cluster, live, res)
+		r.reportApply(s, live, res)
 	}
 	return ctrl.Result{}, nil
 }

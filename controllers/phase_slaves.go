@@ -37,7 +37,7 @@ func (r *LotouClusterReconciler) reconcileSlaves(ctx context.Context, s *scope) 
 // ImageUpdate when those changed, else Created or Updated.
 func (r *LotouClusterReconciler) reportStatefulSet(s *scope, prev, desired, live *appsv1.StatefulSet, res applyResult, role string) {
 	if prev == nil || res != applyUpdated {
-		r.reportApply(s.cluster, live, res)
+		r.reportApply(s, live, res)
 		return
 	}
 	specific := false
@@ -50,7 +50,7 @@ func (r *LotouClusterReconciler) reportStatefulSet(s *scope, prev, desired, live
 		specific = true
 	}
 	if !specific {
-		r.reportApply(s.cluster, live, res)
+		r.reportApply(s, live, res)
 	}
 }
 

@@ -46,7 +46,7 @@ func (r *LotouClusterReconciler) reconcileToken(ctx context.Context, s *scope) (
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	r.reportApply(lc, applied, res)
+	r.reportApply(s, applied, res)
 	return ctrl.Result{}, nil
 }
 
@@ -64,7 +64,7 @@ func (r *LotouClusterReconciler) createToken(ctx context.Context, s *scope, live
 	err = r.Client.Create(ctx, sec, client.FieldOwner(resources.FieldManager))
 	switch {
 	case err == nil:
-		r.reportApply(lc, sec, applyCreated)
+		r.reportApply(s, sec, applyCreated)
 		return true, nil
 	case apierrors.IsAlreadyExists(err):
 		if err := r.apiReader().Get(ctx, client.ObjectKeyFromObject(sec), live); err != nil {

@@ -30,6 +30,7 @@ type config struct {
 	maxConcurrentReconciles int
 	qps                     float64
 	burst                   int
+	readMembership          bool
 	membershipTimeout       time.Duration
 	membershipRetry         time.Duration
 	resyncPeriod            time.Duration
@@ -46,6 +47,7 @@ func parseFlags(fs *flag.FlagSet, args []string) (*config, error) {
 	fs.IntVar(&c.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "LotouClusters reconciled in parallel.")
 	fs.Float64Var(&c.qps, "kube-api-qps", 50, "Sustained queries per second to the API server.")
 	fs.IntVar(&c.burst, "kube-api-burst", 100, "Burst of queries to the API server.")
+	fs.BoolVar(&c.readMembership, "read-membership", true, "Read each master's /cluster endpoint into status; turn off when the operator runs outside the cluster network (Ready then only reflects pod readiness).")
 	fs.DurationVar(&c.membershipTimeout, "membership-timeout", membership.DefaultTimeout, "Timeout of one read of a master's /cluster endpoint.")
 	fs.DurationVar(&c.membershipRetry, "membership-retry", controllers.DefaultMembershipRetry, "Delay before reading an unreachable master again.")
 	fs.DurationVar(&c.resyncPeriod, "resync-period", controllers.DefaultResyncPeriod, "How often ready clusters refresh their membership status.")
@@ -98,19 +100,21 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	reader := membership.NewHTTPReader(c.membershipTimeout)
-	defer reader.CloseIdleConnections()
 	r := &controllers.LotouClusterReconciler{
-		Client:     mgr.GetClient(),
-		APIReader:  mgr.GetAPIReader(),
-		Recorder:   mgr.GetEventRecorder(resources.FieldManager),
-		Membership: reader,
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder(resources.FieldManager),
 		Options: controllers.Options{
 			MaxConcurrentReconciles: c.maxConcurrentReconciles,
 			MembershipRetry:         c.membershipRetry,
 			ResyncPeriod:            c.resyncPeriod,
 			ProgressDeadline:        c.progressDeadline,
 		},
+	}
+	if c.readMembership {
+		reader := membership.NewHTTPReader(c.membershipTimeout)
+		defer reader.CloseIdleConnections()
+		r.Membership = reader
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the LotouCluster controller: %w", err)

@@ -176,3 +176,31 @@ func TestRegisterWithoutMasterTimesOut(t *testing.T) {
 		t.Fatal("a name whose registration failed reached the master")
 	}
 }
+
+func TestMasterCrashFailsPendingCalls(t *testing.T) {
+	m, a, _ := cluster3(t)
+	block := make(chan struct{})
+	defer close(block)
+	if _, err := m.core.Spawn(context.Background(), "stuck", func(s *core.Service) error {
+		s.Handle("echo", func() { <-block })
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a learns stuck", time.Second, func() bool { return a.knows("stuck") })
+	callErr := make(chan error, 1)
+	go func() {
+		_, err := a.call("stuck")
+		callErr <- err
+	}()
+	eventually(t, "call reaches m", time.Second, func() bool { return m.cl.Stats().In[core.KindCall].Load() > 0 })
+	m.crash()
+	select {
+	case err := <-callErr:
+		if !errors.Is(err, core.ErrNodeDown) {
+			t.Fatalf("pending call: %v, want ErrNodeDown", err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("pending call to the crashed master still waiting")
+	}
+}

@@ -148,6 +148,7 @@ func (c *Cluster) ConnDown(conn *transport.Conn, err error) {
 			c.log.Info("Lost master; reconnecting", "master", c.opts.Master, "err", errText(err))
 		}
 		c.ready = false
+		e.down = append(e.down, MasterID) // calls to the master's services were in flight on it
 	default:
 		// A direct link to another node dropped: what was in flight is lost,
 		// so calls waiting on that node fail now rather than at their deadline.

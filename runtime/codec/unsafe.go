@@ -123,15 +123,29 @@ func (d *decoder) decodeOp(op byte, p unsafe.Pointer) error {
 }
 
 // directIface reports whether values of t are stored directly in an
-// interface word (pointer-shaped types), mirroring the compiler's rule.
+// interface's data word, mirroring the compiler's rule (Go 1.26,
+// types.IsDirectIface): the type is one word wide and that word is a
+// pointer. So struct{ _ [0]int; p *int } and [1]*T are direct, while
+// struct{ p *int; _ struct{} } (padded to two words) is not. Getting this
+// wrong would make efaceData's word be read as a pointer to the value;
+// TestDirectIfaceMatchesRuntime checks the rule against the runtime's flag.
 func directIface(t reflect.Type) bool {
+	return t.Size() == unsafe.Sizeof(uintptr(0)) && pointerWord(t)
+}
+
+// pointerWord reports whether t, one word wide, holds a pointer in that word.
+func pointerWord(t reflect.Type) bool {
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
 		return true
 	case reflect.Struct:
-		return t.NumField() == 1 && directIface(t.Field(0).Type)
+		for i := range t.NumField() {
+			if f := t.Field(i); f.Type.Size() != 0 {
+				return f.Type.Size() == t.Size() && pointerWord(f.Type)
+			}
+		}
 	case reflect.Array:
-		return t.Len() == 1 && directIface(t.Elem())
+		return t.Len() == 1 && pointerWord(t.Elem())
 	}
 	return false
 }

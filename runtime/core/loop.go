@@ -30,6 +30,9 @@ func (s *Service) run() {
 // suspended handler still points into it. inCall keeps next parked (instead
 // of reporting takeDrained) while a Call waits for its reply.
 func (s *Service) next(done <-chan struct{}, inCall bool) (*envelope, takeStatus) {
+	if s.mb.dead.Load() {
+		return nil, takeKilled // a forced stop does not wait for the rest of the batch
+	}
 	if s.pos >= len(s.buf) {
 		var spare []envelope
 		if s.depth == 0 {
@@ -227,23 +230,11 @@ func (s *Service) shutdown(killed bool) {
 		s.failQueued(s.buf[s.pos:])
 		s.buf, s.pos = nil, 0
 	}
-	s.stopTimers()
-	for sess, p := range s.calls {
-		delete(s.calls, sess)
-		if p.remote {
-			c.pending.take(sess)
-		}
-		if p.timer != nil {
-			p.timer.Stop()
-		}
-		if p.cb != nil {
-			err := fmt.Errorf("request %d of %v: %w", sess, s.id, ErrStopped)
-			s.safely("request callback", func() { p.cb(nil, err) })
-		}
-	}
+	s.failPending()
 	for i := len(s.onStop) - 1; i >= 0; i-- {
 		s.safely("stop hook", s.onStop[i])
 	}
+	s.failPending() // timers and requests a stop hook may have started
 	if s.onEvent != nil {
 		c.unsubscribe(s)
 	}
@@ -253,6 +244,25 @@ func (s *Service) shutdown(killed bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), c.regTO)
 		c.releaseName(ctx, s.name, s.id)
 		cancel()
+	}
+}
+
+// failPending cancels the timers and fails the pending Requests of a
+// stopping service: each callback runs once, with ErrStopped.
+func (s *Service) failPending() {
+	s.stopTimers()
+	for sess, p := range s.calls {
+		delete(s.calls, sess)
+		if p.remote {
+			s.core.pending.take(sess)
+		}
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+		if p.cb != nil {
+			err := fmt.Errorf("request %d of %v: %w", sess, s.id, ErrStopped)
+			s.safely("request callback", func() { p.cb(nil, err) })
+		}
 	}
 }
 

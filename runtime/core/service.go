@@ -242,6 +242,9 @@ func (s *Service) Exit() { s.mb.close() }
 // once, later, on this service's goroutine, with the reply or an error
 // (ErrCallTimeout after timeout if timeout > 0, ErrNodeDown, ErrStopped...).
 func (s *Service) Request(to ServiceID, timeout time.Duration, cb func(ret []any, err error), cmd string, args ...any) {
+	if cb == nil {
+		cb = func([]any, error) {} // a nil cb still marks the session as a Request
+	}
 	sess := s.core.session.Add(1)
 	p := &pendingCall{cb: cb, remote: !s.core.IsLocal(to)}
 	s.calls[sess] = p

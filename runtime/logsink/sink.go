@@ -3,6 +3,7 @@ package logsink
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,10 @@ import (
 
 	"github.com/go-logr/logr"
 )
+
+// ErrRunning is returned by a Run called while another Run of the same
+// sink (or of a sink derived from it) is writing.
+var ErrRunning = errors.New("logsink: already running")
 
 // DefaultBuffer is the number of lines buffered when Options.Buffer is 0.
 const DefaultBuffer = 4096
@@ -35,6 +40,7 @@ type shared struct {
 	verbosity int
 	clock     func() time.Time
 	dropped   atomic.Uint64
+	running   atomic.Bool // Run is active: a second Run is refused
 	reported  uint64 // drops already reported; owned by Run
 }
 
@@ -75,8 +81,13 @@ func (s *Sink) Dropped() uint64 { return s.sh.dropped.Load() }
 
 // Run writes buffered lines until ctx ends, then writes what is still
 // buffered and returns nil (or the first write error).
+// Run must not be called again while it runs (ErrRunning).
 func (s *Sink) Run(ctx context.Context) error {
 	sh := s.sh
+	if !sh.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer sh.running.Store(false)
 	w := bufio.NewWriter(sh.out)
 	for {
 		select {
@@ -189,7 +200,7 @@ func (s *Sink) format(err error, lvl, msg string, kv []any) []byte {
 	b = strconv.AppendQuote(b, msg)
 	if err != nil {
 		b = append(b, " err="...)
-		b = strconv.AppendQuote(b, err.Error())
+		b = strconv.AppendQuote(b, safeText(err.Error))
 	}
 	b = append(b, s.prefix...)
 	b = appendPairs(b, kv)
@@ -211,14 +222,17 @@ func appendPairs(b []byte, kv []any) []byte {
 	return b
 }
 
+// appendValue renders one value. A panicking Error or String method (a nil
+// pointer receiver, typically) is rendered, never propagated: logging must
+// not crash the caller.
 func appendValue(b []byte, v any) []byte {
 	switch x := v.(type) {
 	case string:
 		return strconv.AppendQuote(b, x)
 	case error:
-		return strconv.AppendQuote(b, x.Error())
+		return strconv.AppendQuote(b, safeText(x.Error))
 	case fmt.Stringer:
-		return strconv.AppendQuote(b, x.String())
+		return strconv.AppendQuote(b, safeText(x.String))
 	case int:
 		return strconv.AppendInt(b, int64(x), 10)
 	case uint64:
@@ -228,4 +242,14 @@ func appendValue(b []byte, v any) []byte {
 	default:
 		return strconv.AppendQuote(b, fmt.Sprint(x))
 	}
+}
+
+// safeText returns text(), or a marker if it panics.
+func safeText(text func() string) (out string) {
+	defer func() {
+		if r := recover(); r != nil {
+			out = fmt.Sprintf("<PANIC=%v>", r)
+		}
+	}()
+	return text()
 }

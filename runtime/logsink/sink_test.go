@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"go.uber.org/goleak"
 
 	"github.com/lotou-io/lotou/runtime/logsink"
@@ -99,5 +100,65 @@ func TestDropsWhenFull(t *testing.T) {
 	got := out.String()
 	if strings.Count(got, `"line"`) != 2 || !strings.Contains(got, "dropped=3") {
 		t.Fatalf("output:\n%s", got)
+	}
+}
+
+// nilStringer has a String method that panics on a nil receiver.
+type nilStringer struct{ name string }
+
+func (n *nilStringer) String() string { return n.name }
+
+// nilErr has an Error method that panics on a nil receiver.
+type nilErr struct{ msg string }
+
+func (e *nilErr) Error() string { return e.msg }
+
+// TestPanickingValues: values whose String or Error method panics are
+// rendered with a marker; the logging call itself never panics.
+func TestPanickingValues(t *testing.T) {
+	tests := []struct {
+		name string
+		log  func(l logr.Logger)
+		want string
+	}{
+		{"nil Stringer value", func(l logr.Logger) { l.Info("m", "v", (*nilStringer)(nil)) }, `v="<PANIC=`},
+		{"nil error value", func(l logr.Logger) { l.Info("m", "e", (*nilErr)(nil)) }, `e="<PANIC=`},
+		{"nil error in Error", func(l logr.Logger) { l.Error((*nilErr)(nil), "m") }, `err="<PANIC=`},
+		{"good Stringer", func(l logr.Logger) { l.Info("m", "v", &nilStringer{name: "ok"}) }, `v="ok"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := &syncBuffer{}
+			s := logsink.New(logsink.Options{Writer: out, Clock: fixed})
+			tt.log(s.Logger())
+			stop := run(t, s)
+			stop()
+			if got := out.String(); !strings.Contains(got, tt.want) {
+				t.Fatalf("output %q does not contain %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunTwice: a second concurrent Run is refused instead of racing the
+// first on the buffer.
+func TestRunTwice(t *testing.T) {
+	s := logsink.New(logsink.Options{Writer: &syncBuffer{}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var err error
+	for range 1000 { // until the first Run has started
+		if err = s.Run(ctx); errors.Is(err, logsink.ErrRunning) {
+			break
+		}
+		err = nil
+	}
+	cancel()
+	if first := <-done; first != nil && !errors.Is(first, logsink.ErrRunning) {
+		t.Fatalf("first Run: %v", first)
+	}
+	if !errors.Is(err, logsink.ErrRunning) {
+		t.Fatalf("second Run: %v, want ErrRunning", err)
 	}
 }

@@ -8,5 +8,6 @@
 // with a message saying so.
 //
 // Environment (set by hack/e2e.sh): LOTOU_E2E=1, KUBECONFIG, LOTOU_KUBECTL (the kubectl binary),
-// LOTOU_CONTAINERD_SOCK (to tag a second image), LOTOU_NODE_IMAGE (default lotou-node:dev).
+// LOTOU_CONTAINERD_SOCK (to tag a second image), LOTOU_NODE_IMAGE (default lotou-node:dev). LOTOU_E2E_KEEP_GOING=1
+// runs every step even after one fails (for debugging; later failures may be consequences).
 package e2e

@@ -114,8 +114,13 @@ func eventually(ctx context.Context, timeout, interval time.Duration, fn func(ct
 	defer tick.Stop()
 	var last error
 	for {
-		if last = fn(ctx); last == nil {
+		err := fn(ctx)
+		if err == nil {
 			return nil
+		}
+		// Keep the last real reason, not the deadline that cut the final attempt short.
+		if last == nil || ctx.Err() == nil {
+			last = err
 		}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,54 @@
+package core
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestIdleServiceDoesNotSpin checks the adaptive spin: a service woken
+// now and then parks at once after its work (no CPU burnt between
+// messages), while a service in a tight call loop spins for the next call.
+func TestIdleServiceDoesNotSpin(t *testing.T) {
+	tests := []struct {
+		name      string
+		calls     int
+		gap       time.Duration // idle time between calls
+		wantSpins bool
+	}{
+		{"idle, woken every 2ms", 5, 2 * time.Millisecond, false},
+		{"busy, back-to-back calls", 2000, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := New(Options{Node: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, err := c.Spawn(context.Background(), "", func(s *Service) error {
+				s.Handle("ping", func() int { return 1 })
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			for range tt.calls {
+				if tt.gap > 0 {
+					time.Sleep(tt.gap) // the idleness under test, not a synchronisation
+				}
+				if _, err := c.Call(ctx, svc.ID(), "ping"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := c.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			spins := svc.mb.spins // the service goroutine has exited: Stop joined it
+			if got := spins > 0; got != tt.wantSpins {
+				t.Errorf("spins = %d after %d calls, want spinning %v", spins, tt.calls, tt.wantSpins)
+			}
+		})
+	}
+}
