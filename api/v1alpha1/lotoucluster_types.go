@@ -256,6 +256,8 @@ type LotouCluster struct {
 // +kubebuilder:object:root=true
 type LotouClusterList struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard list metadata.
 	metav1.ListMeta `json:"metadata,omitempty"`
-	Items           []LotouCluster `json:"items"`
+	// items are the LotouClusters of the list.
+	Items []LotouCluster `json:"items"`
 }

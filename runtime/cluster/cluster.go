@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -199,7 +200,13 @@ func (c *Cluster) Start() (net.Addr, error) {
 	defer c.mu.Unlock()
 	if c.opts.Role == contract.RoleMaster {
 		self := NodeEntry{Name: c.opts.Name, Addr: c.addr, Role: contract.RoleMaster}
-		c.ms = NewMasterState(self, contract.MissedHeartbeats*c.opts.Heartbeat)
+		timeout := contract.MissedHeartbeats * c.opts.Heartbeat
+		c.ms = NewMasterState(self, timeout)
+		// Slaves of a previous master notice the restart within one timeout
+		// and re-dial within BackoffMax: keep their ids out of reach until
+		// then.
+		span := int(RecoverTop - RecoverBase + 1)
+		c.ms.Recover(c.opts.Now().Add(2*timeout+c.opts.BackoffMax), RecoverBase+uint16(rand.IntN(span))) //nolint:gosec // spreading ids needs no cryptographic randomness
 		c.setSelf(MasterID)
 		c.view.Apply(&Control{Type: CtlWelcome, Nodes: c.ms.Nodes()})
 		c.ready = true

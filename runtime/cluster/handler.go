@@ -119,6 +119,11 @@ func (c *Cluster) ConnUp(conn *transport.Conn) {
 		for name, svc := range c.owned {
 			reg.Names = append(reg.Names, NameEntry{Name: name, ID: svc})
 		}
+		if reg.ID != 0 {
+			// A restarted master learns from us which ids the other
+			// nodes hold, so it does not give them away meanwhile.
+			reg.Nodes = c.view.Nodes()
+		}
 		if err := conn.SendFirst(appendControl(nil, reg)); err != nil {
 			c.log.Error(err, "Registering with master")
 		}

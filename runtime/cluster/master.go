@@ -39,6 +39,20 @@ type MasterState struct {
 	members map[uint16]*member
 	names   map[string]uint64
 	next    uint16
+	// reserved holds ids that reconnecting nodes reported as held by other
+	// nodes of the previous master's cluster; see Register.
+	reserved map[uint16]reservation
+	// Until recoverUntil, fresh nodes get ids from recoverNext upward; see
+	// Recover.
+	recoverUntil time.Time
+	recoverNext  uint16
+}
+
+// reservation keeps an id for the node that held it under a previous master
+// until it re-registers or the reservation expires.
+type reservation struct {
+	name  string
+	until time.Time
 }
 
 // missedBeats is contract.MissedHeartbeats, typed for arithmetic.
@@ -48,7 +62,29 @@ const missedBeats = time.Duration(contract.MissedHeartbeats)
 // forced to MasterID). A node silent for longer than timeout is down.
 func NewMasterState(self NodeEntry, timeout time.Duration) *MasterState {
 	self.ID, self.Up = MasterID, true
-	return &MasterState{timeout: timeout, self: self, members: map[uint16]*member{}, names: map[string]uint64{}, next: MasterID + 1}
+	return &MasterState{timeout: timeout, self: self, members: map[uint16]*member{}, names: map[string]uint64{}, next: MasterID + 1,
+		reserved: map[uint16]reservation{}}
+}
+
+// RecoverBase bounds the ids Recover hands out: [RecoverBase, RecoverTop]
+// stay two-byte uvarints on the wire and far from the small ids a cluster's
+// first members get.
+const (
+	RecoverBase uint16 = 1 << 10
+	RecoverTop  uint16 = 1<<14 - 1
+)
+
+// Recover protects the ids of a cluster that outlived its master. A master
+// that (re)starts knows nothing of the slaves still running with ids from its
+// previous incarnation; until they re-register, a fresh node must not be given
+// one of them (the slave would then have to restart with ErrIDChanged). Until
+// until, fresh nodes get ids counted from base, which the driver picks at
+// random in [RecoverBase, RecoverTop]; afterwards every live slave has
+// re-registered or is down, and small ids are handed out again. Ids reported
+// by re-registering slaves are reserved as well (see Register).
+func (s *MasterState) Recover(until time.Time, base uint16) {
+	s.recoverUntil = until
+	s.recoverNext = min(max(base, RecoverBase), RecoverTop)
 }
 
 // Register handles a node's registration. It returns the id assigned and the
@@ -62,9 +98,13 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 	}
 	var outs []Output
 	id := req.ID
-	if m, ok := s.members[id]; id <= MasterID || (ok && m.Up && m.Name != req.Name) {
-		id = s.alloc()
+	if !s.mayTake(now, id, req.Name) {
+		id = s.alloc(now)
 	}
+	if id != 0 && req.ID != 0 {
+		s.reserveKnown(now, id, req.Nodes)
+	}
+	delete(s.reserved, id)
 	if id == 0 {
 		return 0, []Output{{Msg: &Control{Type: CtlRefuse, Err: "no node id left"}}}
 	}
@@ -116,7 +156,59 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 	return id, append(outs, adds...)
 }
 
-func (s *MasterState) alloc() uint16 {
+// mayTake reports whether a node called name may have the id it asks for:
+// not the master's, not a live node's under another name, not reserved for
+// another node.
+func (s *MasterState) mayTake(now time.Time, id uint16, name string) bool {
+	if id <= MasterID {
+		return false
+	}
+	if m, ok := s.members[id]; ok && m.Up && m.Name != name {
+		return false
+	}
+	r, ok := s.reserved[id]
+	return !ok || r.name == name || !now.Before(r.until)
+}
+
+// reserveKnown reserves, for one timeout, the ids a re-registering node saw
+// held by other nodes: they are likely to come back under them.
+func (s *MasterState) reserveKnown(now time.Time, self uint16, known []NodeEntry) {
+	for _, n := range known {
+		if n.ID <= MasterID || n.ID == self || !n.Up || n.Role == RoleClient {
+			continue
+		}
+		if _, ok := s.members[n.ID]; ok {
+			continue
+		}
+		if _, ok := s.reserved[n.ID]; !ok {
+			s.reserved[n.ID] = reservation{name: n.Name, until: now.Add(s.timeout)}
+		}
+	}
+}
+
+// alloc picks an id for a fresh node: in the recovery window counted from
+// the random base, else counted from the smallest ids. It skips members and
+// live reservations; a down node's id is reused only when nothing else is
+// left.
+func (s *MasterState) alloc(now time.Time) uint16 {
+	free := func(id uint16, pass int) bool {
+		if id <= MasterID {
+			return false
+		}
+		if r, ok := s.reserved[id]; ok && now.Before(r.until) {
+			return false
+		}
+		m, ok := s.members[id]
+		return !ok || (pass == 1 && !m.Up)
+	}
+	if now.Before(s.recoverUntil) {
+		for id := s.recoverNext; id != 0 && id <= RecoverTop; id++ {
+			if free(id, 0) {
+				s.recoverNext = id + 1
+				return id
+			}
+		}
+	}
 	// First pass: ids never used (or forgotten); second: ids of down nodes.
 	for pass := range 2 {
 		for range 0xffff {
@@ -125,11 +217,7 @@ func (s *MasterState) alloc() uint16 {
 			if s.next == 0 {
 				s.next = MasterID + 1
 			}
-			if id <= MasterID {
-				continue
-			}
-			m, ok := s.members[id]
-			if !ok || (pass == 1 && !m.Up) {
+			if free(id, pass) {
 				return id
 			}
 		}
@@ -238,6 +326,11 @@ func (s *MasterState) Leave(id uint16) []Output {
 
 // Tick declares down every node silent for longer than the timeout.
 func (s *MasterState) Tick(now time.Time) []Output {
+	for id, r := range s.reserved {
+		if !now.Before(r.until) {
+			delete(s.reserved, id)
+		}
+	}
 	var outs []Output
 	for _, m := range s.sortedMembers() {
 		if m.Up && now.Sub(m.lastSeen) > s.timeout {

@@ -117,7 +117,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) node(role, name, master, token string) *proc {
+func (e *env) node(role, name, master, token string, extra ...string) *proc {
 	e.t.Helper()
 	p := &proc{name: name, addr: freePort(e.t), http: freePort(e.t)}
 	p.args = []string{"--role", role, "--name", name, "--listen", p.addr, "--http", p.http,
@@ -125,6 +125,7 @@ func (e *env) node(role, name, master, token string) *proc {
 	if master != "" {
 		p.args = append(p.args, "--master", master)
 	}
+	p.args = append(p.args, extra...)
 	e.start(p)
 	return p
 }
@@ -357,8 +358,11 @@ func TestCluster(t *testing.T) {
 		}
 		x := e.node(contract.RoleSlave, "intruder", m.addr, bad)
 		eventually(t, "rejection in master log", 5*time.Second, func() bool {
-			return strings.Contains(m.log.String(), "Rejected peer") && strings.Contains(m.log.String(), "failed token proof")
+			return logLine(m, "Rejected peer", "failed token proof") != ""
 		})
+		if line := logLine(m, "Rejected peer", "failed token proof"); !strings.Contains(line, "127.0.0.1:") {
+			t.Fatalf("rejection logged without the peer address: %s", line)
+		}
 		if c, _ := httpGet(x.http, contract.PathReadyz); c == 200 {
 			t.Fatal("intruder ready")
 		}
@@ -366,6 +370,20 @@ func TestCluster(t *testing.T) {
 			t.Fatal("intruder joined")
 		}
 	})
+}
+
+// logLine returns the first line of p's log holding every part, or "".
+func logLine(p *proc, parts ...string) string {
+	for line := range strings.Lines(p.log.String()) {
+		ok := true
+		for _, part := range parts {
+			ok = ok && strings.Contains(line, part)
+		}
+		if ok {
+			return line
+		}
+	}
+	return ""
 }
 
 func TestBadFlagsExit2(t *testing.T) {
