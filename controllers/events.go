@@ -22,6 +22,9 @@ const (
 	ReasonEventUpdated = "Updated"
 	// ReasonEventImageUpdate: a role started rolling out a new image.
 	ReasonEventImageUpdate = "ImageUpdate"
+	// ReasonEventTokenChanged (Warning): the cluster token was regenerated,
+	// so every pod is restarted on the new token.
+	ReasonEventTokenChanged = "TokenChanged"
 	// ReasonEventFailed: a reconcile failed.
 	ReasonEventFailed = "ReconcileFailed"
 )

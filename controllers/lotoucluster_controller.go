@@ -71,6 +71,9 @@ type scope struct {
 	masterSeen, slavesSeen bool
 	// created lists the objects created in this reconcile, for one event.
 	created []string
+	// tokenHash is resources.TokenHash of the token in the Secret, set by
+	// the token phase and put on both pod templates.
+	tokenHash string
 }
 
 // phase is one step of a reconcile.

@@ -13,6 +13,13 @@ import (
 // reconcileMaster applies the master StatefulSet. While a new spec.image has
 // not yet rolled out to ready slaves, the master keeps the image it runs:
 // slaves are updated first, the master after them.
+//
+// A new cluster token is not held back: slaves on the new token can only
+// become ready once the master runs it too, so waiting for them would
+// deadlock. The master's template gets the new token hash at once (with the
+// image it runs), so master and slaves restart together; if the image
+// changes at the same time, the master restarts again for the image once the
+// slaves are ready.
 func (r *LotouClusterReconciler) reconcileMaster(ctx context.Context, s *scope) (ctrl.Result, error) {
 	lc := s.cluster
 	key := client.ObjectKey{Namespace: lc.Namespace, Name: resources.MasterName(lc)}
@@ -22,7 +29,7 @@ func (r *LotouClusterReconciler) reconcileMaster(ctx context.Context, s *scope) 
 	}
 	image := masterImage(lc.Spec.Image, prev, s.obs.Slaves)
 	s.obs.MasterImagePending = image != lc.Spec.Image
-	desired := resources.MasterStatefulSet(lc, image)
+	desired := resources.MasterStatefulSet(lc, image, s.tokenHash)
 	live := &appsv1.StatefulSet{}
 	res, err := r.apply(ctx, desired, live)
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 // phase so a new image reaches the slaves first.
 func (r *LotouClusterReconciler) reconcileSlaves(ctx context.Context, s *scope) (ctrl.Result, error) {
 	lc := s.cluster
-	desired := resources.SlavesStatefulSet(lc)
+	desired := resources.SlavesStatefulSet(lc, s.tokenHash)
 	prev, err := r.cachedStatefulSet(ctx, client.ObjectKeyFromObject(desired))
 	if err != nil {
 		return ctrl.Result{}, err
@@ -47,6 +47,11 @@ func (r *LotouClusterReconciler) reportStatefulSet(s *scope, prev, desired, live
 	}
 	if from, to := imageOf(prev), imageOf(desired); from != to {
 		r.event(s.cluster, live, corev1.EventTypeNormal, ReasonEventImageUpdate, "Update", "Rolling %s from image %s to %s", role, from, to)
+		specific = true
+	}
+	if from, to := tokenHashOf(prev), tokenHashOf(desired); from != "" && from != to {
+		r.event(s.cluster, live, corev1.EventTypeWarning, ReasonEventTokenChanged, "Update",
+			"Cluster token changed (Secret %s was deleted or emptied): restarting %s on the new token", resources.TokenSecretName(s.cluster), role)
 		specific = true
 	}
 	if !specific {
@@ -81,4 +86,9 @@ func imageOf(sts *appsv1.StatefulSet) string {
 		}
 	}
 	return ""
+}
+
+// tokenHashOf returns the token hash annotation of the pod template, "" if none.
+func tokenHashOf(sts *appsv1.StatefulSet) string {
+	return sts.Spec.Template.Annotations[resources.AnnotationTokenHash]
 }

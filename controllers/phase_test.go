@@ -46,7 +46,7 @@ func TestMasterImage(t *testing.T) {
 func TestUpToDate(t *testing.T) {
 	lc := &lotouv1alpha1.LotouCluster{ObjectMeta: metav1.ObjectMeta{Name: "d", Namespace: "n", UID: types.UID("u")}, Spec: lotouv1alpha1.LotouClusterSpec{Image: "img"}}
 	lc.Spec.Slaves.Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("0.5")}
-	desired := resources.SlavesStatefulSet(lc)
+	desired := resources.SlavesStatefulSet(lc, resources.TokenHash([]byte("t1")))
 	tests := []struct {
 		name   string
 		mutate func(*appsv1.StatefulSet)
@@ -67,6 +67,9 @@ func TestUpToDate(t *testing.T) {
 		{"replicas drift", func(s *appsv1.StatefulSet) { s.Spec.Replicas = ptr.To[int32](9) }, false},
 		{"label removed", func(s *appsv1.StatefulSet) { delete(s.Labels, resources.LabelManagedBy) }, false},
 		{"owner removed", func(s *appsv1.StatefulSet) { s.OwnerReferences = nil }, false},
+		{"token hash changed", func(s *appsv1.StatefulSet) {
+			s.Spec.Template.Annotations[resources.AnnotationTokenHash] = resources.TokenHash([]byte("t0"))
+		}, false},
 		{"env removed", func(s *appsv1.StatefulSet) {
 			s.Spec.Template.Spec.Containers[0].Env = s.Spec.Template.Spec.Containers[0].Env[1:]
 		}, false},

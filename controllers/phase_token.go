@@ -18,9 +18,16 @@ import (
 const tokenBytes = 32
 
 // reconcileToken makes sure the Secret <name>-token exists. The token is
-// generated once, when the Secret is created, and kept from then on: a new
-// token would split pods started before and after the change. Creation uses
-// Create, not apply, so a stale cache can never overwrite an existing token.
+// generated once, when the Secret is created, and kept from then on.
+// Creation uses Create, not apply, so a stale cache can never overwrite an
+// existing token.
+//
+// If the Secret is deleted (or its token emptied), a new token is generated.
+// Running pods keep the old token, which new pods cannot join with, so the
+// phase records the token's hash in the scope: the StatefulSet phases put it
+// on both pod templates (resources.AnnotationTokenHash), and a new hash
+// rolls every master and slave pod onto the new token, re-forming one
+// cluster.
 func (r *LotouClusterReconciler) reconcileToken(ctx context.Context, s *scope) (ctrl.Result, error) {
 	lc := s.cluster
 	key := client.ObjectKey{Namespace: lc.Namespace, Name: resources.TokenSecretName(lc)}
@@ -29,6 +36,7 @@ func (r *LotouClusterReconciler) reconcileToken(ctx context.Context, s *scope) (
 	if apierrors.IsNotFound(err) {
 		var created bool
 		if created, err = r.createToken(ctx, s, live); err == nil && created {
+			s.tokenHash = resources.TokenHash(live.Data[resources.TokenKey])
 			return ctrl.Result{}, nil
 		}
 	}
@@ -47,6 +55,7 @@ func (r *LotouClusterReconciler) reconcileToken(ctx context.Context, s *scope) (
 		return ctrl.Result{}, err
 	}
 	r.reportApply(s, applied, res)
+	s.tokenHash = resources.TokenHash(token)
 	return ctrl.Result{}, nil
 }
 
@@ -65,6 +74,7 @@ func (r *LotouClusterReconciler) createToken(ctx context.Context, s *scope, live
 	switch {
 	case err == nil:
 		r.reportApply(s, sec, applyCreated)
+		live.Data = sec.Data
 		return true, nil
 	case apierrors.IsAlreadyExists(err):
 		if err := r.apiReader().Get(ctx, client.ObjectKeyFromObject(sec), live); err != nil {

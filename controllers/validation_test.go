@@ -5,8 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -27,6 +31,15 @@ func TestInvalidSpecsAreRefusedWithCELMessage(t *testing.T) {
 		{"negative replicas", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Slaves.Replicas = ptr.To[int32](-1) }, "spec.slaves.replicas must be between 0 and 1000"},
 		{"too many replicas", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Slaves.Replicas = ptr.To[int32](1001) }, "spec.slaves.replicas must be between 0 and 1000"},
 		{"empty image", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Image = "" }, "spec.image must not be empty"},
+		{"zero maxUnavailable", maxUnav(intstr.FromInt32(0)), "spec.slaves.maxUnavailable must be a number of at least 1"},
+		{"negative maxUnavailable", maxUnav(intstr.FromInt32(-2)), "spec.slaves.maxUnavailable must be a number of at least 1"},
+		{"zero percent maxUnavailable", maxUnav(intstr.FromString("0%")), "spec.slaves.maxUnavailable must be a number of at least 1"},
+		{"over 100 percent maxUnavailable", maxUnav(intstr.FromString("150%")), "spec.slaves.maxUnavailable must be a number of at least 1"},
+		{"maxUnavailable string without percent", maxUnav(intstr.FromString("5")), "spec.slaves.maxUnavailable must be a number of at least 1"},
+		{"zero heartbeatInterval", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Config.HeartbeatInterval = dur(0) }, "spec.config.heartbeatInterval must be a positive duration"},
+		{"negative heartbeatInterval", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Config.HeartbeatInterval = dur(-time.Second) }, "spec.config.heartbeatInterval must be a positive duration"},
+		{"zero callTimeout", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Config.CallTimeout = dur(0) }, "spec.config.callTimeout must be a positive duration"},
+		{"negative callTimeout", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Config.CallTimeout = dur(-5 * time.Second) }, "spec.config.callTimeout must be a positive duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,8 +58,35 @@ func TestInvalidSpecsAreRefusedWithCELMessage(t *testing.T) {
 			lc.Spec.Paused = true // keep the envtest API server light
 			g.Expect(te.k8s.Create(context.Background(), lc)).To(gomega.Succeed())
 		}
+		for i, mu := range []intstr.IntOrString{intstr.FromInt32(1000), intstr.FromString("1%"), intstr.FromString("100%")} {
+			lc := newLotouCluster(ns, []string{"mu-int", "mu-1pct", "mu-100pct"}[i], 1)
+			lc.Spec.Paused = true
+			maxUnav(mu)(lc)
+			g.Expect(te.k8s.Create(context.Background(), lc)).To(gomega.Succeed())
+		}
+		lc := newLotouCluster(ns, "short-durations", 1)
+		lc.Spec.Paused = true
+		lc.Spec.Config.HeartbeatInterval, lc.Spec.Config.CallTimeout = dur(time.Nanosecond), dur(1500*time.Millisecond)
+		g.Expect(te.k8s.Create(context.Background(), lc)).To(gomega.Succeed())
+	})
+	t.Run("unparsable duration refused naming the field", func(t *testing.T) {
+		g := gomega.NewWithT(t)
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": lotouv1alpha1.GroupVersion.String(), "kind": lotouv1alpha1.Kind,
+			"metadata": map[string]any{"namespace": ns, "name": "soon"},
+			"spec":     map[string]any{"image": "lotou-node:dev", "config": map[string]any{"callTimeout": "soon"}},
+		}}
+		err := te.k8s.Create(context.Background(), u)
+		g.Expect(err).To(gomega.HaveOccurred())
+		g.Expect(err.Error()).To(gomega.ContainSubstring("spec.config.callTimeout"))
 	})
 }
+
+func maxUnav(v intstr.IntOrString) func(*lotouv1alpha1.LotouCluster) {
+	return func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Slaves.MaxUnavailable = &v }
+}
+
+func dur(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }
 
 func TestSampleIsAccepted(t *testing.T) {
 	te := getEnv(t)

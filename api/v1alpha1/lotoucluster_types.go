@@ -79,18 +79,30 @@ type LotouClusterSpec struct {
 	Paused bool `json:"paused,omitempty"`
 }
 
-// NodeConfig is the lotou-node configuration shared by all nodes.
+// NodeConfig is the lotou-node configuration shared by all nodes. The
+// durations are strings in Go duration syntax; the API server refuses
+// values that do not parse or are not positive, since lotou-node exits at
+// start with such a value.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.heartbeatInterval) || duration(self.heartbeatInterval) > duration('0s')",message="spec.config.heartbeatInterval must be a positive duration such as \"1s\""
+// +kubebuilder:validation:XValidation:rule="!has(self.callTimeout) || duration(self.callTimeout) > duration('0s')",message="spec.config.callTimeout must be a positive duration such as \"5s\""
 type NodeConfig struct {
 	// heartbeatInterval is how often nodes exchange heartbeats
-	// (LOTOU_HEARTBEAT_INTERVAL), as a Go duration such as "1s".
+	// (LOTOU_HEARTBEAT_INTERVAL), as a positive Go duration such as "1s".
 	// +optional
 	// +kubebuilder:default="1s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$`
 	HeartbeatInterval *metav1.Duration `json:"heartbeatInterval,omitempty"`
 
 	// callTimeout bounds a call that has no deadline of its own
-	// (LOTOU_CALL_TIMEOUT), as a Go duration such as "5s".
+	// (LOTOU_CALL_TIMEOUT), as a positive Go duration such as "5s".
 	// +optional
 	// +kubebuilder:default="5s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$`
 	CallTimeout *metav1.Duration `json:"callTimeout,omitempty"`
 
 	// logLevel is the node log verbosity (LOTOU_LOG_LEVEL).
@@ -132,7 +144,9 @@ type RoleSpec struct {
 	// +optional
 	PodLabels map[string]string `json:"podLabels,omitempty"`
 
-	// podAnnotations are extra annotations of the pods.
+	// podAnnotations are extra annotations of the pods. The annotation
+	// lotou.io/token-hash is set by the operator (a hash of the cluster
+	// token, so a new token restarts every pod) and cannot be overridden.
 	// +optional
 	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
 }
@@ -149,10 +163,12 @@ type SlavesSpec struct {
 
 	// maxUnavailable is how many slaves may be down at once, both during a
 	// rolling update and for voluntary disruptions (PodDisruptionBudget).
-	// An absolute number or a percentage such as "10%".
+	// A number of at least 1 or a percentage from "1%" to "100%" such as
+	// "10%"; a StatefulSet cannot roll with 0 unavailable pods.
 	// +optional
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 1 : self.matches('^([1-9][0-9]?|100)%$')",message="spec.slaves.maxUnavailable must be a number of at least 1 or a percentage from 1% to 100%"
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 
 	// RoleSpec customises the slave pods.

@@ -120,6 +120,14 @@ func BenchmarkRemoteSend(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	var frames, writes uint64
+	for _, p := range from.cl.PeerStats() {
+		frames += p.Stats.FramesOut.Load()
+		writes += p.Stats.Writes.Load()
+	}
+	if writes > 0 {
+		b.ReportMetric(float64(frames)/float64(writes), "frames/write")
+	}
 }
 
 // BenchmarkRemoteCall measures sequential blocking calls to a service on

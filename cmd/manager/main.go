@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2/textlogger"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -23,6 +25,7 @@ import (
 
 // config holds the command-line flags.
 type config struct {
+	kubeconfig              string
 	metricsAddr             string
 	probeAddr               string
 	leaderElect             bool
@@ -40,6 +43,7 @@ type config struct {
 
 func parseFlags(fs *flag.FlagSet, args []string) (*config, error) {
 	c := &config{}
+	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file of the cluster to manage. When unset: the file(s) in $KUBECONFIG, else the in-cluster service account, else ~/.kube/config.")
 	fs.StringVar(&c.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint (plain HTTP); \"0\" disables it.")
 	fs.StringVar(&c.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
 	fs.BoolVar(&c.leaderElect, "leader-elect", false, "Elect a leader so only one replica reconciles at a time.")
@@ -62,6 +66,25 @@ func parseFlags(fs *flag.FlagSet, args []string) (*config, error) {
 	return c, nil
 }
 
+// restConfig loads the API server connection: from the kubeconfig file at
+// path when given, else as controller-runtime does ($KUBECONFIG, then
+// in-cluster, then ~/.kube/config).
+func restConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		cfg, err := ctrl.GetConfig()
+		if err != nil {
+			return nil, fmt.Errorf("loading kubeconfig: %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: path}, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
 func main() {
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
@@ -81,9 +104,9 @@ func run(args []string) error {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(lotouv1alpha1.AddToScheme(scheme))
 
-	restCfg, err := ctrl.GetConfig()
+	restCfg, err := restConfig(c.kubeconfig)
 	if err != nil {
-		return fmt.Errorf("loading kubeconfig: %w", err)
+		return err
 	}
 	restCfg.QPS, restCfg.Burst = float32(c.qps), c.burst
 

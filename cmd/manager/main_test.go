@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"flag"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,6 +27,8 @@ func TestParseFlags(t *testing.T) {
 		}},
 		{"metrics off", []string{"--metrics-bind-address=0"}, false, func(c *config) bool { return c.metricsAddr == "0" }},
 		{"membership off", []string{"--read-membership=false"}, false, func(c *config) bool { return !c.readMembership }},
+		{"kubeconfig", []string{"--kubeconfig=/tmp/kc"}, false, func(c *config) bool { return c.kubeconfig == "/tmp/kc" }},
+		{"kubeconfig unset", nil, false, func(c *config) bool { return c.kubeconfig == "" }},
 		{"zero concurrency", []string{"--max-concurrent-reconciles=0"}, true, nil},
 		{"negative qps", []string{"--kube-api-qps=-1"}, true, nil},
 		{"unknown flag", []string{"--nope"}, true, nil},
@@ -36,6 +43,71 @@ func TestParseFlags(t *testing.T) {
 			}
 			if err == nil && !tt.check(c) {
 				t.Errorf("unexpected config %+v", c)
+			}
+		})
+	}
+}
+
+func TestKubeconfigFlagIsDocumented(t *testing.T) {
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	var help bytes.Buffer
+	fs.SetOutput(&help)
+	if _, err := parseFlags(fs, []string{"--help"}); err == nil {
+		t.Fatal("--help must stop parsing")
+	}
+	for _, want := range []string{"-kubeconfig", "$KUBECONFIG", "in-cluster"} {
+		if !strings.Contains(help.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, help.String())
+		}
+	}
+}
+
+// writeKubeconfig writes a kubeconfig pointing at server and returns its path.
+func writeKubeconfig(t *testing.T, server string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	kc := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: %q}
+users:
+- name: u
+  user: {token: not-a-real-token}
+contexts:
+- name: ctx
+  context: {cluster: c, user: u}
+current-context: ctx
+`, server)
+	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRestConfig(t *testing.T) {
+	flagFile := writeKubeconfig(t, "https://127.0.0.1:6441")
+	envFile := writeKubeconfig(t, "https://127.0.0.1:6442")
+	tests := []struct {
+		name     string
+		flag     string
+		env      string
+		wantHost string
+		wantErr  bool
+	}{
+		{"flag wins over $KUBECONFIG", flagFile, envFile, "https://127.0.0.1:6441", false},
+		{"$KUBECONFIG when no flag", "", envFile, "https://127.0.0.1:6442", false},
+		{"missing file", filepath.Join(t.TempDir(), "absent"), envFile, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("KUBECONFIG", tt.env)
+			cfg, err := restConfig(tt.flag)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if err == nil && cfg.Host != tt.wantHost {
+				t.Errorf("host = %q, want %q", cfg.Host, tt.wantHost)
 			}
 		})
 	}

@@ -191,9 +191,9 @@ func TestStatefulSets(t *testing.T) {
 		wantMaxUnav  *intstr.IntOrString
 		nodeSelector map[string]string
 	}{
-		{"master", MasterStatefulSet(lc, ""), "demo-master", contract.RoleMaster, 1, "lotou-node:dev", appsv1.OrderedReadyPodManagement, nil, map[string]string{"pool": "stable"}},
-		{"master pinned image", MasterStatefulSet(lc, "lotou-node:old"), "demo-master", contract.RoleMaster, 1, "lotou-node:old", appsv1.OrderedReadyPodManagement, nil, map[string]string{"pool": "stable"}},
-		{"slaves", SlavesStatefulSet(lc), "demo-slaves", contract.RoleSlave, 3, "lotou-node:dev", appsv1.ParallelPodManagement, ptr.To(intstr.FromString("25%")), nil},
+		{"master", MasterStatefulSet(lc, "", ""), "demo-master", contract.RoleMaster, 1, "lotou-node:dev", appsv1.OrderedReadyPodManagement, nil, map[string]string{"pool": "stable"}},
+		{"master pinned image", MasterStatefulSet(lc, "lotou-node:old", ""), "demo-master", contract.RoleMaster, 1, "lotou-node:old", appsv1.OrderedReadyPodManagement, nil, map[string]string{"pool": "stable"}},
+		{"slaves", SlavesStatefulSet(lc, ""), "demo-slaves", contract.RoleSlave, 3, "lotou-node:dev", appsv1.ParallelPodManagement, ptr.To(intstr.FromString("25%")), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -252,7 +252,7 @@ func TestStatefulSets(t *testing.T) {
 			}
 		})
 	}
-	if got := SlavesStatefulSet(lc).Spec.Template.Labels["team"]; got != "red" {
+	if got := SlavesStatefulSet(lc, "").Spec.Template.Labels["team"]; got != "red" {
 		t.Errorf("user pod label lost: %q", got)
 	}
 }
@@ -327,7 +327,7 @@ func ExampleSlavesStatefulSet() {
 		ObjectMeta: metav1.ObjectMeta{Name: "demo", Namespace: "default"},
 		Spec:       lotouv1alpha1.LotouClusterSpec{Image: "lotou-node:dev", Slaves: lotouv1alpha1.SlavesSpec{Replicas: ptr.To[int32](3)}},
 	}
-	sts := SlavesStatefulSet(lc)
+	sts := SlavesStatefulSet(lc, "")
 	fmt.Println(sts.Name, *sts.Spec.Replicas, sts.Spec.Template.Spec.Containers[0].Image)
 	// Output: demo-slaves 3 lotou-node:dev
 }

@@ -1,6 +1,9 @@
 package resources
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -16,4 +19,25 @@ func TokenSecret(lc *lotouv1alpha1.LotouCluster, token []byte) *corev1.Secret {
 		Type:       corev1.SecretTypeOpaque,
 		Data:       map[string][]byte{TokenKey: token},
 	}
+}
+
+// AnnotationTokenHash is the pod-template annotation holding TokenHash of
+// the cluster token the pods were started with. Pods read the token from
+// the Secret only at start, so when the token changes (the Secret was
+// deleted and a new token generated) the changed annotation rolls every
+// pod of both StatefulSets onto the new token and the cluster re-forms.
+const AnnotationTokenHash = "lotou.io/token-hash" //nolint:gosec // G101: an annotation key, not a credential
+
+// tokenHashLen is the number of hex digits of a token hash kept.
+const tokenHashLen = 16
+
+// TokenHash returns the first 16 hex digits of the SHA-256 of token: enough
+// to notice a change, and it reveals nothing usable about the token. An
+// empty token hashes to "".
+func TokenHash(token []byte) string {
+	if len(token) == 0 {
+		return ""
+	}
+	sum := sha256.Sum256(token)
+	return hex.EncodeToString(sum[:])[:tokenHashLen]
 }

@@ -25,20 +25,22 @@ const (
 // MasterStatefulSet builds the one-replica StatefulSet of the master node.
 // image is the image to run: the caller passes the running image while a new
 // spec.image is still rolling out to the slaves; empty means spec.image.
-func MasterStatefulSet(lc *lotouv1alpha1.LotouCluster, image string) *appsv1.StatefulSet {
+// tokenHash is TokenHash of the cluster token in use (see AnnotationTokenHash).
+func MasterStatefulSet(lc *lotouv1alpha1.LotouCluster, image, tokenHash string) *appsv1.StatefulSet {
 	if image == "" {
 		image = lc.Spec.Image
 	}
-	sts := statefulSet(lc, contract.RoleMaster, MasterName(lc), image, &lc.Spec.Master)
+	sts := statefulSet(lc, contract.RoleMaster, MasterName(lc), image, tokenHash, &lc.Spec.Master)
 	sts.Spec.Replicas = ptr.To[int32](1)
 	return sts
 }
 
 // SlavesStatefulSet builds the StatefulSet of the slave nodes, with
 // spec.slaves.replicas pods started in parallel and rolled at most
-// spec.slaves.maxUnavailable at a time.
-func SlavesStatefulSet(lc *lotouv1alpha1.LotouCluster) *appsv1.StatefulSet {
-	sts := statefulSet(lc, contract.RoleSlave, SlavesName(lc), lc.Spec.Image, &lc.Spec.Slaves.RoleSpec)
+// spec.slaves.maxUnavailable at a time. tokenHash is TokenHash of the
+// cluster token in use (see AnnotationTokenHash).
+func SlavesStatefulSet(lc *lotouv1alpha1.LotouCluster, tokenHash string) *appsv1.StatefulSet {
+	sts := statefulSet(lc, contract.RoleSlave, SlavesName(lc), lc.Spec.Image, tokenHash, &lc.Spec.Slaves.RoleSpec)
 	sts.Spec.Replicas = ptr.To(lc.GetSlaveReplicas())
 	sts.Spec.PodManagementPolicy = appsv1.ParallelPodManagement
 	mu := lc.GetMaxUnavailable()
@@ -46,12 +48,20 @@ func SlavesStatefulSet(lc *lotouv1alpha1.LotouCluster) *appsv1.StatefulSet {
 	return sts
 }
 
-func statefulSet(lc *lotouv1alpha1.LotouCluster, role, name, image string, rs *lotouv1alpha1.RoleSpec) *appsv1.StatefulSet {
+func statefulSet(lc *lotouv1alpha1.LotouCluster, role, name, image, tokenHash string, rs *lotouv1alpha1.RoleSpec) *appsv1.StatefulSet {
 	podLabels := maps.Clone(rs.PodLabels)
 	if podLabels == nil {
 		podLabels = map[string]string{}
 	}
 	maps.Copy(podLabels, Labels(lc, role)) // the operator's labels win
+	podAnnotations := maps.Clone(rs.PodAnnotations)
+	delete(podAnnotations, AnnotationTokenHash) // the operator's annotation only
+	if tokenHash != "" {
+		if podAnnotations == nil {
+			podAnnotations = map[string]string{}
+		}
+		podAnnotations[AnnotationTokenHash] = tokenHash
+	}
 	return &appsv1.StatefulSet{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
 		ObjectMeta: objectMeta(lc, name, role),
@@ -61,7 +71,7 @@ func statefulSet(lc *lotouv1alpha1.LotouCluster, role, name, image string, rs *l
 			PodManagementPolicy: appsv1.OrderedReadyPodManagement,
 			UpdateStrategy:      appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: maps.Clone(rs.PodAnnotations)},
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: podAnnotations},
 				Spec:       podSpec(lc, role, image, rs),
 			},
 		},

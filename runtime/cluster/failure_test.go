@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,4 +204,32 @@ func TestMasterCrashFailsPendingCalls(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Fatal("pending call to the crashed master still waiting")
 	}
+}
+
+// TestGracefulLeaveDrains sends a burst of one-way messages and leaves at
+// once: every message queued before the leave still arrives.
+func TestGracefulLeaveDrains(t *testing.T) {
+	_, a, b := cluster3(t)
+	const n = 20000
+	var got atomic.Int64
+	if _, err := a.core.Spawn(context.Background(), "sink", func(s *core.Service) error {
+		s.Handle("hit", func(int) { got.Add(1) })
+		return nil
+	}, core.WithMailboxSize(2*n)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "b learns sink", time.Second, func() bool { return b.knows("sink") })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	id, err := b.core.Lookup(ctx, "sink")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := b.core.Send(id, "hit", i); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	b.stop()
+	eventually(t, "every queued message delivered", 5*time.Second, func() bool { return got.Load() == n })
 }

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/lotou-io/lotou/runtime/contract"
@@ -74,21 +73,16 @@ func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
 	}
 }
 
-// msgPool recycles the Message a data frame is decoded into: DeliverLocal
-// copies what it keeps (the mailbox stores a copy, a reply hands over Args),
-// so the struct itself is free again once it returns.
-var msgPool = sync.Pool{New: func() any { return new(core.Message) }}
-
 func (c *Cluster) handleData(conn *transport.Conn, payload []byte) {
 	k := c.core.Load()
 	if k == nil {
 		return
 	}
-	m := msgPool.Get().(*core.Message)
-	defer func() {
-		*m = core.Message{}
-		msgPool.Put(m)
-	}()
+	// DeliverLocal copies what it keeps (the mailbox stores the fields, a
+	// reply hands over Args) and does not retain m itself, so the message
+	// lives on this goroutine's stack: no allocation, no pool.
+	var msg core.Message
+	m := &msg
 	if err := decodeMessageInto(m, payload, c.opts.Codec, &c.cmds); err != nil {
 		c.log.V(1).Info("Dropping data frame", "peer", conn.RemoteAddr().String(), "err", err.Error())
 		return

@@ -78,6 +78,11 @@ func (r *wireReader) uvarint() uint64 {
 	if r.err != nil {
 		return 0
 	}
+	if len(r.b) > 0 && r.b[0] < 0x80 { // one byte: small ids, sessions, lengths
+		v := uint64(r.b[0])
+		r.b = r.b[1:]
+		return v
+	}
 	v, n, err := codec.ReadUvarint(r.b)
 	if err != nil {
 		r.err = err
@@ -126,31 +131,36 @@ func (r *wireReader) id() core.ServiceID {
 // are few and repeat, so decoding one allocates no string. Readers load an
 // immutable map without locking; a new name copies the map.
 type cmdCache struct {
-	m  atomic.Pointer[map[string]string]
-	mu sync.Mutex // serialises writers
+	m    atomic.Pointer[map[string]*string]
+	last atomic.Pointer[string] // the name seen last: a stream repeats one command
+	mu   sync.Mutex             // serialises writers
 }
 
 // maxCachedCmds bounds the cache against a peer sending endless new names.
 const maxCachedCmds = 1024
 
 func (c *cmdCache) intern(b []byte) string {
+	if l := c.last.Load(); l != nil && *l == string(b) {
+		return *l
+	}
 	if m := c.m.Load(); m != nil {
-		if s, ok := (*m)[string(b)]; ok {
-			return s
+		if p, ok := (*m)[string(b)]; ok {
+			c.last.Store(p)
+			return *p
 		}
 	}
 	s := string(b)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := c.m.Load()
-	next := map[string]string{}
+	next := map[string]*string{}
 	if old != nil && len(*old) < maxCachedCmds {
-		next = make(map[string]string, len(*old)+1)
+		next = make(map[string]*string, len(*old)+1)
 		for k, v := range *old {
 			next[k] = v
 		}
 	}
-	next[s] = s
+	next[s] = &s
 	c.m.Store(&next)
 	return s
 }

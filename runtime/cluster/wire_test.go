@@ -4,6 +4,7 @@ import (
 	"net"
 	"reflect"
 	"strings"
+	"strconv"
 	"testing"
 
 	"github.com/lotou-io/lotou/runtime/core"
@@ -99,5 +100,41 @@ func TestDefaultAdvertise(t *testing.T) {
 		if tt.exact && got != tt.wantEnd || !strings.HasSuffix(got, tt.wantEnd) || strings.HasPrefix(got, "[::]") || strings.HasPrefix(got, "0.0.0.0") {
 			t.Fatalf("defaultAdvertise(%v) = %q", tt.in, got)
 		}
+	}
+}
+
+func TestCmdCacheInterns(t *testing.T) {
+	var c cmdCache
+	names := [][]byte{[]byte("hit"), []byte("echo"), []byte("hit"), []byte("relay"), []byte("echo")}
+	for _, b := range names { // learn them
+		if got := c.intern(b); got != string(b) {
+			t.Fatalf("intern(%q) = %q", b, got)
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		seq  [][]byte
+	}{
+		{"one command repeated", [][]byte{[]byte("hit")}},
+		{"commands alternating", names},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			allocs := testing.AllocsPerRun(100, func() {
+				for _, b := range tt.seq {
+					if c.intern(b) != string(b) {
+						t.Fatal("wrong name")
+					}
+				}
+			})
+			if allocs != 0 {
+				t.Fatalf("%v allocations per run for known names", allocs)
+			}
+		})
+	}
+	for i := range 2 * maxCachedCmds { // a peer inventing names cannot grow it without bound
+		c.intern([]byte(strconv.Itoa(i)))
+	}
+	if n := len(*c.m.Load()); n > maxCachedCmds {
+		t.Fatalf("cache holds %d names", n)
 	}
 }

@@ -63,6 +63,10 @@
 // are internal traffic that is bounded by the outstanding work and bypasses
 // the capacity check. The consumer swaps the whole queue out under one lock
 // (batch draining), so a producer pays one short critical section per message.
+// A consumer that runs out of work spins briefly (about a microsecond) before
+// parking only while messages have been arriving within the last 50µs, so a
+// steady stream avoids wake-ups while the thousands of mostly idle services of
+// a game server park at once and cost no CPU between messages.
 //
 // # Arguments
 //
@@ -83,5 +87,10 @@
 // Call or Request waiting on that message gets ErrHandlerPanic at once.
 // Core.Stop refuses new messages, lets every service drain what is queued,
 // runs stop hooks, fails outstanding requests with ErrStopped and returns
-// when every service goroutine has exited.
+// when every service goroutine has exited. While services drain they refuse
+// new user messages from one another too (ErrStopped to the sender). A
+// forced Close stops a service after the handler that is running: messages
+// already taken from the mailbox in the same batch are not handled, and
+// those expecting a reply fail with ErrStopped. Timers and Requests started
+// by stop hooks are cancelled and failed (ErrStopped) after the hooks.
 package core

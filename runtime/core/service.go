@@ -241,6 +241,8 @@ func (s *Service) Exit() { s.mb.close() }
 // Request sends cmd to the service to and returns at once; cb runs exactly
 // once, later, on this service's goroutine, with the reply or an error
 // (ErrCallTimeout after timeout if timeout > 0, ErrNodeDown, ErrStopped...).
+// A late reply after the timeout is dropped. cb may be nil to discard the
+// outcome.
 func (s *Service) Request(to ServiceID, timeout time.Duration, cb func(ret []any, err error), cmd string, args ...any) {
 	if cb == nil {
 		cb = func([]any, error) {} // a nil cb still marks the session as a Request

@@ -41,7 +41,7 @@ type shared struct {
 	clock     func() time.Time
 	dropped   atomic.Uint64
 	running   atomic.Bool // Run is active: a second Run is refused
-	reported  uint64 // drops already reported; owned by Run
+	reported  uint64      // drops already reported; owned by Run
 }
 
 // Sink is a logr.LogSink that hands formatted lines to a bounded buffer

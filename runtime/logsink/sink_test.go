@@ -140,22 +140,32 @@ func TestPanickingValues(t *testing.T) {
 	}
 }
 
+// blockingWriter signals its first Write and holds it until release.
+type blockingWriter struct {
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.entered); <-w.release })
+	return len(p), nil
+}
+
 // TestRunTwice: a second concurrent Run is refused instead of racing the
 // first on the buffer.
 func TestRunTwice(t *testing.T) {
-	s := logsink.New(logsink.Options{Writer: &syncBuffer{}})
+	w := &blockingWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	s := logsink.New(logsink.Options{Writer: w, Buffer: 1})
+	s.Logger().Info("first")
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	var err error
-	for range 1000 { // until the first Run has started
-		if err = s.Run(ctx); errors.Is(err, logsink.ErrRunning) {
-			break
-		}
-		err = nil
-	}
+	<-w.entered // the first Run is writing
+	err := s.Run(ctx)
+	close(w.release)
 	cancel()
-	if first := <-done; first != nil && !errors.Is(first, logsink.ErrRunning) {
+	if first := <-done; first != nil {
 		t.Fatalf("first Run: %v", first)
 	}
 	if !errors.Is(err, logsink.ErrRunning) {

@@ -19,6 +19,9 @@ type Stats struct {
 	FramesOut atomic.Uint64
 	BytesIn   atomic.Uint64
 	BytesOut  atomic.Uint64
+	// Writes counts write system calls (vectored writes); FramesOut/Writes
+	// is the batching factor of the write path.
+	Writes atomic.Uint64
 }
 
 // Conn is one authenticated connection. It has one read goroutine, which hands
@@ -157,8 +160,9 @@ func (c *Conn) readLoop() error {
 	buf := make([]byte, readBufferSize)
 	p := NewParser(c.t.opts.MaxFrame)
 	h := c.t.opts.Handler
+	var frames uint64 // counted locally, published once per read
 	deliver := func(payload []byte) error {
-		c.stats.FramesIn.Add(1)
+		frames++
 		h.HandleFrame(c, payload)
 		return nil
 	}
@@ -166,7 +170,10 @@ func (c *Conn) readLoop() error {
 		n, err := c.nc.Read(buf)
 		if n > 0 {
 			c.stats.BytesIn.Add(uint64(n))
-			if perr := p.Feed(buf[:n], deliver); perr != nil {
+			perr := p.Feed(buf[:n], deliver)
+			c.stats.FramesIn.Add(frames)
+			frames = 0
+			if perr != nil {
 				c.t.log.Info("Disconnecting peer", "addr", c.nc.RemoteAddr().String(), "node", c.remote.Name, "reason", perr.Error())
 				return fmt.Errorf("reading from %s: %w", c.nc.RemoteAddr(), perr)
 			}
@@ -236,6 +243,7 @@ func (c *Conn) flush(deadline time.Time, inline bool) (closing bool, err error) 
 		return closing, fmt.Errorf("setting write deadline: %w", err)
 	}
 	n, err := bufs.WriteTo(c.nc)
+	c.stats.Writes.Add(1)
 	c.stats.BytesOut.Add(uint64(n))
 	c.stats.FramesOut.Add(uint64(frames))
 	if err != nil {

@@ -3,6 +3,7 @@ package transport
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"testing"
 )
 
@@ -132,4 +133,47 @@ func FuzzParser(f *testing.F) {
 			assertFrames(t, parts, whole)
 		}
 	})
+}
+
+// allocBytes returns the bytes f allocates per run, averaged over runs.
+func allocBytes(runs int, f func()) uint64 {
+	f() // warm up
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range runs {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / uint64(runs)
+}
+
+// TestParserDoesNotAllocateAnnouncedSize checks that a hostile length prefix
+// costs no large allocation: an oversize one is refused from the header
+// alone, and an allowed but large one only gets buffer for bytes received.
+func TestParserDoesNotAllocateAnnouncedSize(t *testing.T) {
+	tests := []struct {
+		name    string
+		max     int
+		stream  []byte
+		wantErr bool
+		limit   uint64
+	}{
+		{"4 GiB announced, 1 MiB allowed", 1 << 20, []byte{0xff, 0xff, 0xff, 0xff, 1, 2, 3}, true, 1 << 10},
+		{"1 MiB announced and allowed, 3 bytes sent", 1 << 20, []byte{0, 0, 0x10, 0, 1, 2, 3}, false, partialChunk + 1<<10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			per := allocBytes(50, func() {
+				err = NewParser(tt.max).Feed(tt.stream, func([]byte) error { return nil })
+			})
+			if (err != nil) != tt.wantErr || (tt.wantErr && !errors.Is(err, ErrFrameTooLarge)) {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if per > tt.limit {
+				t.Fatalf("allocated %d bytes per run, limit %d", per, tt.limit)
+			}
+		})
+	}
 }

@@ -220,6 +220,9 @@ func TestWrongVersionRejected(t *testing.T) {
 		t.Fatalf("verdict = %v", err)
 	}
 	eventually(t, "log", 5*time.Second, func() bool { return strings.Contains(srvLog.String(), "version mismatch") })
+	if local := nc.LocalAddr().String(); !strings.Contains(srvLog.String(), local) {
+		t.Fatalf("rejection logged without the peer address %s: %s", local, srvLog.String())
+	}
 }
 
 func TestOversizeFrameDisconnects(t *testing.T) {

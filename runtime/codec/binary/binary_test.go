@@ -250,3 +250,32 @@ func FuzzUnmarshal(f *testing.F) {
 		_ = UnmarshalLimits(data, &tr, lim)
 	})
 }
+
+// TestZeroSizeElements: containers of zero-size values carry only counts;
+// a hostile count decodes to the one possible value instead of looping.
+func TestZeroSizeElements(t *testing.T) {
+	type empty struct{}
+	count := func(n uint32) []byte { return []byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)} }
+	tests := []struct {
+		name    string
+		data    []byte
+		into    func() any
+		wantLen int
+	}{
+		{"map of empty, count 1<<24", count(1 << 24), func() any { return new(map[empty]empty) }, 1},
+		{"map of empty, count 3", count(3), func() any { return new(map[empty]empty) }, 1},
+		{"map of empty, count 0", count(0), func() any { return new(map[empty]empty) }, 0},
+		{"slice of empty, count 1000", count(1000), func() any { return new([]empty) }, 1000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ptr := tt.into()
+			if err := Unmarshal(tt.data, ptr); err != nil {
+				t.Fatalf("Unmarshal: %v", err)
+			}
+			if got := reflect.ValueOf(ptr).Elem().Len(); got != tt.wantLen {
+				t.Fatalf("len = %d, want %d", got, tt.wantLen)
+			}
+		})
+	}
+}

@@ -115,6 +115,9 @@ func (c *compiler) mapPlan(t reflect.Type, p *plan) error {
 		if err := d.chargeN(n, t.Elem()); err != nil {
 			return err
 		}
+		if key.minSize+elem.minSize == 0 {
+			n = min(n, 1) // zero-size keys are all equal: one entry, and no loop of MaxLen
+		}
 		m := reflect.MakeMapWithSize(t, min(n, 1024))
 		k := reflect.New(t.Key()).Elem()
 		e := reflect.New(t.Elem()).Elem()
