@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/onsi/gomega"
+	eventsv1 "k8s.io/api/events/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lotouv1alpha1 "github.com/lotou-io/lotou/api/v1alpha1"
 	"github.com/lotou-io/lotou/controllers/resources"
@@ -61,5 +63,19 @@ func TestImageChangeUpdatesSlavesBeforeMaster(t *testing.T) {
 		got := getLC(g, te.k8s, lc)
 		g.Expect(condition(got, lotouv1alpha1.ConditionReady)).To(gomega.Equal("True/Ready"))
 		g.Expect(condition(got, lotouv1alpha1.ConditionProgressing)).To(gomega.Equal("False/Reconciled"))
+	})
+	// One ImageUpdate event per role, and no token change was reported.
+	eventually(t, func(g gomega.Gomega) {
+		var evs eventsv1.EventList
+		g.Expect(te.k8s.List(ctx, &evs, client.InNamespace(ns))).To(gomega.Succeed())
+		updated := map[string]string{}
+		for _, e := range evs.Items {
+			g.Expect(e.Reason).NotTo(gomega.Equal(ReasonEventTokenChanged))
+			if e.Reason == ReasonEventImageUpdate && e.Related != nil {
+				updated[e.Related.Name] = e.Note
+			}
+		}
+		g.Expect(updated).To(gomega.HaveKeyWithValue("ro-slaves", gomega.ContainSubstring("lotou-node:dev to lotou-node:v2")))
+		g.Expect(updated).To(gomega.HaveKeyWithValue("ro-master", gomega.ContainSubstring("lotou-node:dev to lotou-node:v2")))
 	})
 }

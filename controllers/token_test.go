@@ -71,7 +71,7 @@ func TestDeletedTokenRollsEveryPod(t *testing.T) {
 		g.Expect(te.k8s.List(ctx, &evs, client.InNamespace(ns))).To(gomega.Succeed())
 		roles := map[string]bool{}
 		for _, e := range evs.Items {
-			if e.Type == corev1.EventTypeWarning && e.Reason == ReasonEventTokenChanged && e.Regarding.Name == "tk" {
+			if e.Type == corev1.EventTypeWarning && e.Reason == ReasonEventTokenChanged && e.Regarding.Name == "tk" && e.Related != nil {
 				roles[e.Related.Name] = true
 				g.Expect(e.Note).NotTo(gomega.ContainSubstring(string(second.Data[resources.TokenKey])))
 			}

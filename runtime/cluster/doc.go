@@ -24,9 +24,29 @@
 // pending on a node also fail at once when the direct link to it drops. A
 // slave that loses the master keeps serving, re-dials with backoff, and
 // re-registers under its old id with all its names, so a restarted master
-// rebuilds its table from the slaves. If the old id was taken meanwhile, Run
-// returns ErrIDChanged: the node must restart. Leave deregisters a node's
-// names and announces its departure (graceful leave).
+// rebuilds its table from the slaves. Leave deregisters a node's names and
+// announces its departure (graceful leave).
+//
+// # Node ids across a master restart
+//
+// A restarted master has lost its table, yet slaves still run under ids it
+// gave them. Two rules keep a newcomer from taking such an id (which would
+// force the slave to exit with ErrIDChanged):
+//   - Recovery window: for 2 heartbeat timeouts plus BackoffMax after the
+//     master starts (long enough for every live slave to notice and
+//     re-dial), fresh nodes get ids counted from a random base in
+//     [RecoverBase, RecoverTop], away from the small ids handed out first.
+//     These ids are two-byte uvarints on the wire (a Call frame grows from
+//     18 to 19-20 bytes).
+//   - Reservations: a re-registering slave sends the nodes of its view;
+//     the master reserves their ids, for the node of that name, for one
+//     heartbeat timeout, so even a newcomer arriving after the window
+//     cannot take them before their owners re-register.
+//
+// Only a newcomer arriving in the window before any slave re-registered can
+// still collide, and only if the random base lands on a live slave's id (a
+// cluster that handed out more than RecoverBase ids). ErrIDChanged remains
+// the safety net for that case: the node must restart.
 //
 // # State machines
 //

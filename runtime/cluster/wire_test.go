@@ -3,8 +3,8 @@ package cluster
 import (
 	"net"
 	"reflect"
-	"strings"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/lotou-io/lotou/runtime/core"
