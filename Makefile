@@ -60,7 +60,7 @@ vet: ## Run go vet on both modules.
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint (config in .golangci.yml).
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
 
 .PHONY: setup-envtest
 setup-envtest: ## Build kube-apiserver and etcd from the module proxy into bin/k8s (cached).

@@ -35,6 +35,9 @@ type Options struct {
 	// StopTimeout bounds the graceful stop run by Run when its ctx ends;
 	// default 10s.
 	StopTimeout time.Duration
+	// CallTimeout bounds a Call whose ctx has no deadline of its own, so a
+	// lost reply can never block a caller forever; 0 means no default bound.
+	CallTimeout time.Duration
 }
 
 // Core routes messages between the services of one node and, through
@@ -46,6 +49,7 @@ type Core struct {
 	mbSize   int
 	regTO    time.Duration
 	stopTO   time.Duration
+	callTO   time.Duration
 	local    *LocalRegistry // "." names
 	registry atomic.Pointer[registryBox]
 	remote   atomic.Pointer[remoteBox]
@@ -77,6 +81,7 @@ func New(opts Options) (*Core, error) {
 		mbSize: opts.MailboxSize,
 		regTO:  opts.RegistryTimeout,
 		stopTO: opts.StopTimeout,
+		callTO: opts.CallTimeout,
 		local:  NewLocalRegistry(),
 	}
 	if c.log.GetSink() == nil {
@@ -188,6 +193,12 @@ func (c *Core) wait(ctx context.Context, w *waiter, m *Message) ([]any, error) {
 		ret, err := w.ret, w.err
 		putWaiter(w)
 		return ret, err
+	}
+	if _, ok := ctx.Deadline(); !ok && c.callTO > 0 {
+		// Only calls that did not finish while spinning pay for the timer.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.callTO)
+		defer cancel()
 	}
 	if done := ctx.Done(); done != nil {
 		select {

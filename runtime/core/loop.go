@@ -180,6 +180,11 @@ func (s *Service) onEventMsg(m *envelope) {
 // waitCall dispatches this service's other messages until the reply to
 // session sess arrives, ctx ends, or the service is killed.
 func (s *Service) waitCall(ctx context.Context, sess uint64, p *pendingCall, m *Message) ([]any, error) {
+	if _, ok := ctx.Deadline(); !ok && s.core.callTO > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.core.callTO)
+		defer cancel()
+	}
 	done := ctx.Done()
 	for !p.done {
 		if done != nil {

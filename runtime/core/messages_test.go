@@ -143,6 +143,69 @@ func TestCallTimeout(t *testing.T) {
 	}
 }
 
+// TestDefaultCallTimeout checks that Options.CallTimeout bounds calls whose
+// ctx has no deadline, from outside a service and from inside a handler, and
+// that a ctx deadline of its own still wins.
+func TestDefaultCallTimeout(t *testing.T) {
+	c := newCore(t, func(o *core.Options) { o.CallTimeout = 30 * time.Millisecond })
+	release := make(chan struct{})
+	defer close(release)
+	slow := spawn(t, c, "", func(s *core.Service) error {
+		s.Handle("slow", func() { <-release })
+		return nil
+	})
+	fast := spawn(t, c, "", func(s *core.Service) error {
+		s.Handle("fast", func(n int) int { return n + 1 })
+		return nil
+	})
+	caller := spawn(t, c, "", func(s *core.Service) error {
+		s.Handle("relay", func(cx *core.Context) error {
+			_, err := cx.Call(context.Background(), slow.ID(), "slow")
+			return err
+		})
+		return nil
+	})
+	tests := []struct {
+		name string
+		call func() error
+		want error
+	}{
+		{"core call without deadline", func() error {
+			_, err := c.Call(context.Background(), slow.ID(), "slow")
+			return err
+		}, core.ErrCallTimeout},
+		{"nested call without deadline", func() error {
+			// The outer call has a long deadline of its own: the timeout
+			// can only come from the nested call's default bound.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := c.Call(ctx, caller.ID(), "relay")
+			if ctx.Err() != nil {
+				return fmt.Errorf("outer deadline expired first: %v", err)
+			}
+			return err
+		}, core.ErrCallTimeout},
+		{"fast call is not affected", func() error {
+			ret, err := c.Call(context.Background(), fast.ID(), "fast", 1)
+			if err == nil && ret[0] != 2 {
+				return fmt.Errorf("fast returned %v", ret)
+			}
+			return err
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			if tt.want == nil && err != nil {
+				t.Fatalf("err = %v, want nil", err)
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
 // requester runs Request from inside a service and reports every callback.
 type requester struct {
 	calls   int
