@@ -51,7 +51,7 @@ func (r *LotouClusterReconciler) reportStatefulSet(s *scope, prev, desired, live
 	}
 	if from, to := tokenHashOf(prev), tokenHashOf(desired); from != "" && from != to {
 		r.event(s.cluster, live, corev1.EventTypeWarning, ReasonEventTokenChanged, "Update",
-			"Cluster token changed (Secret %s was deleted or emptied): restarting %s on the new token", resources.TokenSecretName(s.cluster), role)
+			"Cluster token in Secret %s changed (deleted, emptied or edited): restarting %s on the new token", resources.TokenSecretName(s.cluster), role)
 		specific = true
 	}
 	if !specific {

@@ -17,7 +17,8 @@ import (
 // TestDeletedTokenRollsEveryPod deletes the token Secret of a ready cluster
 // whose new image is still held back from the master: the operator makes a
 // new token, both pod templates get its hash at once (the master keeps its
-// old image until the slaves are ready), and a Warning event says why.
+// old image until the slaves are ready), and a Warning event says why. A
+// token rotated by hand is kept and rolls both roles the same way.
 func TestDeletedTokenRollsEveryPod(t *testing.T) {
 	te := getEnv(t)
 	ctx := context.Background()
@@ -87,5 +88,22 @@ func TestDeletedTokenRollsEveryPod(t *testing.T) {
 		m := getSts(g, te.k8s, ns, "tk-master")
 		g.Expect(imageOf(m)).To(gomega.Equal("lotou-node:v2"))
 		g.Expect(tokenHashOf(m)).To(gomega.Equal(resources.TokenHash(second.Data[resources.TokenKey])))
+	})
+
+	// A user rotating the token by hand is kept, and rolls both roles too.
+	rotated := []byte("hand-rotated-token-0123456789abcdef")
+	eventually(t, func(g gomega.Gomega) {
+		var cur corev1.Secret
+		g.Expect(te.k8s.Get(ctx, key, &cur)).To(gomega.Succeed())
+		cur.Data[resources.TokenKey] = rotated
+		g.Expect(te.k8s.Update(ctx, &cur)).To(gomega.Succeed())
+	})
+	eventually(t, func(g gomega.Gomega) {
+		for _, name := range []string{"tk-master", "tk-slaves"} {
+			g.Expect(tokenHashOf(getSts(g, te.k8s, ns, name))).To(gomega.Equal(resources.TokenHash(rotated)), name)
+		}
+		var cur corev1.Secret
+		g.Expect(te.k8s.Get(ctx, key, &cur)).To(gomega.Succeed())
+		g.Expect(cur.Data[resources.TokenKey]).To(gomega.Equal(rotated))
 	})
 }

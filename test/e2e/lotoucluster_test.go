@@ -12,7 +12,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -60,43 +59,11 @@ type lcState struct {
 }
 
 func stepInstall(t *testing.T, s *suite, lc *lcState) {
-	ctx := t.Context()
-	if out, err := s.k(ctx, "apply", "-k", filepath.Join(s.root, "config", "dev")); err != nil {
-		t.Fatalf("kubectl apply -k config/dev: %v\n%s", err, out)
-	}
-	if _, err := s.k(ctx, "wait", "--for=condition=Established", "crd/"+lcGVR.Resource+"."+lcGVR.Group, "--timeout=60s"); err != nil {
-		t.Fatal(err)
-	}
-	d, err := s.operatorDeployment(ctx)
+	d, err := s.installOperator(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	lc.opNS = d.Namespace
-	if _, err := s.k(ctx, "-n", d.Namespace, "rollout", "status", "deployment/"+d.Name, "--timeout=120s"); err != nil {
-		t.Fatalf("operator not available: %v", err)
-	}
-	// Leader election really happened: a Lease in the operator's namespace held by one of its pods.
-	err = eventually(ctx, 60*time.Second, time.Second, func(ctx context.Context) error {
-		var leases coordinationv1.LeaseList
-		if err := s.c.List(ctx, &leases, client.InNamespace(d.Namespace)); err != nil {
-			return err
-		}
-		var pods corev1.PodList
-		if err := s.c.List(ctx, &pods, client.InNamespace(d.Namespace), client.MatchingLabels(d.Spec.Selector.MatchLabels)); err != nil {
-			return err
-		}
-		for _, l := range leases.Items {
-			for _, p := range pods.Items {
-				if l.Spec.HolderIdentity != nil && strings.HasPrefix(*l.Spec.HolderIdentity, p.Name) {
-					return nil
-				}
-			}
-		}
-		return fmt.Errorf("no lease in %s held by an operator pod (%d leases)", d.Namespace, len(leases.Items))
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // sampleYAML is config/samples' LotouCluster with the dev image, in the test namespace.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
@@ -44,7 +46,7 @@ type suite struct {
 	ctrdSock  string
 }
 
-func newSuite(t *testing.T) *suite {
+func newSuite(t testing.TB) *suite {
 	t.Helper()
 	if skipReason != "" {
 		t.Skip(skipReason)
@@ -148,3 +150,49 @@ func (s *suite) operatorDeployment(ctx context.Context) (*appsv1.Deployment, err
 
 // lcGVR is the LotouCluster resource, for kubectl arguments.
 var lcGVR = schema.GroupVersionResource{Group: lotouv1alpha1.GroupVersion.Group, Version: lotouv1alpha1.GroupVersion.Version, Resource: "lotouclusters"}
+
+// installOperator applies config/dev with kubectl, waits for the operator's rollout and for its leader election
+// (a Lease in its namespace held by one of its pods), and returns its Deployment.
+func (s *suite) installOperator(ctx context.Context) (*appsv1.Deployment, error) {
+	if out, err := s.k(ctx, "apply", "-k", filepath.Join(s.root, "config", "dev")); err != nil {
+		return nil, fmt.Errorf("kubectl apply -k config/dev: %w\n%s", err, out)
+	}
+	if _, err := s.k(ctx, "wait", "--for=condition=Established", "crd/"+lcGVR.Resource+"."+lcGVR.Group, "--timeout=60s"); err != nil {
+		return nil, err
+	}
+	d, err := s.operatorDeployment(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.k(ctx, "-n", d.Namespace, "rollout", "status", "deployment/"+d.Name, "--timeout=120s"); err != nil {
+		logs, _ := s.k(context.WithoutCancel(ctx), "-n", d.Namespace, "logs", "deployment/"+d.Name, "--tail=30")
+		return nil, fmt.Errorf("operator deployment %s/%s not available: %w\nlast log lines:\n%s", d.Namespace, d.Name, err, logs)
+	}
+	err = eventually(ctx, 60*time.Second, time.Second, func(ctx context.Context) error {
+		var leases coordinationv1.LeaseList
+		if err := s.c.List(ctx, &leases, client.InNamespace(d.Namespace)); err != nil {
+			return err
+		}
+		var pods corev1.PodList
+		if err := s.c.List(ctx, &pods, client.InNamespace(d.Namespace), client.MatchingLabels(d.Spec.Selector.MatchLabels)); err != nil {
+			return err
+		}
+		var holders []string
+		for _, l := range leases.Items {
+			if l.Spec.HolderIdentity == nil {
+				continue
+			}
+			holders = append(holders, *l.Spec.HolderIdentity)
+			for _, p := range pods.Items {
+				if strings.HasPrefix(*l.Spec.HolderIdentity, p.Name) {
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("want a Lease in %s held by an operator pod, lease holders are %v", d.Namespace, holders)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("leader election: %w", err)
+	}
+	return d, nil
+}

@@ -206,6 +206,14 @@ func upNames(v contract.ClusterView) map[string]bool {
 	return out
 }
 
+func nodeIDs(v contract.ClusterView) map[string]uint16 {
+	out := map[string]uint16{}
+	for _, n := range v.Nodes {
+		out[n.Name] = n.ID
+	}
+	return out
+}
+
 func globals(v contract.ClusterView) map[string]bool {
 	out := map[string]bool{}
 	for _, g := range v.Globals {
@@ -296,13 +304,30 @@ func TestCluster(t *testing.T) {
 	})
 
 	t.Run("master restart", func(t *testing.T) {
+		before := nodeIDs(view(m))
 		m.kill()
 		eventually(t, "slaves notice", 5*time.Second, func() bool { c, _ := httpGet(a.http, contract.PathReadyz); return c != 200 })
 		e.start(m)
+		// A client joining at once races the slaves' re-registration: it
+		// must not take one of their ids.
+		eventually(t, "restarted master answers lotouctl", 5*time.Second, func() bool {
+			_, _, err := e.ctl("--master", m.addr, "--timeout", "1s", "status")
+			return err == nil
+		})
 		took := eventually(t, "every slave and name back", 5*time.Second, func() bool {
 			return all(view(m)) && all(view(a)) && all(view(b))
 		})
 		t.Logf("cluster whole again %v after the master restarted", took)
+		if after := nodeIDs(view(m)); after["a"] != before["a"] || after["b"] != before["b"] {
+			t.Fatalf("slave ids changed across the master restart: %v → %v", before, after)
+		}
+		for _, p := range []*proc{a, b} {
+			select {
+			case <-p.done:
+				t.Fatalf("%s exited: %v", p.name, p.waitErr)
+			default:
+			}
+		}
 	})
 
 	t.Run("killed slave is down quickly", func(t *testing.T) {

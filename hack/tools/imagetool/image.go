@@ -47,6 +47,10 @@ type Spec struct {
 	OS, Arch string
 	// WorkingDir is the WORKDIR; empty means "/".
 	WorkingDir string
+	// ContentTag also tags the image "<Tag>-<first 12 hex digits of its manifest digest>", a tag that changes
+	// whenever the content does, so that pointing a pod spec at it rolls the pods (a rebuilt image under the
+	// same tag would not).
+	ContentTag bool
 }
 
 // ErrBadSpec reports an unusable image description.
@@ -137,24 +141,57 @@ func Build(s *Spec) (v1.Image, error) {
 	return img, nil
 }
 
-// Write builds the image and writes it as a docker-save tarball (what `ctr images import` reads).
-func Write(s *Spec, out string) error {
+// Write builds the image and writes it as a docker-save tarball (what `ctr images import` reads). It returns
+// the tags written: s.Tag, then the content tag when s.ContentTag is set.
+func Write(s *Spec, out string) ([]string, error) {
 	img, err := Build(s)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tag, err := name.NewTag(s.Tag)
 	if err != nil {
-		return fmt.Errorf("parsing tag %q: %w", s.Tag, err)
+		return nil, fmt.Errorf("parsing tag %q: %w", s.Tag, err)
+	}
+	refs := map[name.Reference]v1.Image{tag: img}
+	written := []string{s.Tag}
+	if s.ContentTag {
+		ct, err := ContentTag(s.Tag, img)
+		if err != nil {
+			return nil, err
+		}
+		ctRef, err := name.NewTag(ct)
+		if err != nil {
+			return nil, fmt.Errorf("parsing tag %q: %w", ct, err)
+		}
+		refs[ctRef] = img
+		written = append(written, ct)
 	}
 	tmp := out + ".tmp"
-	if err := tarball.WriteToFile(tmp, tag, img); err != nil {
-		return fmt.Errorf("writing %s: %w", out, err)
+	if err := tarball.MultiRefWriteToFile(tmp, refs); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", out, err)
 	}
 	if err := os.Rename(tmp, out); err != nil {
-		return fmt.Errorf("renaming %s: %w", tmp, err)
+		return nil, fmt.Errorf("renaming %s: %w", tmp, err)
 	}
-	return nil
+	return written, nil
+}
+
+// ContentTag returns tag with "-<first 12 hex digits of img's manifest digest>" appended to its tag part
+// ("latest" when tag has none), the repository kept as written: lotou-node:dev -> lotou-node:dev-0123456789ab.
+func ContentTag(tag string, img v1.Image) (string, error) {
+	d, err := img.Digest()
+	if err != nil {
+		return "", fmt.Errorf("computing the digest of %s: %w", tag, err)
+	}
+	repo, ver := tag, "latest"
+	if i := strings.LastIndex(tag, ":"); i > strings.LastIndex(tag, "/") {
+		repo, ver = tag[:i], tag[i+1:]
+	}
+	ct := repo + ":" + ver + "-" + d.Hex[:12]
+	if _, err := name.NewTag(ct); err != nil {
+		return "", fmt.Errorf("%w: content tag %q: %w", ErrBadSpec, ct, err)
+	}
+	return ct, nil
 }
 
 func withPath(env []string) []string {

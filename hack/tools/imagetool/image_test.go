@@ -58,7 +58,7 @@ func TestWriteRoundTrip(t *testing.T) {
 		Arch:       "amd64",
 	}
 	out := filepath.Join(dir, "img.tar")
-	if err := Write(spec, out); err != nil {
+	if _, err := Write(spec, out); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
 	tag, err := name.NewTag("lotou-node:dev")
@@ -106,7 +106,9 @@ func TestWriteRoundTrip(t *testing.T) {
 
 	// Same inputs, same digest.
 	out2 := filepath.Join(dir, "img2.tar")
-	if err := Write(spec, out2); err != nil {
+	spec.ContentTag = true
+	tags, err := Write(spec, out2)
+	if err != nil {
 		t.Fatal(err)
 	}
 	img2, err := tarball.ImageFromPath(out2, &tag)
@@ -117,6 +119,50 @@ func TestWriteRoundTrip(t *testing.T) {
 	d2, err2 := img2.Digest()
 	if err1 != nil || err2 != nil || d1 != d2 {
 		t.Fatalf("digests differ: %v %v (%v %v)", d1, d2, err1, err2)
+	}
+	// The content tag names the same image, and is in the tarball too.
+	wantCT := "lotou-node:dev-" + d1.Hex[:12]
+	if !reflect.DeepEqual(tags, []string{"lotou-node:dev", wantCT}) {
+		t.Fatalf("tags = %v, want [lotou-node:dev %s]", tags, wantCT)
+	}
+	ctTag, err := name.NewTag(wantCT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img3, err := tarball.ImageFromPath(out2, &ctTag)
+	if err != nil {
+		t.Fatalf("reading back %s: %v", wantCT, err)
+	}
+	if d3, err := img3.Digest(); err != nil || d3 != d1 {
+		t.Fatalf("%s digest = %v, %v; want %v", wantCT, d3, err, d1)
+	}
+}
+
+func TestContentTag(t *testing.T) {
+	img, err := Build(&Spec{Tag: "x:y", Files: []File{{Src: "image.go", Dst: "/a", Mode: 0o644}}, Cmd: []string{"/a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := d.Hex[:12]
+	tests := []struct {
+		in, want string
+	}{
+		{"lotou-node:dev", "lotou-node:dev-" + h},
+		{"lotou-node", "lotou-node:latest-" + h},
+		{"localhost:5000/lotou/node:v1", "localhost:5000/lotou/node:v1-" + h},
+		{"localhost:5000/lotou-node", "localhost:5000/lotou-node:latest-" + h},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ContentTag(tt.in, img)
+			if err != nil || got != tt.want {
+				t.Fatalf("ContentTag(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
 	}
 }
 

@@ -21,13 +21,13 @@ func (l *listFlag) Set(v string) error {
 }
 
 func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "imagetool:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, stderr io.Writer) error {
+func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("imagetool", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -45,6 +45,7 @@ func run(args []string, stderr io.Writer) error {
 	fs.StringVar(&s.OS, "os", "linux", "image OS")
 	fs.StringVar(&s.Arch, "arch", runtime.GOARCH, "image architecture")
 	fs.StringVar(&s.WorkingDir, "workdir", "/", "working directory")
+	fs.BoolVar(&s.ContentTag, "content-tag", false, "also tag the image <tag>-<12 hex of its digest> and print that tag on stdout")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("parsing flags: %w", err)
 	}
@@ -62,12 +63,17 @@ func run(args []string, stderr io.Writer) error {
 		s.Files = append(s.Files, f)
 	}
 	s.Entrypoint, s.Cmd, s.Env = entry, cmd, envs
-	if err := Write(&s, out); err != nil {
+	tags, err := Write(&s, out)
+	if err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(stderr, "imagetool: wrote %s (%s)\n", out, s.Tag)
-	if err != nil {
+	if _, err := fmt.Fprintf(stderr, "imagetool: wrote %s (%s)\n", out, strings.Join(tags, ", ")); err != nil {
 		return fmt.Errorf("reporting: %w", err)
+	}
+	if s.ContentTag {
+		if _, err := fmt.Fprintln(stdout, tags[len(tags)-1]); err != nil {
+			return fmt.Errorf("printing the content tag: %w", err)
+		}
 	}
 	return nil
 }
