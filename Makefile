@@ -78,7 +78,7 @@ test: test-unit test-fuzz test-bench-build test-e2e ## Run every test: unit, env
 .PHONY: test-unit
 test-unit: setup-envtest ## Unit, envtest and real-process tests (race detector on the runtime).
 	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test ./... -count=1 -timeout 20m
-	go test -race -count=1 -timeout 20m ./runtime/...
+	CGO_ENABLED=1 go test -race -count=1 -timeout 20m ./runtime/...
 
 .PHONY: test-fuzz
 test-fuzz: ## Run each fuzz target for FUZZTIME.
