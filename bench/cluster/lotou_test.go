@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,21 +88,20 @@ func lookup(b *testing.B, k *core.Core, name string) core.ServiceID {
 // another over loopback TCP.
 func BenchmarkRemoteSend(b *testing.B) {
 	from, to := pair(b)
-	var got atomic.Int64
+	fl := newFlow()
 	if _, err := to.core.Spawn(context.Background(), "sink", func(s *core.Service) error {
-		s.Handle("hit", func(int) { got.Add(1) })
+		s.Handle("hit", func(int) { fl.hit() })
 		return nil
 	}, core.WithMailboxSize(4*window)); err != nil {
 		b.Fatal(err)
 	}
 	id := lookup(b, from.core, "sink")
+	fl.expect(b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		for int64(i)-got.Load() >= window {
-			runtime.Gosched()
-		}
+		fl.before(i)
 		for {
 			err := from.core.Send(id, "hit", i)
 			if err == nil {
@@ -115,9 +113,7 @@ func BenchmarkRemoteSend(b *testing.B) {
 			runtime.Gosched()
 		}
 	}
-	for got.Load() < int64(b.N) {
-		runtime.Gosched()
-	}
+	fl.wait()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 	var frames, writes uint64

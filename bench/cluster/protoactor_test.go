@@ -3,9 +3,7 @@ package cluster
 import (
 	"log/slog"
 	"net"
-	"runtime"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,10 +42,10 @@ func BenchmarkProtoactorRemoteSend(b *testing.B) {
 		recvRemote.Shutdown(true)
 	}()
 
-	var got atomic.Int64
+	fl := newFlow()
 	props := actor.PropsFromFunc(func(c actor.Context) {
 		if _, ok := c.Message().(*wrapperspb.Int64Value); ok {
-			got.Add(1)
+			fl.hit()
 		}
 	})
 	if _, err := recvSys.Root.SpawnNamed(props, "sink"); err != nil {
@@ -57,25 +55,21 @@ func BenchmarkProtoactorRemoteSend(b *testing.B) {
 	// Warm up the connection outside the timing.
 	sendSys.Root.Send(pid, wrapperspb.Int64(-1))
 	deadline := time.Now().Add(10 * time.Second)
-	for got.Load() < 1 {
+	for fl.got.Load() < 1 {
 		if time.Now().After(deadline) {
 			b.Fatal("protoactor remote did not connect")
 		}
 		time.Sleep(time.Millisecond)
 	}
-	got.Store(0)
+	fl.expect(b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		for int64(i)-got.Load() >= window {
-			runtime.Gosched()
-		}
+		fl.before(i)
 		sendSys.Root.Send(pid, wrapperspb.Int64(int64(i)))
 	}
-	for got.Load() < int64(b.N) {
-		runtime.Gosched()
-	}
+	fl.wait()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }

@@ -93,8 +93,8 @@ type Cluster struct {
 	joined     chan struct{}
 	joinErr    error
 	ready      bool
-	owned      map[string]uint64 // names held by this node
-	acks       map[uint64]chan error
+	owned      map[string]uint64      // names held by this node
+	acks       map[uint64]pendingName // name registrations waiting for the master
 	seq        uint64
 	waiters    map[string][]chan struct{}
 	fatal      chan error
@@ -163,7 +163,7 @@ func New(opts Options) (*Cluster, error) {
 		opts: opts, log: opts.Log, view: NewView(),
 		byNode: map[uint16]*transport.Conn{}, connNode: map[*transport.Conn]uint16{},
 		inbound: map[uint16]*transport.Conn{}, joined: make(chan struct{}), owned: map[string]uint64{},
-		acks: map[uint64]chan error{}, waiters: map[string][]chan struct{}{}, fatal: make(chan error, 1),
+		acks: map[uint64]pendingName{}, waiters: map[string][]chan struct{}{}, fatal: make(chan error, 1),
 		callStart: map[uint64]time.Time{}, enc: &msgEncoder{reg: opts.Codec},
 	}
 	tr, err := transport.New(transport.Options{

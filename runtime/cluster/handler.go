@@ -211,10 +211,14 @@ func (c *Cluster) masterControl(conn *transport.Conn, m *Control) {
 			c.sendConn(conn, &Control{Type: CtlNodeDown, ID: from}) // tells it to register again
 		}
 	case CtlNameAdd:
-		if registered {
-			outs, _ := c.ms.AddName(from, m.Seq, m.Name, m.Service)
-			c.dispatchLocked(outs, &e)
+		if !registered { // a stale connection: answer, so nobody waits for ever
+			if m.Seq != 0 {
+				c.sendConn(conn, &Control{Type: CtlAck, Seq: m.Seq, Err: "this connection is not registered with the master"})
+			}
+			break
 		}
+		outs, _ := c.ms.AddName(from, m.Seq, m.Name, m.Service)
+		c.dispatchLocked(outs, &e)
 	case CtlNameDel:
 		if registered {
 			c.dispatchLocked(c.ms.DelName(from, m.Name, m.Service), &e)
@@ -290,13 +294,13 @@ func (c *Cluster) slaveControl(m *Control) {
 	case CtlNodeUp, CtlNameAdd, CtlNameDel:
 		c.applyLocked(m, &e)
 	case CtlAck:
-		if ch, ok := c.acks[m.Seq]; ok {
+		if p, ok := c.acks[m.Seq]; ok {
 			delete(c.acks, m.Seq)
 			var err error
 			if m.Err != "" {
 				err = &core.RemoteError{Msg: m.Err}
 			}
-			ch <- err
+			p.done <- err
 		}
 	}
 	c.mu.Unlock()
@@ -326,7 +330,43 @@ func (c *Cluster) welcomeLocked(m *Control, e *effects) {
 	}
 	c.ready = true
 	c.applyLocked(m, e)
+	c.settleAcksLocked(m)
 	c.log.Info("Registered with master", "id", m.ID, "nodes", len(m.Nodes), "names", len(m.Names))
+}
+
+// pendingName is a name registration sent to the master and not answered
+// yet.
+type pendingName struct {
+	name string
+	svc  uint64
+	done chan error // buffered: the answer never blocks
+}
+
+// settleAcksLocked answers name registrations whose ack was lost with the
+// connection that carried it: the registration sent every owned name again
+// and the welcome's table says which the master took. Without this a
+// Register waiting on a connection that dropped would wait forever.
+func (c *Cluster) settleAcksLocked(welcome *Control) {
+	for seq, p := range c.acks {
+		if _, owned := c.owned[p.name]; !owned {
+			continue // not part of the registration: its ack may still come
+		}
+		delete(c.acks, seq)
+		p.done <- nameResult(welcome.Names, p.name, p.svc)
+	}
+}
+
+// nameResult says whether table binds name to svc.
+func nameResult(table []NameEntry, name string, svc uint64) error {
+	for _, n := range table {
+		if n.Name == name {
+			if n.ID == svc {
+				return nil
+			}
+			return &core.RemoteError{Msg: fmt.Sprintf("name %q held by %v: %v", name, core.ServiceID(n.ID), core.ErrNameTaken)}
+		}
+	}
+	return &core.RemoteError{Msg: fmt.Sprintf("name %q refused by the master", name)}
 }
 
 // failLocked ends Join (if waiting) or Run with err.

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,5 +149,54 @@ func TestMasterRestartWithNewcomer(t *testing.T) {
 	}
 	if ret, err := ctl.core.Call(ctx, id, "echo", 7); err != nil || len(ret) != 1 {
 		t.Fatalf("call after restart: %v %v", ret, err)
+	}
+}
+
+// TestWelcomeSettlesLostAcks: a name registration whose ack was lost with
+// its connection is answered by the welcome of the re-registration, which
+// carried the name again; before, Register waited forever.
+func TestWelcomeSettlesLostAcks(t *testing.T) {
+	mine, theirs := svc(5, 1), svc(6, 1)
+	tests := []struct {
+		name    string
+		owned   bool
+		table   []NameEntry
+		settled bool
+		wantErr string
+	}{
+		{"taken by the master", true, []NameEntry{{"x", mine}}, true, ""},
+		{"held by another node", true, []NameEntry{{"x", theirs}}, true, "held by"},
+		{"refused", true, nil, true, "refused"},
+		{"withdrawn meanwhile: still pending", false, []NameEntry{{"x", mine}}, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := New(Options{Role: contract.RoleSlave, Name: "s", Listen: "127.0.0.1:0", Master: "127.0.0.1:1", Token: []byte("t"), Codec: newCodec()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			c.acks[7] = pendingName{name: "x", svc: mine, done: done}
+			if tt.owned {
+				c.owned["x"] = mine
+			}
+			c.settleAcksLocked(&Control{Type: CtlWelcome, ID: 5, Names: tt.table})
+			select {
+			case err := <-done:
+				if !tt.settled {
+					t.Fatalf("settled with %v", err)
+				}
+				if (tt.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				if _, ok := c.acks[7]; ok {
+					t.Fatal("settled ack kept")
+				}
+			default:
+				if tt.settled {
+					t.Fatal("registration left waiting")
+				}
+			}
+		})
 	}
 }

@@ -180,7 +180,7 @@ func (c *Cluster) Register(ctx context.Context, name string, id core.ServiceID) 
 	c.seq++
 	seq := c.seq
 	ch := make(chan error, 1)
-	c.acks[seq] = ch
+	c.acks[seq] = pendingName{name: name, svc: uint64(id), done: ch}
 	c.sendMasterLocked(&Control{Type: CtlNameAdd, Seq: seq, Name: name, Service: uint64(id)})
 	c.mu.Unlock()
 	var err error

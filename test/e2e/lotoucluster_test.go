@@ -45,6 +45,14 @@ func TestLotouCluster(t *testing.T) {
 	if _, err := s.k(ctx, "create", "namespace", s.ns); err != nil && !strings.Contains(err.Error(), "AlreadyExists") {
 		t.Fatalf("creating namespace: %v", err)
 	}
+	if os.Getenv("LOTOU_E2E_KEEP") != "1" {
+		t.Cleanup(func() {
+			// Whatever the steps left behind (after a failure: the LotouCluster, its pods, the HPA).
+			if _, err := s.k(context.WithoutCancel(ctx), "delete", "namespace", s.ns, "--wait=false", "--ignore-not-found"); err != nil {
+				t.Logf("deleting namespace %s: %v", s.ns, err)
+			}
+		})
+	}
 	keepGoing := os.Getenv("LOTOU_E2E_KEEP_GOING") == "1"
 	for _, st := range steps {
 		if !t.Run(st.name, func(t *testing.T) { st.fn(t, s, lc) }) && !keepGoing {
@@ -168,7 +176,7 @@ func stepSample(t *testing.T, s *suite, lc *lcState) {
 		t.Fatalf("kubectl apply sample: %v\n%s", err, out)
 	}
 	if _, err := s.k(ctx, "-n", s.ns, "wait", "--for=condition=Ready", "lc/"+lc.name, "--timeout=240s"); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, s.describe(ctx, lc.name))
 	}
 	slaves := int(obj.GetSlaveReplicas())
 	if err := eventually(ctx, 60*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
@@ -210,7 +218,7 @@ func stepScaleUp(t *testing.T, s *suite, lc *lcState) {
 	if err := eventually(ctx, 180*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
 		return s.settled(ctx, lc.name, 5)
 	}); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, s.describe(ctx, lc.name))
 	}
 	if err := s.call(ctx, lc.name, lc.name+"-slaves-4", lc.name+"-slaves-0"); err != nil {
 		t.Fatalf("echo from the newest slave: %v", err)
@@ -228,28 +236,29 @@ var (
 
 func stepScaleDown(t *testing.T, s *suite, lc *lcState) {
 	ctx := t.Context()
-	// Follow the logs of the slaves that will go, until their containers end.
-	type follow struct {
-		name string
-		done chan string
-	}
-	var follows []follow
+	// Follow the logs of the slaves that will go, until their containers end; the streams must be attached
+	// (first lines read) before the pods go.
+	var follows []*logFollow
 	for _, n := range slaveNames(lc.name, 5)[1:] {
-		f := follow{name: n, done: make(chan string, 1)}
+		f, err := s.followLogs(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(f.stop)
 		follows = append(follows, f)
-		go func() {
-			out, _ := run(ctx, "", s.kubectl, "-n", s.ns, "logs", "-f", n)
-			f.done <- out
-		}()
 	}
-	time.Sleep(time.Second) // let the log streams attach before the pods go
+	for _, f := range follows {
+		if err := f.attached(30 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := s.k(ctx, "-n", s.ns, "scale", "lc/"+lc.name, "--replicas=1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := eventually(ctx, 180*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
 		return s.settled(ctx, lc.name, 1)
 	}); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, s.describe(ctx, lc.name))
 	}
 	// Their global names are gone from the master.
 	obj, err := s.get(ctx, lc.name)
@@ -257,22 +266,22 @@ func stepScaleDown(t *testing.T, s *suite, lc *lcState) {
 		t.Fatal(err)
 	}
 	for _, f := range follows {
-		if slices.Contains(obj.Status.GlobalServices, "echo:"+f.name) {
-			t.Errorf("echo:%s still registered after %s left", f.name, f.name)
+		if slices.Contains(obj.Status.GlobalServices, "echo:"+f.pod) {
+			t.Errorf("echo:%s still registered after %s left (global names: %v)", f.pod, f.pod, obj.Status.GlobalServices)
 		}
 	}
 	for _, f := range follows {
-		select {
-		case out := <-f.done:
-			tail := lastLines(out, 20)
-			if !gracefulLeave.MatchString(tail) {
-				t.Errorf("%s: no graceful leave in its last log lines:\n%s", f.name, tail)
-			}
-			if timeoutLine.MatchString(tail) {
-				t.Errorf("%s: left by timeout:\n%s", f.name, tail)
-			}
-		case <-time.After(60 * time.Second):
-			t.Errorf("%s: log stream did not end", f.name)
+		out, err := f.ended(60 * time.Second)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		tail := lastLines(out, 20)
+		if !gracefulLeave.MatchString(tail) {
+			t.Errorf("%s: want a graceful leave (%s) in its last log lines, got:\n%s", f.pod, gracefulLeave, tail)
+		}
+		if timeoutLine.MatchString(tail) {
+			t.Errorf("%s: left by timeout, want a graceful leave:\n%s", f.pod, tail)
 		}
 	}
 }
@@ -293,7 +302,7 @@ func stepImageChange(t *testing.T, s *suite, lc *lcState) {
 	if err := eventually(ctx, 120*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
 		return s.settled(ctx, lc.name, 2)
 	}); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, s.describe(ctx, lc.name))
 	}
 	before, err := s.get(ctx, lc.name)
 	if err != nil {
@@ -321,12 +330,12 @@ func stepImageChange(t *testing.T, s *suite, lc *lcState) {
 			}
 		}
 		if len(readyAt) < len(names) {
-			return fmt.Errorf("rolled so far: %v", readyAt)
+			return fmt.Errorf("pods ready on %s so far: %v, want all of %v", newImage, readyAt, names)
 		}
 		return s.settled(ctx, lc.name, 2)
 	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, s.describe(ctx, lc.name))
 	}
 	for _, n := range names[1:] {
 		if !readyAt[n].Before(readyAt[names[0]]) {
@@ -421,7 +430,7 @@ func stepKillSlave(t *testing.T, s *suite, lc *lcState) {
 		}
 		return s.settled(ctx, lc.name, 2)
 	}); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, s.describe(ctx, lc.name))
 	}
 }
 
@@ -541,7 +550,7 @@ func stepDelete(t *testing.T, s *suite, lc *lcState) {
 				return err
 			}
 			if n := apimeta.LenList(l); n > 0 {
-				return fmt.Errorf("%d %s left", n, kind)
+				return fmt.Errorf("%d %s of lc/%s left, want 0", n, kind, lc.name)
 			}
 		}
 		out, err := s.k(ctx, "-n", s.ns, "get", "pdb", "-l", "lotou.io/cluster="+lc.name, "-o", "name")
@@ -549,7 +558,7 @@ func stepDelete(t *testing.T, s *suite, lc *lcState) {
 			return err
 		}
 		if strings.TrimSpace(out) != "" {
-			return fmt.Errorf("PDBs left: %s", out)
+			return fmt.Errorf("PDBs of lc/%s left: %s, want none", lc.name, out)
 		}
 		return nil
 	})
