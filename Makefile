@@ -76,7 +76,8 @@ setup-k8s: ## Build every Kubernetes binary the local cluster needs into bin/k8s
 test: test-unit test-fuzz test-bench-build test-e2e ## Run every test: unit, envtest, process, fuzz (short), bench build, e2e.
 
 .PHONY: test-unit
-test-unit: setup-envtest ## Unit, envtest and real-process tests (race detector on the runtime).
+test-unit: ## Unit, envtest and real-process tests (race detector on the runtime).
+	hack/setup-envtest.sh etcd kube-apiserver kubectl
 	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test ./... -count=1 -timeout 20m
 	CGO_ENABLED=1 go test -race -count=1 -timeout 20m ./runtime/...
 
