@@ -11,7 +11,8 @@
 #         --read-membership=false (Ready = pods ready, no registration)
 #
 # Each phase brings its cluster up and always down again (also on failure or Ctrl-C), then the figures are
-# printed with the command that produced them. Logs: $LOTOU_DEV_DIR or .dev/, under logs/.
+# printed with the command that produced them. Log: $LOTOU_DEV_DIR/bench-e2e.log or .dev/bench-e2e.log (the
+# cluster components' logs under logs/).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEV="${LOTOU_DEV_DIR:-$ROOT/.dev}"
@@ -29,7 +30,7 @@ die() {
 
 [[ $EUID -eq 0 ]] || die "needs root (containerd, kubelet, a bridge and nftables on this machine); run as root"
 case "$WHAT" in real | kwok | all) ;; *)
-	sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac
@@ -37,7 +38,7 @@ mkdir -p "$LOGS"
 RESULTS="$(mktemp)"
 
 cluster_down() {
-	"$ROOT/hack/local-cluster.sh" down >>"$LOGS/bench-e2e.log" 2>&1 || log "local-cluster.sh down failed; read $LOGS/bench-e2e.log"
+	"$ROOT/hack/local-cluster.sh" down >>"$DEV/bench-e2e.log" 2>&1 || log "local-cluster.sh down failed; read $DEV/bench-e2e.log"
 }
 
 finish() {
@@ -60,15 +61,15 @@ trap finish EXIT
 bench() {
 	local name=$1 benchtime=$2 out
 	local cmd=(go test ./test/e2e/ -run '^$' -bench "^$name\$" -benchtime "$benchtime" -count 1 -timeout 30m -v)
-	log "running: ${cmd[*]} (log: $LOGS/bench-e2e.log)"
+	log "running: ${cmd[*]} (log: $DEV/bench-e2e.log)"
 	out="$(cd "$ROOT" && LOTOU_E2E=1 KUBECONFIG="$DEV/kubeconfig/admin.conf" KUBECACHEDIR="$DEV/kube-cache" \
 		LOTOU_KUBECTL="$K8S_BIN/kubectl" LOTOU_NODE_IMAGE="${NODE_IMG:-lotou-node:dev}" \
 		LOTOU_MANAGER_BIN="$ROOT/bin/manager" "${cmd[@]}" 2>&1)" || {
-		echo "$out" >>"$LOGS/bench-e2e.log"
+		echo "$out" >>"$DEV/bench-e2e.log"
 		echo "$out" | tail -40 >&2
-		die "$name failed (full output in $LOGS/bench-e2e.log)"
+		die "$name failed (full output in $DEV/bench-e2e.log)"
 	}
-	echo "$out" >>"$LOGS/bench-e2e.log"
+	echo "$out" >>"$DEV/bench-e2e.log"
 	echo "$out" | grep -E "SKIP|skipped" >&2 && die "$name was skipped"
 	{
 		echo "\$ ${cmd[*]}    # $(date -u +%FT%TZ), $(nproc) cores"
@@ -76,7 +77,7 @@ bench() {
 	} >>"$RESULTS"
 }
 
-: >"$LOGS/bench-e2e.log"
+: >"$DEV/bench-e2e.log"
 if [[ $WHAT == real || $WHAT == all ]]; then
 	log "real pods: cluster up, binaries and images (hack/dev.sh images)"
 	"$ROOT/hack/dev.sh" images
@@ -86,10 +87,10 @@ if [[ $WHAT == real || $WHAT == all ]]; then
 fi
 if [[ $WHAT == kwok || $WHAT == all ]]; then
 	log "building bin/manager"
-	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o bin/manager ./cmd/manager) >>"$LOGS/bench-e2e.log" 2>&1 ||
-		die "go build ./cmd/manager failed; read $LOGS/bench-e2e.log"
+	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o bin/manager ./cmd/manager) >>"$DEV/bench-e2e.log" 2>&1 ||
+		die "go build ./cmd/manager failed; read $DEV/bench-e2e.log"
 	log "kwok: control plane and ${LOTOU_KWOK_NODES:-3} simulated nodes (hack/local-cluster.sh up --kwok)"
-	"$ROOT/hack/local-cluster.sh" up --kwok >>"$LOGS/bench-e2e.log" || die "kwok cluster failed; read $LOGS/bench-e2e.log"
+	"$ROOT/hack/local-cluster.sh" up --kwok >>"$DEV/bench-e2e.log" || die "kwok cluster failed; read $DEV/bench-e2e.log"
 	bench BenchmarkKwok1000Slaves 1x
 	log "tearing the kwok cluster down"
 	cluster_down

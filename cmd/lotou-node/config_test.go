@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,7 +92,7 @@ func TestRunBadConfigExits2(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			if code := run(tt.args, envOf(tt.env), &stderr); code != 2 {
+			if code := run(context.Background(), tt.args, envOf(tt.env), &stderr); code != 2 {
 				t.Fatalf("exit %d, want 2 (%s)", code, stderr.String())
 			}
 			if !strings.Contains(stderr.String(), tt.want) {

@@ -118,9 +118,13 @@ start_kwok() {
 	mkdir -p "$DEV/kwok"
 	kwok_stages >"$DEV/kwok/stages.yaml"
 	grep -q 'kind: Stage' "$DEV/kwok/stages.yaml" || die "no kwok stages found; read $DEV/kwok/stages.yaml"
+	# --node-lease-duration-seconds: kwok renews each node's Lease (the heartbeat-with-lease stage needs it);
+	# without it the node controller marks the nodes' pods NotReady after its grace period, and kwok never sets
+	# them Ready again. --cidr: simulated pod IPs (never routed), room for thousands of pods.
 	start_bg kwok "$K8S_BIN/kwok" --kubeconfig="$KCFG/kwok.conf" --config="$DEV/kwok/stages.yaml" \
 		--manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-		--cidr=10.0.0.1/24 --node-ip=10.0.0.1 --server-address=127.0.0.1:10247
+		--cidr=10.0.0.1/16 --node-ip=10.0.0.1 --server-address=127.0.0.1:10247 \
+		--node-lease-duration-seconds=40
 	wait_until kwok 30 "kwok healthy" curl -fsS http://127.0.0.1:10247/healthz
 	local n i
 	n=${LOTOU_KWOK_NODES:-3}

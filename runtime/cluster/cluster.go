@@ -50,6 +50,11 @@ type Options struct {
 	Heartbeat time.Duration
 	// LookupTimeout bounds the wait for a global name not known yet (1s).
 	LookupTimeout time.Duration
+	// DownRetention (master only) is how long a node that died stays listed
+	// down before it is removed from every node table (default
+	// DownRetentionBeats heartbeat timeouts). A node that leaves gracefully
+	// is removed at once.
+	DownRetention time.Duration
 	// Codec encodes message arguments; required.
 	Codec *codec.Registry
 	// MaxFrame and QueueBytes tune the transport (see transport.Options).
@@ -202,6 +207,7 @@ func (c *Cluster) Start() (net.Addr, error) {
 		self := NodeEntry{Name: c.opts.Name, Addr: c.addr, Role: contract.RoleMaster}
 		timeout := contract.MissedHeartbeats * c.opts.Heartbeat
 		c.ms = NewMasterState(self, timeout)
+		c.ms.SetDownRetention(c.opts.DownRetention)
 		// Slaves of a previous master notice the restart within one timeout
 		// and re-dial within BackoffMax: keep their ids out of reach until
 		// then.

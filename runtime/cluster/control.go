@@ -24,7 +24,8 @@ const (
 	CtlRefuse
 	// CtlNodeUp: master → all, a node joined (Nodes[0]).
 	CtlNodeUp
-	// CtlNodeDown: master → all, node ID is gone with all its names.
+	// CtlNodeDown: master → all, node ID is down with all its names; with
+	// Err == NodeGone it is also removed from the node table.
 	CtlNodeDown
 	// CtlNameAdd: node → master (request, Seq set) and master → all (push).
 	CtlNameAdd

@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/lotou-io/lotou/runtime/codec"
 	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/runtime/core"
 	"github.com/lotou-io/lotou/runtime/transport"
@@ -84,7 +86,7 @@ func (c *Cluster) handleData(conn *transport.Conn, payload []byte) {
 	var msg core.Message
 	m := &msg
 	if err := decodeMessageInto(m, payload, c.opts.Codec, &c.cmds); err != nil {
-		c.log.V(1).Info("Dropping data frame", "peer", conn.RemoteAddr().String(), "err", err.Error())
+		c.undecodable(conn, m, err)
 		return
 	}
 	c.stats.In[m.Kind].Add(1)
@@ -93,6 +95,34 @@ func (c *Cluster) handleData(conn *transport.Conn, payload []byte) {
 	}
 	if err := k.DeliverLocal(m); err != nil {
 		c.log.V(1).Info("Remote message not delivered", "to", m.To.String(), "cmd", m.Cmd, "err", err.Error())
+	}
+}
+
+// undecodable handles a data frame whose header decoded but whose arguments
+// hold a type this node has not registered: a Call or Request gets an error
+// reply at once (the caller would otherwise wait for its deadline), a reply
+// fails the local caller the same way, a Send is logged with its sender. Other bad frames are dropped with a debug log.
+func (c *Cluster) undecodable(conn *transport.Conn, m *core.Message, err error) {
+	if !errors.Is(err, codec.ErrUnknownType) {
+		c.log.V(1).Info("Dropping data frame", "peer", conn.RemoteAddr().String(), "err", err.Error())
+		return
+	}
+	c.stats.In[m.Kind].Add(1)
+	switch m.Kind {
+	case core.KindReply: // the caller is here: fail its call now
+		m.Args, m.Err = nil, fmt.Sprintf("node %q cannot decode the reply from %v: %v", c.opts.Name, m.From, err)
+		if derr := c.core.Load().DeliverLocal(m); derr != nil {
+			c.log.V(1).Info("Remote message not delivered", "to", m.To.String(), "err", derr.Error())
+		}
+	case core.KindCall, core.KindRequest:
+		reply := core.Message{Kind: core.KindReply, To: m.From, From: m.To, Session: m.Session,
+			Err: fmt.Sprintf("node %q cannot decode %q for %v: %v", c.opts.Name, m.Cmd, m.To, err)}
+		if derr := c.Deliver(&reply); derr != nil {
+			c.log.Info("Error reply not sent", "to", m.From.String(), "cmd", m.Cmd, "err", derr.Error())
+		}
+	default:
+		c.log.Info("Dropping message with an unregistered type", "from", m.From.String(), "to", m.To.String(),
+			"cmd", m.Cmd, "peer", conn.RemoteAddr().String(), "err", err.Error())
 	}
 }
 
@@ -244,6 +274,8 @@ func (c *Cluster) dispatchLocked(outs []Output, e *effects) {
 		if o.Msg.Type == CtlNodeDown {
 			if m, ok := c.ms.Member(o.Msg.ID); ok {
 				c.log.Info("Node down", "id", m.ID, "name", m.Name)
+			} else if o.Msg.Err == NodeGone {
+				c.log.Info("Node removed from the table", "id", o.Msg.ID)
 			}
 		}
 		frame := appendControl(nil, o.Msg)

@@ -35,6 +35,8 @@ type member struct {
 // It is not safe for concurrent use; its driver serialises calls.
 type MasterState struct {
 	timeout time.Duration
+	// retain is how long a dead node stays listed down; see SetDownRetention.
+	retain  time.Duration
 	self    NodeEntry
 	members map[uint16]*member
 	names   map[string]uint64
@@ -62,8 +64,27 @@ const missedBeats = time.Duration(contract.MissedHeartbeats)
 // forced to MasterID). A node silent for longer than timeout is down.
 func NewMasterState(self NodeEntry, timeout time.Duration) *MasterState {
 	self.ID, self.Up = MasterID, true
-	return &MasterState{timeout: timeout, self: self, members: map[uint16]*member{}, names: map[string]uint64{}, next: MasterID + 1,
+	return &MasterState{timeout: timeout, retain: DownRetentionBeats * timeout, self: self, members: map[uint16]*member{}, names: map[string]uint64{}, next: MasterID + 1,
 		reserved: map[uint16]reservation{}}
+}
+
+// DownRetentionBeats is the default time, in heartbeat timeouts, a dead node
+// stays listed down before it is removed from the node table.
+const DownRetentionBeats = 20
+
+// NodeGone is the Err of a CtlNodeDown that removes the node from the
+// node table (it left gracefully, or stayed dead past the retention), not
+// merely marked down.
+const NodeGone = "gone"
+
+// SetDownRetention sets how long a node that died (missed heartbeats) stays
+// listed down, counted from when it was declared down, before the master
+// removes it from every node table; a node that returns meanwhile is simply
+// up again. A node that leaves gracefully is removed at once.
+func (s *MasterState) SetDownRetention(d time.Duration) {
+	if d > 0 {
+		s.retain = d
+	}
 }
 
 // RecoverBase bounds the ids Recover hands out: [RecoverBase, RecoverTop]
@@ -315,13 +336,19 @@ func (s *MasterState) ConnLost(now time.Time, id uint16) {
 	}
 }
 
-// Leave handles a graceful leave of node id.
+// Leave handles a graceful leave of node id: its names go and it is removed
+// from the node table at once.
 func (s *MasterState) Leave(id uint16) []Output {
 	m, ok := s.members[id]
 	if !ok || !m.Up {
 		return nil
 	}
-	return s.down(m)
+	s.down(m)
+	delete(s.members, id)
+	if m.Role == RoleClient {
+		return nil
+	}
+	return []Output{{To: Broadcast, Msg: &Control{Type: CtlNodeDown, ID: id, Err: NodeGone}}}
 }
 
 // Tick declares down every node silent for longer than the timeout.
@@ -333,8 +360,12 @@ func (s *MasterState) Tick(now time.Time) []Output {
 	}
 	var outs []Output
 	for _, m := range s.sortedMembers() {
-		if m.Up && now.Sub(m.lastSeen) > s.timeout {
+		switch silent := now.Sub(m.lastSeen); {
+		case m.Up && silent > s.timeout:
 			outs = append(outs, s.down(m)...)
+		case !m.Up && silent > s.timeout+s.retain:
+			delete(s.members, m.ID)
+			outs = append(outs, Output{To: Broadcast, Msg: &Control{Type: CtlNodeDown, ID: m.ID, Err: NodeGone}})
 		}
 	}
 	return outs

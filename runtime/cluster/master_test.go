@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -181,7 +182,11 @@ func TestMasterNamesAndLiveness(t *testing.T) {
 	if outs := s.Leave(a); outs != nil {
 		t.Fatal("double leave")
 	}
-	if n := s.Nodes(); len(n) != 3 || n[1].Up || n[2].Up {
+	if m := outs[0].Msg; m.ID != a || m.Err != NodeGone {
+		t.Fatalf("leave sent %+v, want a removal", outs[0].Msg)
+	}
+	// a left: removed; b died: still listed down.
+	if n := s.Nodes(); len(n) != 2 || n[1].ID != b || n[1].Up {
 		t.Fatalf("nodes %+v", n)
 	}
 }
@@ -241,5 +246,46 @@ func TestViewApply(t *testing.T) {
 	}
 	if _, ok := v.Lookup("x"); ok {
 		t.Fatal("name of a down node kept")
+	}
+}
+
+// TestMasterDownRetention: a dead node stays listed down for the retention,
+// then is removed everywhere; one that returns in time is simply up again.
+func TestMasterDownRetention(t *testing.T) {
+	const retain = 10 * time.Second
+	s := NewMasterState(NodeEntry{Name: "m"}, timeout)
+	s.SetDownRetention(retain)
+	a, _ := s.Register(t0, reg("a", 0))
+	b, _ := s.Register(t0, reg("b", 0))
+	if outs := s.Tick(t0.Add(timeout + time.Millisecond)); len(outs) != 2 {
+		t.Fatalf("tick: %v", types(outs))
+	}
+	if _, outs := s.Register(t0.Add(retain/2), reg("b", b)); len(outs) == 0 {
+		t.Fatal("b not re-registered")
+	}
+	tests := []struct {
+		at       time.Duration
+		wantGone []uint16
+		wantIDs  []uint16
+	}{
+		{at: timeout + retain, wantIDs: []uint16{MasterID, a, b}},
+		{at: timeout + retain + time.Millisecond, wantGone: []uint16{a}, wantIDs: []uint16{MasterID, b}},
+		{at: 2 * (timeout + retain), wantIDs: []uint16{MasterID, b}},
+	}
+	for _, tt := range tests {
+		s.Heartbeat(t0.Add(tt.at), b)
+		var gone []uint16
+		for _, o := range s.Tick(t0.Add(tt.at)) {
+			if o.Msg.Type == CtlNodeDown && o.Msg.Err == NodeGone && o.To == Broadcast {
+				gone = append(gone, o.Msg.ID)
+			}
+		}
+		var ids []uint16
+		for _, n := range s.Nodes() {
+			ids = append(ids, n.ID)
+		}
+		if !slices.Equal(gone, tt.wantGone) || !slices.Equal(ids, tt.wantIDs) {
+			t.Fatalf("at %v: removed %v nodes %v, want %v %v", tt.at, gone, ids, tt.wantGone, tt.wantIDs)
+		}
 	}
 }

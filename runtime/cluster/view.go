@@ -38,7 +38,11 @@ func (v *View) Apply(c *Control) []core.Event {
 		}
 		return evs
 	case CtlNodeDown:
-		return v.nodeDown(c.ID)
+		evs := v.nodeDown(c.ID)
+		if c.Err == NodeGone {
+			delete(v.nodes, c.ID)
+		}
+		return evs
 	case CtlNameAdd:
 		if old, ok := v.names[c.Name]; ok && old == c.Service {
 			return nil

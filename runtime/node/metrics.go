@@ -58,6 +58,12 @@ func newMetrics(n *Node) *metrics {
 		queued: prometheus.NewDesc("lotou_send_queue_bytes",
 			"Bytes waiting in the send queue of outbound links.", []string{"peer"}, nil),
 	}
+	if drops := n.opts.LogDropped; drops != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "lotou_log_dropped_total",
+			Help: "Log lines dropped because the log buffer was full.",
+		}, func() float64 { return float64(drops()) }))
+	}
 	m.reg.MustRegister(m, m.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -86,7 +86,8 @@ func (n *Node) builtins() []*core.Service {
 	return append([]*core.Service(nil), n.services...)
 }
 
-// Started is closed once the core runs (or Run gave up).
+// Started is closed once the core runs and its services (built-in, then
+// Options.Start) are started, or once Run gave up.
 func (n *Node) Started() <-chan struct{} { return n.started }
 
 // HTTPAddr returns the bound HTTP address once Run has started, else nil.
@@ -163,7 +164,8 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			return fmt.Errorf("joining cluster: %w", err)
 		}
 	}
-	k, err := core.New(core.Options{Node: id, Logger: n.log.WithName("core"), StopTimeout: 10 * time.Second})
+	k, err := core.New(core.Options{Node: id, Logger: n.log.WithName("core"), StopTimeout: 10 * time.Second,
+		CallTimeout: n.opts.CallTimeout})
 	if err != nil {
 		return fmt.Errorf("creating core: %w", err)
 	}
@@ -220,6 +222,11 @@ func (n *Node) startServices(ctx context.Context, k *core.Core) error {
 			n.mu.Lock()
 			n.services = append(n.services, s)
 			n.mu.Unlock()
+		}
+	}
+	if n.opts.Start != nil {
+		if err := n.opts.Start(ctx, k); err != nil {
+			return fmt.Errorf("starting user services: %w", err)
 		}
 	}
 	return nil

@@ -60,13 +60,18 @@ type running struct {
 	once   sync.Once
 }
 
-func run(t *testing.T, o Options) *running {
+// run starts a node on loopback with the echo service; each hook sees the
+// node before Run starts.
+func run(t *testing.T, o Options, hooks ...func(*Node)) *running {
 	t.Helper()
 	o.Listen, o.HTTP, o.Token, o.Heartbeat = "127.0.0.1:0", "127.0.0.1:0", []byte("tok"), 50*time.Millisecond
 	o.Services = []string{contract.EchoService}
 	n, err := New(o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, h := range hooks {
+		h(n)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{t: t, n: n, cancel: cancel, done: make(chan error, 1)}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/lotou-io/lotou/runtime/codec"
 	"github.com/lotou-io/lotou/runtime/contract"
+	"github.com/lotou-io/lotou/runtime/core"
 	"github.com/lotou-io/lotou/runtime/transport"
 )
 
@@ -48,6 +50,15 @@ type Options struct {
 	Codec *codec.Registry
 	// Log receives the node's logs (default: discard).
 	Log logr.Logger
+	// LogDropped, if set, reports the log lines dropped by the node's log
+	// sink (logsink.Sink.Dropped); /metrics exposes it as
+	// lotou_log_dropped_total.
+	LogDropped func() uint64
+	// Start, if set, starts the application's own services on the node's
+	// core. It runs after the built-in services and before the node reports
+	// ready (/readyz); an error aborts Run, which returns it wrapped. ctx is
+	// Run's ctx: services it spawns stop with the node.
+	Start func(ctx context.Context, c *core.Core) error
 
 	tls *tls.Config
 }
