@@ -55,7 +55,7 @@ func join(ctx context.Context, g *globals, getenv func(string) string, stderr io
 		_ = cl.Close(context.Background())
 		return nil, fmt.Errorf("joining the cluster at %s (is the token right? see the master's log): %w", g.master, err)
 	}
-	k, err := core.New(core.Options{Node: id})
+	k, err := core.New(core.Options{Node: id, CallTimeout: g.timeout})
 	if err != nil {
 		return nil, err
 	}
