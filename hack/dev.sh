@@ -125,6 +125,20 @@ deploy_operator() {
 	log "operator running: $deploys"
 }
 
+# wait_ready waits until lc/$NAME is Ready for its current generation: after a spec change (a new image) the
+# old Ready=True stays until the operator has seen the change, so `kubectl wait` alone could return at once.
+wait_ready() {
+	local deadline=$((SECONDS + ${READY_TIMEOUT%s})) gen obs ready
+	while :; do
+		read -r gen obs ready < <(kc -n "$NS" get lc "$NAME" -o \
+			jsonpath='{.metadata.generation} {.status.observedGeneration} {.status.conditions[?(@.type=="Ready")].status}{"\n"}' 2>/dev/null ||
+			echo "- - -")
+		[[ "$gen" == "$obs" && "$ready" == True ]] && return 0
+		((SECONDS < deadline)) || return 1
+		sleep 1
+	done
+}
+
 apply_sample() {
 	[[ -f "$SAMPLE" ]] || die "missing $SAMPLE"
 	NAME="$(kc create --dry-run=client -f "$SAMPLE" -o jsonpath='{.metadata.name}')"
@@ -141,7 +155,7 @@ apply_sample() {
 			die "setting spec.image failed; read $LOGS/dev-deploy.log"
 	fi
 	log "waiting for lc/$NAME condition=Ready (timeout $READY_TIMEOUT)"
-	kc -n "$NS" wait --for=condition=Ready "lc/$NAME" --timeout="$READY_TIMEOUT" >>"$LOGS/dev-deploy.log" 2>&1 || {
+	wait_ready || {
 		kc -n "$NS" get lc,sts,pods -o wide >&2 || true
 		die "lc/$NAME not Ready; see 'kubectl -n $NS describe lc/$NAME' and the operator's logs"
 	}

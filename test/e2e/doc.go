@@ -10,4 +10,9 @@
 // Environment (set by hack/e2e.sh): LOTOU_E2E=1, KUBECONFIG, LOTOU_KUBECTL (the kubectl binary),
 // LOTOU_CONTAINERD_SOCK (to tag a second image), LOTOU_NODE_IMAGE (default lotou-node:dev). LOTOU_E2E_KEEP_GOING=1
 // runs every step even after one fails (for debugging; later failures may be consequences).
+//
+// Benchmarks (bench_test.go, same gate; hack/bench-e2e.sh, as root, brings up the cluster each needs and tears it
+// down): BenchmarkApplyToReady10Slaves (real pods: kubectl apply of 10 slaves until Ready with 11 nodes
+// registered, metric s/ready) and BenchmarkKwok1000Slaves (kwok: 20 clusters x 50 slaves, operator out of
+// cluster with --read-membership=false, so Ready means pods ready; metric s/all-ready; LOTOU_MANAGER_BIN).
 package e2e
