@@ -27,6 +27,20 @@ func freePort(b *testing.B) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// shutdownRemote stops r. protoactor-go's Remote.Shutdown sometimes panics
+// ("send on closed channel" in endpointManager.stop,
+// remote/endpoint_manager.go:119), even when its benchmark runs alone; the
+// timing is over by then, so the panic is logged instead of aborting the
+// whole benchmark run.
+func shutdownRemote(b *testing.B, r *remote.Remote) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.Logf("protoactor-go Remote.Shutdown panicked: %v", p)
+		}
+	}()
+	r.Shutdown(true)
+}
+
 // BenchmarkProtoactorRemoteSend is BenchmarkRemoteSend with protoactor-go
 // remote (gRPC streams, protobuf messages): one-way sends from one actor
 // system to an actor in another over loopback, same in-flight window.
@@ -38,8 +52,8 @@ func BenchmarkProtoactorRemoteSend(b *testing.B) {
 	sendRemote := remote.NewRemote(sendSys, remote.Configure("127.0.0.1", sendPort))
 	sendRemote.Start()
 	defer func() {
-		sendRemote.Shutdown(true)
-		recvRemote.Shutdown(true)
+		shutdownRemote(b, sendRemote)
+		shutdownRemote(b, recvRemote)
 	}()
 
 	fl := newFlow()

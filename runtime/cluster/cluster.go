@@ -106,6 +106,8 @@ type Cluster struct {
 
 	callMu    sync.Mutex
 	callStart map[uint64]time.Time
+
+	argBufs sync.Pool // *[4]any scratch for decoding arguments
 }
 
 // sender is what a message goes out through: an outbound Peer or an
@@ -171,6 +173,7 @@ func New(opts Options) (*Cluster, error) {
 		acks: map[uint64]pendingName{}, waiters: map[string][]chan struct{}{}, fatal: make(chan error, 1),
 		callStart: map[uint64]time.Time{}, enc: &msgEncoder{reg: opts.Codec},
 	}
+	c.argBufs.New = func() any { return new([4]any) }
 	tr, err := transport.New(transport.Options{
 		Self: transport.Identity{Name: opts.Name}, Token: opts.Token, TLS: opts.TLS,
 		MaxFrame: opts.MaxFrame, QueueBytes: opts.QueueBytes, Handler: c, Log: opts.Log.WithName("transport"),

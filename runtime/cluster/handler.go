@@ -80,12 +80,20 @@ func (c *Cluster) handleData(conn *transport.Conn, payload []byte) {
 	if k == nil {
 		return
 	}
-	// DeliverLocal copies what it keeps (the mailbox stores the fields, a
-	// reply hands over Args) and does not retain m itself, so the message
-	// lives on this goroutine's stack: no allocation, no pool.
+	// DeliverLocal copies what it keeps (the mailbox stores the fields) and
+	// does not retain m itself, so the message lives on this goroutine's
+	// stack. Only a reply's Args are handed over (to the caller); the
+	// arguments of other kinds are decoded into a reused slice.
 	var msg core.Message
 	m := &msg
-	if err := decodeMessageInto(m, payload, c.opts.Codec, &c.cmds); err != nil {
+	var scratch *[4]any
+	var dst []any
+	if payload[0] != byte(core.KindReply) {
+		scratch = c.argBufs.Get().(*[4]any)
+		dst = scratch[:0]
+		defer c.putArgs(scratch)
+	}
+	if err := decodeMessageInto(m, payload, c.opts.Codec, &c.cmds, dst); err != nil {
 		c.undecodable(conn, m, err)
 		return
 	}
@@ -96,6 +104,12 @@ func (c *Cluster) handleData(conn *transport.Conn, payload []byte) {
 	if err := k.DeliverLocal(m); err != nil {
 		c.log.V(1).Info("Remote message not delivered", "to", m.To.String(), "cmd", m.Cmd, "err", err.Error())
 	}
+}
+
+// putArgs clears a decoding scratch slice and keeps it for reuse.
+func (c *Cluster) putArgs(a *[4]any) {
+	clear(a[:])
+	c.argBufs.Put(a)
 }
 
 // undecodable handles a data frame whose header decoded but whose arguments

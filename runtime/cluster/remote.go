@@ -22,7 +22,7 @@ type Stats struct {
 func (c *Cluster) Stats() *Stats { return &c.stats }
 
 // Deliver implements core.Remote: it encodes m straight into the send queue
-// of the link to m's node. It never waits for a slow peer: at most, for a
+// of the link to m's node and keeps nothing of it (m is lent for the call). It never waits for a slow peer: at most, for a
 // call or a reply on an idle link, it writes the frame itself (~100µs bound).
 func (c *Cluster) Deliver(m *core.Message) error {
 	node := uint16(m.To.Node())

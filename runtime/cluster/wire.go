@@ -190,14 +190,15 @@ func decodeMessage(b []byte, reg *codec.Registry) (*core.Message, error) {
 
 func decodeMessageCached(b []byte, reg *codec.Registry, cmds *cmdCache) (*core.Message, error) {
 	m := &core.Message{}
-	if err := decodeMessageInto(m, b, reg, cmds); err != nil {
+	if err := decodeMessageInto(m, b, reg, cmds, nil); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
 // decodeMessageInto decodes a data frame payload into m, which must be zero.
-func decodeMessageInto(m *core.Message, b []byte, reg *codec.Registry, cmds *cmdCache) error {
+// The arguments are decoded into args's storage when it has room.
+func decodeMessageInto(m *core.Message, b []byte, reg *codec.Registry, cmds *cmdCache, args []any) error {
 	r := wireReader{b: b}
 	m.Kind = core.Kind(r.byte())
 	if r.err == nil && (m.Kind < core.KindSend || m.Kind > core.KindClose) {
@@ -216,7 +217,7 @@ func decodeMessageInto(m *core.Message, b []byte, reg *codec.Registry, cmds *cmd
 	if r.err != nil {
 		return fmt.Errorf("%w: %w", ErrBadFrame, r.err)
 	}
-	args, err := reg.DecodeArgs(r.b)
+	args, err := reg.DecodeArgsInto(args, r.b)
 	if err != nil {
 		return fmt.Errorf("%w: arguments of %q: %w", ErrBadFrame, m.Cmd, err)
 	}

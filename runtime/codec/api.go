@@ -78,23 +78,37 @@ func (r *Registry) DecodeValueInto(data []byte, ptr any) (n int, err error) {
 // ReadArgs decodes an argument list written by AppendArgs from the front of
 // data and returns it with the number of bytes read.
 func (r *Registry) ReadArgs(data []byte) (args []any, n int, err error) {
+	return r.ReadArgsInto(nil, data)
+}
+
+// ReadArgsInto is ReadArgs that decodes into dst's storage: the arguments
+// are appended to dst[:0], so a caller that reuses dst decodes a list that
+// fits in cap(dst) without allocating the slice. The whole list shares one
+// allocation budget (Limits). An empty list returns dst[:0].
+func (r *Registry) ReadArgsInto(dst []any, data []byte) (args []any, n int, err error) {
 	defer recoverInto(&err, "decoding")
 	d := r.newDecoder(data)
 	cnt, err := d.length(1)
 	if err != nil {
-		return nil, d.pos, fmt.Errorf("argument count: %w", err)
+		return dst[:0], d.pos, fmt.Errorf("argument count: %w", err)
 	}
 	if cnt == 0 {
-		return nil, d.pos, nil
+		return dst[:0], d.pos, nil
 	}
-	if err = d.charge(int64(cnt) * 16); err != nil {
-		return nil, d.pos, err
-	}
-	args = make([]any, cnt)
-	for i := range args {
-		if args[i], err = d.value(); err != nil {
-			return nil, d.pos, fmt.Errorf("argument %d: %w", i, err)
+	args = dst[:0]
+	if cnt > cap(dst) {
+		if err = d.charge(int64(cnt) * 16); err != nil {
+			return dst[:0], d.pos, err
 		}
+		args = make([]any, 0, cnt)
+	}
+	for i := range cnt {
+		v, err := d.value()
+		if err != nil {
+			clear(args[:cap(args)])
+			return args[:0], d.pos, fmt.Errorf("argument %d: %w", i, err)
+		}
+		args = append(args, v)
 	}
 	return args, d.pos, nil
 }
@@ -102,12 +116,19 @@ func (r *Registry) ReadArgs(data []byte) (args []any, n int, err error) {
 // DecodeArgs decodes an argument list written by AppendArgs that must fill
 // data exactly. An empty list decodes as nil.
 func (r *Registry) DecodeArgs(data []byte) ([]any, error) {
-	args, n, err := r.ReadArgs(data)
+	return r.DecodeArgsInto(nil, data)
+}
+
+// DecodeArgsInto is DecodeArgs that decodes into dst's storage, as
+// ReadArgsInto does. An empty list decodes as dst[:0].
+func (r *Registry) DecodeArgsInto(dst []any, data []byte) ([]any, error) {
+	args, n, err := r.ReadArgsInto(dst, data)
 	if err != nil {
-		return nil, err
+		return args, err
 	}
 	if n != len(data) {
-		return nil, fmt.Errorf("%w: %d bytes", ErrTrailing, len(data)-n)
+		clear(args)
+		return args[:0], fmt.Errorf("%w: %d bytes", ErrTrailing, len(data)-n)
 	}
 	return args, nil
 }

@@ -101,6 +101,10 @@
 // underlying type; a struct the receiver has not registered is an
 // [ErrUnknownType] error naming it.
 //
+// [Registry.ReadArgsInto] and [Registry.DecodeArgsInto] decode an argument
+// list into a caller's reused slice: a receiver that does not keep the
+// slice decodes small lists without allocating it.
+//
 // Struct fields are matched by name (or by the `lotou:"name"` tag; `lotou:"-"`
 // skips a field), so a field added on one side is skipped by the other and a
 // missing field keeps its zero value: nodes on two versions of a struct

@@ -1,7 +1,9 @@
 package codec
 
 import (
+	"bytes"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -21,10 +23,24 @@ func FuzzDecode(f *testing.F) {
 	r.SetLimits(Limits{MaxLen: 1 << 16, MaxDepth: 32, MaxAlloc: 1 << 22})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		args, err := r.DecodeArgs(data)
+		into, ierr := r.DecodeArgsInto(make([]any, 1, 2), data)
+		if (err == nil) != (ierr == nil) {
+			t.Fatalf("DecodeArgs error %v, DecodeArgsInto error %v", err, ierr)
+		}
 		if err != nil {
 			return
 		}
 		again, err := r.AppendArgs(nil, args)
+		if err == nil {
+			var same []byte
+			// Map order varies between encodings and NaN != NaN: equal
+			// values, equal bytes or at least equal sizes.
+			same, err = r.AppendArgs(nil, into)
+			equal := reflect.DeepEqual(into, args) || bytes.Equal(same, again) || len(same) == len(again)
+			if err != nil || !equal {
+				t.Fatalf("DecodeArgsInto gave %#v, DecodeArgs %#v (%v)", into, args, err)
+			}
+		}
 		if err != nil {
 			// Everything that decodes has a registered or built-in type,
 			// so it must encode again.

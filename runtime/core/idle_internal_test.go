@@ -8,16 +8,19 @@ import (
 
 // TestIdleServiceDoesNotSpin checks the adaptive spin: a service woken
 // now and then parks at once after its work (no CPU burnt between
-// messages), while a service in a tight call loop spins for the next call.
+// messages), while a service in a tight call loop spins for the next call,
+// unless the messages come from another node (a network round trip away).
 func TestIdleServiceDoesNotSpin(t *testing.T) {
 	tests := []struct {
 		name      string
 		calls     int
 		gap       time.Duration // idle time between calls
+		remote    bool          // the messages arrive from node 2 through DeliverLocal
 		wantSpins bool
 	}{
-		{"idle, woken every 2ms", 5, 2 * time.Millisecond, false},
-		{"busy, back-to-back calls", 2000, 0, true},
+		{"idle, woken every 2ms", 5, 2 * time.Millisecond, false, false},
+		{"busy, back-to-back calls", 2000, 0, false, true},
+		{"busy, back-to-back messages from another node", 2000, 0, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -25,8 +28,10 @@ func TestIdleServiceDoesNotSpin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			done := make(chan struct{})
 			svc, err := c.Spawn(context.Background(), "", func(s *Service) error {
 				s.Handle("ping", func() int { return 1 })
+				s.Handle("far", func() { done <- struct{}{} })
 				return nil
 			})
 			if err != nil {
@@ -37,6 +42,14 @@ func TestIdleServiceDoesNotSpin(t *testing.T) {
 			for range tt.calls {
 				if tt.gap > 0 {
 					time.Sleep(tt.gap) // the idleness under test, not a synchronisation
+				}
+				if tt.remote {
+					m := Message{Kind: KindSend, From: MakeID(2, 1), To: svc.ID(), Cmd: "far"}
+					if err := c.DeliverLocal(&m); err != nil {
+						t.Fatal(err)
+					}
+					<-done
+					continue
 				}
 				if _, err := c.Call(ctx, svc.ID(), "ping"); err != nil {
 					t.Fatal(err)

@@ -100,8 +100,12 @@ func (s *Service) handle(m *envelope) {
 		return
 	}
 	ret, err := s.invoke(h, s.ctxs[s.depth-1])
-	if len(ret) > 0 && (&ret[0] == &m.inline[0] || &ret[0] == &m.inline[1]) {
-		ret = append([]any(nil), ret...) // a raw handler echoed its inline args
+	// A raw handler that echoes its inline args returns a slice of m, which
+	// is reused after dispatch: a local caller keeps the reply, so it gets a
+	// copy; a remote one is encoded before sendReply returns.
+	local := m.w != nil || m.from.Node() == s.core.node
+	if local && len(ret) > 0 && (&ret[0] == &m.inline[0] || &ret[0] == &m.inline[1]) {
+		ret = append([]any(nil), ret...)
 	}
 	if err != nil && !m.expectsReply() {
 		s.log.V(1).Info("Handler failed", "cmd", m.cmd, "err", err.Error())

@@ -17,7 +17,8 @@ import (
 // wake-up, while a mostly idle service, woken now and then by a timer or a
 // rare message, parks at once and costs no CPU between messages. The
 // window bounds the waste: a service spins at most one spin (a few µs)
-// per message, and only when messages come at least every spinWindow.
+// per message, and only when messages come at least every spinWindow. A
+// service woken by a message from another node does not spin.
 const (
 	spinChecks = 1000
 	spinYield  = 100
@@ -45,13 +46,16 @@ type mailbox struct {
 	dead     atomic.Bool   // killed, readable without mu: the consumer checks it per message
 	waiting  bool          // the consumer is parked on wake
 	hot      bool          // consumer-owned: spin before parking (see spinWindow)
+	node     NodeID        // this node: messages from others came over the network
+	farWake  atomic.Bool   // the last wake-up was a message from another node
 	spins    uint64        // consumer-owned: spins started (tests check idle cost)
 	wake     chan struct{} // capacity 1
 	space    chan struct{} // closed when room appears; nil if no sender waits
 }
 
-func (mb *mailbox) init(size int) {
+func (mb *mailbox) init(size int, node NodeID) {
 	mb.size = size
+	mb.node = node
 	mb.q = make([]envelope, 0, min(size, 64))
 	mb.wake = make(chan struct{}, 1)
 }
@@ -108,6 +112,7 @@ func (mb *mailbox) put(kind Kind, from ServiceID, session uint64, cmd string, ar
 	}
 	if mb.waiting {
 		mb.waiting = false
+		mb.farWake.Store(from != 0 && from.Node() != mb.node)
 		mb.mu.Unlock()
 		select {
 		case mb.wake <- struct{}{}:
@@ -205,7 +210,10 @@ func (mb *mailbox) park(done <-chan struct{}, inCall bool) bool {
 	start := time.Now()
 	select {
 	case <-mb.wake:
-		mb.hot = time.Since(start) < spinWindow
+		// The next message from another node is a network round trip
+		// away: spinning for it would only take the CPU from the
+		// connection readers that bring it.
+		mb.hot = time.Since(start) < spinWindow && !mb.farWake.Load()
 		return true
 	case <-done:
 		mb.mu.Lock()

@@ -6,8 +6,9 @@ import "context"
 // nodes. The core calls Deliver when a message's target lives on another
 // node. Deliver must not block long (queue and return); an error such as a
 // full send queue or an unknown node goes straight back to the sender. m is
-// a fresh copy (its Args slice too) that the Remote may keep; the core never
-// touches it again. The other node's transport hands it to that node's
+// lent: it and its Args slice are valid only during the call (the core
+// reuses them afterwards), so a Remote that keeps anything must copy it
+// (the cluster encodes m before returning). The other node's transport hands it to that node's
 // Core.DeliverLocal; replies come back the same way and are matched by
 // Session (a reply To a node id, counter 0, answers code outside services).
 type Remote interface {

@@ -168,3 +168,34 @@ func TestDeliverLocalRejectsGarbage(t *testing.T) {
 		})
 	}
 }
+
+// countingRemote checks what it is lent and keeps nothing, like the cluster
+// (which encodes the message before Deliver returns).
+type countingRemote struct{ n, bad int }
+
+func (r *countingRemote) Deliver(m *core.Message) error {
+	r.n++
+	if m.Cmd != "hit" || len(m.Args) != 2 || m.Args[0] != 7 || m.Args[1] != "x" {
+		r.bad++
+	}
+	return nil
+}
+
+// TestRemoteDeliverBorrows checks that handing a one-way message to the
+// Remote allocates nothing: the message is lent for the call, not copied.
+func TestRemoteDeliverBorrows(t *testing.T) {
+	r := &countingRemote{}
+	c := newCore(t, func(o *core.Options) { o.Node = 1; o.Remote = r })
+	to := core.MakeID(2, 5)
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := c.Send(to, "hit", 7, "x"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("a remote Send allocated %.1f times, want 0", allocs)
+	}
+	if r.n == 0 || r.bad != 0 {
+		t.Errorf("Deliver saw %d messages, %d of them wrong", r.n, r.bad)
+	}
+}

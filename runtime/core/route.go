@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"sync"
 )
 
 // route delivers m to a local mailbox or, for another node, to Remote.
@@ -58,17 +59,34 @@ func (c *Core) routeFrom(s *Service, m *Message, args []any) error {
 	return nil
 }
 
-// deliverRemote hands a copy of m with arguments args to the Remote hook.
+// outMsg is a message lent to Remote.Deliver, with room for its arguments:
+// reused through outPool, so handing a message to the cluster allocates
+// nothing (the Remote encodes it before Deliver returns).
+type outMsg struct {
+	m    Message
+	args [4]any
+}
+
+var outPool = sync.Pool{New: func() any { return new(outMsg) }}
+
+// deliverRemote lends the Remote hook a copy of m with arguments args, valid
+// only during the call. The copy keeps args (often a caller's variadic
+// slice) from escaping.
 func (c *Core) deliverRemote(m *Message, args []any) error {
 	rb := c.remote.Load()
 	if rb == nil {
 		return fmt.Errorf("delivering %q to %v: no remote transport: %w", m.Cmd, m.To, ErrNodeDown)
 	}
-	out := &Message{Kind: m.Kind, From: m.From, To: m.To, Session: m.Session, Cmd: m.Cmd, Err: m.Err}
+	o := outPool.Get().(*outMsg)
+	o.m = Message{Kind: m.Kind, From: m.From, To: m.To, Session: m.Session, Cmd: m.Cmd, Err: m.Err}
 	if len(args) > 0 {
-		out.Args = append([]any(nil), args...)
+		o.m.Args = append(o.args[:0], args...)
 	}
-	if err := rb.r.Deliver(out); err != nil {
+	err := rb.r.Deliver(&o.m)
+	clear(o.args[:])
+	o.m = Message{}
+	outPool.Put(o)
+	if err != nil {
 		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, err)
 	}
 	return nil
@@ -79,6 +97,9 @@ func (c *Core) deliverRemote(m *Message, args []any) error {
 // If a Call or Request cannot be delivered (no such service, mailbox full,
 // stopped), the core itself sends the error reply back through Remote; the
 // returned error is then only informational.
+//
+// DeliverLocal keeps neither m nor, except for a KindReply (whose Args are
+// handed to the caller), m.Args: the caller may reuse them once it returns.
 func (c *Core) DeliverLocal(m *Message) error {
 	if m == nil {
 		return fmt.Errorf("delivering nil message: %w", ErrBadArgs)

@@ -107,7 +107,7 @@ func (c *Core) Start(ctx context.Context, name string, a Actor, opts ...ServiceO
 	if name != "" {
 		s.log = s.log.WithValues("name", name)
 	}
-	s.mb.init(sc.mailboxSize)
+	s.mb.init(sc.mailboxSize, c.node)
 	// Count the goroutine before anything can see the service, so that a
 	// concurrent Stop either refuses this start or waits for it.
 	c.lifeMu.Lock()

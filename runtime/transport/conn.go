@@ -40,6 +40,7 @@ type Conn struct {
 	writeMu sync.Mutex
 	batch   net.Buffers // scratch of the current writer, under writeMu
 	chunks  [][]byte    // scratch of the current writer, under writeMu
+	out     net.Buffers // batch being written, under writeMu (a field: WriteTo on a local allocates)
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -242,7 +243,9 @@ func (c *Conn) flush(deadline time.Time, inline bool) (closing bool, err error) 
 	if err := c.nc.SetWriteDeadline(deadline); err != nil {
 		return closing, fmt.Errorf("setting write deadline: %w", err)
 	}
-	n, err := bufs.WriteTo(c.nc)
+	c.out = bufs
+	n, err := c.out.WriteTo(c.nc)
+	bufs, c.out = c.out, nil
 	c.stats.Writes.Add(1)
 	c.stats.BytesOut.Add(uint64(n))
 	c.stats.FramesOut.Add(uint64(frames))
