@@ -2,6 +2,10 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -21,7 +25,7 @@ import (
 type applyResult int
 
 const (
-	// applyUnchanged: the cached object already held every field we set.
+	// applyUnchanged: the cached object already matched the desired object.
 	applyUnchanged applyResult = iota
 	// applyCreated: the object did not exist and was created.
 	applyCreated
@@ -29,30 +33,49 @@ const (
 	applyUpdated
 )
 
+// AnnotationDesiredHash is the annotation on every child object holding a
+// hash of the object as the operator last applied it. Comparing it with the
+// hash of the object built now tells exactly whether the spec changed,
+// removed fields included, without a field-by-field diff against what the
+// API server defaulted.
+const AnnotationDesiredHash = "lotou.io/desired-hash"
+
+// errNameConflict is wrapped by apply when an object under a child's name
+// exists but is not controlled by the LotouCluster.
+var errNameConflict = errors.New("exists and is not controlled by this LotouCluster")
+
 // apply makes the live object match desired with server-side apply, unless
-// the cached copy already holds every field desired sets. On return, live
-// holds the object as the API server (or cache) has it. desired and live
-// must be of the same type; live is used as scratch space for the read.
+// the cached copy already carries desired's hash and holds every field
+// desired sets (nobody changed them since). On return, live holds the
+// object as the API server (or cache) has it. desired and live must be of
+// the same type; live is used as scratch space for the read. An existing
+// object that desired's controller does not control is left alone and
+// errNameConflict returned.
 func (r *LotouClusterReconciler) apply(ctx context.Context, desired, live client.Object) (applyResult, error) {
 	key := client.ObjectKeyFromObject(desired)
-	kind := desired.GetObjectKind().GroupVersionKind().Kind
+	kind := kindOf(desired)
+	m, hash, err := desiredObject(desired)
+	if err != nil {
+		return applyUnchanged, fmt.Errorf("preparing %s %s: %w", kind, key, err)
+	}
 	result := applyUpdated
 	switch err := r.Client.Get(ctx, key, live); {
 	case apierrors.IsNotFound(err):
 		result = applyCreated
 	case err != nil:
 		return applyUnchanged, fmt.Errorf("getting %s %s: %w", kind, key, err)
-	case upToDate(desired, live):
+	case !controlledBy(live, desired):
+		return applyUnchanged, nameConflict(kind, key.Name)
+	case upToDate(desired, live, hash):
 		return applyUnchanged, nil
 	}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(desired)
-	if err != nil {
-		return applyUnchanged, fmt.Errorf("converting %s %s: %w", kind, key, err)
+	md, _ := m["metadata"].(map[string]any)
+	ann, _ := md["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+		md["annotations"] = ann
 	}
-	delete(m, "status")
-	if md, ok := m["metadata"].(map[string]any); ok {
-		delete(md, "creationTimestamp")
-	}
+	ann[AnnotationDesiredHash] = hash
 	u := &unstructured.Unstructured{Object: m}
 	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
 		client.FieldOwner(resources.FieldManager), client.ForceOwnership); err != nil {
@@ -64,11 +87,54 @@ func (r *LotouClusterReconciler) apply(ctx context.Context, desired, live client
 	return result, nil
 }
 
-// upToDate tells whether live already holds every label, owner reference
-// and spec field that desired sets. Fields desired leaves empty (defaults,
-// fields owned by users or other controllers) are ignored.
-func upToDate(desired, live client.Object) bool {
-	if !equality.Semantic.DeepDerivative(desired.GetLabels(), live.GetLabels()) ||
+// desiredObject converts desired into the map server-side apply sends
+// (no status, no creationTimestamp) and returns it with its hash: the hex
+// SHA-256 (first 16 bytes) of its JSON form, whose map keys encoding/json
+// sorts, so the same object always hashes the same.
+func desiredObject(desired client.Object) (map[string]any, string, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(desired)
+	if err != nil {
+		return nil, "", fmt.Errorf("converting: %w", err)
+	}
+	delete(m, "status")
+	if md, ok := m["metadata"].(map[string]any); ok {
+		delete(md, "creationTimestamp")
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, "", fmt.Errorf("encoding: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return m, hex.EncodeToString(sum[:16]), nil
+}
+
+// nameConflict is the error of an object under a child's name that the
+// LotouCluster does not control.
+func nameConflict(kind, name string) error {
+	return fmt.Errorf("%s %s %w", kind, name, errNameConflict)
+}
+
+// controlledBy tells whether live has the controller owner reference
+// desired asks for (same UID), or desired asks for none.
+func controlledBy(live, desired client.Object) bool {
+	want := metav1.GetControllerOfNoCopy(desired)
+	if want == nil {
+		return true
+	}
+	have := metav1.GetControllerOfNoCopy(live)
+	return have != nil && have.UID == want.UID
+}
+
+// upToDate tells whether live was last applied from an object equal to
+// desired (same hash) and still holds every label, annotation, owner
+// reference and spec field desired sets, that is nobody edited them since.
+// Removed fields change the hash; edits by others are found by the
+// field comparison. Fields the API server drops because a feature is off
+// (see withoutDroppedFields) are not compared, so such a server does not
+// get a patch on every reconcile.
+func upToDate(desired, live client.Object, hash string) bool {
+	if live.GetAnnotations()[AnnotationDesiredHash] != hash ||
+		!equality.Semantic.DeepDerivative(desired.GetLabels(), live.GetLabels()) ||
 		!equality.Semantic.DeepDerivative(desired.GetAnnotations(), live.GetAnnotations()) ||
 		!hasOwners(desired.GetOwnerReferences(), live.GetOwnerReferences()) {
 		return false
@@ -76,18 +142,38 @@ func upToDate(desired, live client.Object) bool {
 	switch d := desired.(type) {
 	case *appsv1.StatefulSet:
 		l, ok := live.(*appsv1.StatefulSet)
-		return ok && equality.Semantic.DeepDerivative(d.Spec, l.Spec)
+		return ok && equality.Semantic.DeepDerivative(withoutDroppedFields(d, l).Spec, l.Spec)
 	case *corev1.Service:
 		l, ok := live.(*corev1.Service)
 		return ok && equality.Semantic.DeepDerivative(d.Spec, l.Spec)
 	case *corev1.Secret:
 		l, ok := live.(*corev1.Secret)
-		return ok && d.Type == l.Type && equality.Semantic.DeepDerivative(d.Data, l.Data)
+		return ok && d.Type == l.Type && equality.Semantic.DeepEqual(d.Data, l.Data)
 	case *policyv1.PodDisruptionBudget:
 		l, ok := live.(*policyv1.PodDisruptionBudget)
 		return ok && equality.Semantic.DeepDerivative(d.Spec, l.Spec)
 	}
 	return false
+}
+
+// withoutDroppedFields returns desired without the fields the API server
+// dropped from live because their feature gate is off:
+// spec.updateStrategy.rollingUpdate.maxUnavailable of StatefulSets
+// (MaxUnavailableStatefulSet, off by default before Kubernetes 1.35).
+func withoutDroppedFields(desired, live *appsv1.StatefulSet) *appsv1.StatefulSet {
+	dru := desired.Spec.UpdateStrategy.RollingUpdate
+	if dru == nil || dru.MaxUnavailable == nil {
+		return desired
+	}
+	if lru := live.Spec.UpdateStrategy.RollingUpdate; lru != nil && lru.MaxUnavailable != nil {
+		return desired
+	}
+	out := desired.DeepCopy()
+	out.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = nil
+	if out.Spec.UpdateStrategy.RollingUpdate.Partition == nil {
+		out.Spec.UpdateStrategy.RollingUpdate = nil
+	}
+	return out
 }
 
 func hasOwners(want, have []metav1.OwnerReference) bool {

@@ -6,6 +6,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -27,7 +29,41 @@ const (
 	ReasonEventTokenChanged = "TokenChanged"
 	// ReasonEventFailed: a reconcile failed.
 	ReasonEventFailed = "ReconcileFailed"
+	// ReasonEventRolloutStalled (Warning): a rollout did not finish within
+	// the progress deadline; the note says what the pods report.
+	ReasonEventRolloutStalled = "RolloutStalled"
+	// ReasonEventTokenMissing (Warning): the token Secret is gone and no pod
+	// is changed until the user asks for a new token.
+	ReasonEventTokenMissing = "TokenMissing"
+	// ReasonEventNameConflict (Warning): an object under one of the
+	// cluster's names is not controlled by it and is left alone.
+	ReasonEventNameConflict = "NameConflict"
 )
+
+// reportConditions emits a Warning event when the Degraded condition turns
+// True for a stalled rollout, or TokenMissing or NameConflict turn True:
+// once per transition, not on every reconcile.
+func (r *LotouClusterReconciler) reportConditions(before, after *lotouv1alpha1.LotouCluster) {
+	became := func(t, reason string) *metav1.Condition {
+		c := meta.FindStatusCondition(after.Status.Conditions, t)
+		if c == nil || c.Status != metav1.ConditionTrue || c.Reason != reason {
+			return nil
+		}
+		if p := meta.FindStatusCondition(before.Status.Conditions, t); p != nil && p.Status == metav1.ConditionTrue && p.Reason == reason {
+			return nil
+		}
+		return c
+	}
+	if c := became(lotouv1alpha1.ConditionDegraded, lotouv1alpha1.ReasonRolloutStalled); c != nil {
+		r.event(after, nil, corev1.EventTypeWarning, ReasonEventRolloutStalled, "Rollout", "%s", c.Message)
+	}
+	if c := became(lotouv1alpha1.ConditionTokenMissing, lotouv1alpha1.ReasonTokenMissing); c != nil {
+		r.event(after, nil, corev1.EventTypeWarning, ReasonEventTokenMissing, "Reconcile", "%s", c.Message)
+	}
+	if c := became(lotouv1alpha1.ConditionNameConflict, lotouv1alpha1.ReasonNameConflict); c != nil {
+		r.event(after, nil, corev1.EventTypeWarning, ReasonEventNameConflict, "Reconcile", "%s", c.Message)
+	}
+}
 
 func (r *LotouClusterReconciler) event(lc *lotouv1alpha1.LotouCluster, related runtime.Object, eventType, reason, action, note string, args ...any) {
 	if r.Recorder == nil {

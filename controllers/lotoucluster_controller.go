@@ -84,8 +84,10 @@ type phase func(ctx context.Context, s *scope) (ctrl.Result, error)
 // +kubebuilder:rbac:groups=apps.lotou.io,resources=lotouclusters/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=services;secrets,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups="",resources=services,verbs=delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=pods;events,verbs=list
 
 // Reconcile runs the phases for one LotouCluster and patches its status once.
 func (r *LotouClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -102,7 +104,7 @@ func (r *LotouClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if lc.Spec.Paused {
 		phases = []phase{r.observeStatefulSets}
 	}
-	phases = append(phases, r.reconcileMembership)
+	phases = append(phases, r.reconcileStall, r.reconcileMembership)
 
 	var result ctrl.Result
 	var phaseErr error
@@ -113,17 +115,22 @@ func (r *LotouClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			break
 		}
 		result = lowerResult(result, res)
+		if s.obs.TokenMissing {
+			break // change nothing until the user restores the Secret or asks for a new token
+		}
 	}
 	r.reportCreated(s)
-	if phaseErr != nil {
+	if phaseErr != nil || s.obs.TokenMissing {
 		if _, err := r.observeStatefulSets(ctx, s); err != nil {
-			log.Error(err, "Observing StatefulSets after a failed phase")
+			log.Error(err, "Observing StatefulSets after a stopped reconcile")
 		}
+	}
+	if phaseErr != nil {
 		s.obs.ReconcileErr = phaseErr
 		log.Error(phaseErr, "Reconcile failed")
 		r.event(lc, nil, corev1.EventTypeWarning, ReasonEventFailed, "Reconcile", "Reconcile failed: %v", phaseErr)
 	}
-	if s.obs.Master.RolledOut() && !s.obs.Master.IsReady() || s.obs.Slaves.RolledOut() && !s.obs.Slaves.IsReady() {
+	if !s.obs.Paused && !(s.obs.Master.IsReady() && s.obs.Slaves.IsReady()) {
 		result = lowerResult(result, ctrl.Result{RequeueAfter: r.progressDeadline()}) // re-evaluate Degraded
 	}
 	if err := r.patchStatus(ctx, s); err != nil {
@@ -137,10 +144,11 @@ func (r *LotouClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request
 func (r *LotouClusterReconciler) patchStatus(ctx context.Context, s *scope) error {
 	lc := s.cluster
 	orig := lc.DeepCopy()
-	computeStatus(lc, s.obs, statusInput{Now: r.now(), ProgressDeadline: r.progressDeadline()})
+	computeStatus(lc, s.obs, r.statusInput())
 	if equality.Semantic.DeepEqual(orig.Status, lc.Status) {
 		return nil
 	}
+	r.reportConditions(orig, lc)
 	if err := r.Client.Status().Patch(ctx, lc, client.MergeFrom(orig)); err != nil {
 		return fmt.Errorf("patching status of LotouCluster %s/%s: %w", lc.Namespace, lc.Name, err)
 	}
@@ -156,7 +164,9 @@ func (r *LotouClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		// Status patches (ours) do not bump the generation and need no reconcile.
-		For(&lotouv1alpha1.LotouCluster{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Annotations: lotou.io/regenerate-token asks for a new token.
+		For(&lotouv1alpha1.LotouCluster{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&appsv1.StatefulSet{}).
 		Owns(&corev1.Service{}).
 		Owns(&corev1.Secret{}).
@@ -178,6 +188,10 @@ func (r *LotouClusterReconciler) now() time.Time {
 		return r.Options.Now()
 	}
 	return time.Now()
+}
+
+func (r *LotouClusterReconciler) statusInput() statusInput {
+	return statusInput{Now: r.now(), ProgressDeadline: r.progressDeadline()}
 }
 
 func (r *LotouClusterReconciler) progressDeadline() time.Duration {

@@ -10,16 +10,15 @@ import (
 	"github.com/lotou-io/lotou/controllers/resources"
 )
 
-// reconcileMaster applies the master StatefulSet. While a new spec.image has
-// not yet rolled out to ready slaves, the master keeps the image it runs:
-// slaves are updated first, the master after them.
+// reconcileMaster applies the master StatefulSet. Any change of the
+// master's object (image, config, services, env, resources, a new operator
+// version's builder) waits until the slaves run their new spec and are
+// ready: slaves roll first, the master last. While it waits, the master
+// StatefulSet is left exactly as it is.
 //
 // A new cluster token is not held back: slaves on the new token can only
 // become ready once the master runs it too, so waiting for them would
-// deadlock. The master's template gets the new token hash at once (with the
-// image it runs), so master and slaves restart together; if the image
-// changes at the same time, the master restarts again for the image once the
-// slaves are ready.
+// deadlock. The master gets its whole new object at once then.
 func (r *LotouClusterReconciler) reconcileMaster(ctx context.Context, s *scope) (ctrl.Result, error) {
 	lc := s.cluster
 	key := client.ObjectKey{Namespace: lc.Namespace, Name: resources.MasterName(lc)}
@@ -27,9 +26,20 @@ func (r *LotouClusterReconciler) reconcileMaster(ctx context.Context, s *scope) 
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	image := masterImage(lc.Spec.Image, prev, s.obs.Slaves)
-	s.obs.MasterImagePending = image != lc.Spec.Image
-	desired := resources.MasterStatefulSet(lc, image, s.tokenHash)
+	desired := resources.MasterStatefulSet(lc, "", s.tokenHash)
+	hold, err := holdMaster(prev, desired, s.obs.Slaves)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if hold {
+		if !controlledBy(prev, desired) {
+			return ctrl.Result{}, nameConflict("StatefulSet", prev.Name)
+		}
+		s.obs.MasterPending = true
+		s.masterSts, s.masterSeen = prev, true
+		s.obs.Master = observeStatefulSet(prev, 1)
+		return ctrl.Result{}, nil
+	}
 	live := &appsv1.StatefulSet{}
 	res, err := r.apply(ctx, desired, live)
 	if err != nil {
@@ -41,14 +51,16 @@ func (r *LotouClusterReconciler) reconcileMaster(ctx context.Context, s *scope) 
 	return ctrl.Result{}, nil
 }
 
-// masterImage picks the master's image: the wanted one, unless the master
-// runs another image and the slaves are not yet all ready on the new spec.
-func masterImage(want string, prev *appsv1.StatefulSet, slaves roleState) string {
-	if prev == nil {
-		return want
+// holdMaster tells whether the master StatefulSet must wait: it exists,
+// was applied from another object than desired, the token is unchanged, and
+// the slaves are not all ready on their current spec.
+func holdMaster(prev, desired *appsv1.StatefulSet, slaves roleState) (bool, error) {
+	if prev == nil || slaves.IsReady() || tokenHashOf(prev) != tokenHashOf(desired) {
+		return false, nil
 	}
-	if cur := imageOf(prev); cur != "" && cur != want && !slaves.IsReady() {
-		return cur
+	_, hash, err := desiredObject(desired)
+	if err != nil {
+		return false, err
 	}
-	return want
+	return prev.Annotations[AnnotationDesiredHash] != hash, nil
 }

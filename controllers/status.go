@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -66,8 +67,14 @@ func (r roleState) IsReady() bool { return r.RolledOut() && r.Ready >= r.Desired
 // derives the status from it and nothing else.
 type observation struct {
 	Master, Slaves roleState
-	// MasterImagePending is set while a new image waits for the slaves.
-	MasterImagePending bool
+	// MasterPending is set while a new master object waits for the slaves.
+	MasterPending bool
+	// TokenMissing is set when the token Secret is gone or empty and no new
+	// token was asked for; the StatefulSets were left alone.
+	TokenMissing bool
+	// StallReasons say why pods of a rollout past its deadline are not
+	// ready (waiting reasons, failed creations); filled only then.
+	StallReasons []string
 	// MembershipChecked is set when /cluster was read (or its read failed).
 	MembershipChecked bool
 	Membership        *contract.ClusterView
@@ -83,6 +90,27 @@ type statusInput struct {
 	ProgressDeadline time.Duration
 }
 
+// progressExpired tells whether the cluster has been Progressing for longer
+// than the deadline.
+func progressExpired(lc *lotouv1alpha1.LotouCluster, in statusInput) bool {
+	p := meta.FindStatusCondition(lc.Status.Conditions, lotouv1alpha1.ConditionProgressing)
+	return p != nil && p.Status == metav1.ConditionTrue && in.ProgressDeadline > 0 &&
+		in.Now.Sub(p.LastTransitionTime.Time) > in.ProgressDeadline
+}
+
+// rolloutStalled tells whether the roles are not all ready and either the
+// progress deadline passed or the rollout was already found stalled.
+func rolloutStalled(lc *lotouv1alpha1.LotouCluster, obs observation, in statusInput) bool {
+	if obs.Paused || obs.Master.IsReady() && obs.Slaves.IsReady() {
+		return false
+	}
+	if progressExpired(lc, in) {
+		return true
+	}
+	d := meta.FindStatusCondition(lc.Status.Conditions, lotouv1alpha1.ConditionDegraded)
+	return d != nil && d.Status == metav1.ConditionTrue && d.Reason == lotouv1alpha1.ReasonRolloutStalled
+}
+
 // computeStatus writes lc.Status from obs. It reads the previous
 // conditions of lc (to keep Degraded sticky until the role recovers) and
 // otherwise depends only on its arguments.
@@ -95,7 +123,13 @@ func computeStatus(lc *lotouv1alpha1.LotouCluster, obs observation, in statusInp
 	st.MasterEndpoint = resources.MasterEndpoint(lc)
 	if obs.Membership != nil {
 		st.RegisteredNodes, st.GlobalServices = membershipStatus(obs.Membership)
+		st.Sessions = 0
+		for _, n := range st.RegisteredNodes {
+			st.Sessions += n.Sessions
+		}
 	}
+	set(lc, tokenMissingCondition(obs))
+	set(lc, nameConflictCondition(obs))
 	degraded := degradedCondition(lc, obs, in)
 	set(lc, masterReadyCondition(obs.Master))
 	set(lc, slavesReadyCondition(obs.Slaves))
@@ -149,15 +183,16 @@ func slavesReadyCondition(s roleState) metav1.Condition {
 // when the last reconcile failed.
 func degradedCondition(lc *lotouv1alpha1.LotouCluster, obs observation, in statusInput) metav1.Condition {
 	const t = lotouv1alpha1.ConditionDegraded
-	if obs.ReconcileErr != nil {
+	switch {
+	case errors.Is(obs.ReconcileErr, errNameConflict):
+		return cond(t, true, lotouv1alpha1.ReasonNameConflict, "Refusing to take over an object that is not ours: %v", obs.ReconcileErr)
+	case obs.ReconcileErr != nil:
 		return cond(t, true, lotouv1alpha1.ReasonReconcileFailed, "Reconcile failed: %v", obs.ReconcileErr)
+	case obs.TokenMissing:
+		return cond(t, true, lotouv1alpha1.ReasonTokenMissing, "%s", tokenMissingMessage)
 	}
 	wasDegraded := meta.IsStatusConditionTrue(lc.Status.Conditions, t)
-	expired := false
-	if p := meta.FindStatusCondition(lc.Status.Conditions, lotouv1alpha1.ConditionProgressing); p != nil &&
-		p.Status == metav1.ConditionTrue && in.ProgressDeadline > 0 {
-		expired = in.Now.Sub(p.LastTransitionTime.Time) > in.ProgressDeadline
-	}
+	expired := progressExpired(lc, in)
 	wasMasterReady := meta.IsStatusConditionTrue(lc.Status.Conditions, lotouv1alpha1.ConditionMasterReady)
 	if obs.Master.RolledOut() && !obs.Master.IsReady() && (wasMasterReady || wasDegraded || expired) {
 		return cond(t, true, lotouv1alpha1.ReasonMasterNotReady, "Master pod is not ready; slaves cannot join or call the master")
@@ -166,7 +201,47 @@ func degradedCondition(lc *lotouv1alpha1.LotouCluster, obs observation, in statu
 	if obs.Slaves.RolledOut() && !obs.Slaves.IsReady() && (wasSlavesReady || wasDegraded || expired) {
 		return cond(t, true, lotouv1alpha1.ReasonSlavesNotReady, "%d of %d slaves ready", obs.Slaves.Ready, obs.Slaves.Desired)
 	}
+	if rolloutStalled(lc, obs, in) {
+		return cond(t, true, lotouv1alpha1.ReasonRolloutStalled, "%s", stallMessage(obs, in.ProgressDeadline))
+	}
 	return cond(t, false, lotouv1alpha1.ReasonAsExpected, "Cluster is not degraded")
+}
+
+// stallMessage says which role did not finish and what its pods report.
+func stallMessage(obs observation, deadline time.Duration) string {
+	role, rs := "Slaves", obs.Slaves
+	if obs.Slaves.IsReady() {
+		role, rs = "Master", obs.Master
+	}
+	msg := fmt.Sprintf("%s rollout did not finish within %s (%d of %d pods updated, %d ready)", role, deadline, rs.Updated, rs.Desired, rs.Ready)
+	if len(obs.StallReasons) > 0 {
+		msg += ": " + strings.Join(obs.StallReasons, "; ")
+	}
+	const maxMessage = 32768 // metav1.Condition.Message MaxLength
+	if len(msg) > maxMessage {
+		msg = msg[:maxMessage]
+	}
+	return msg
+}
+
+const tokenMissingMessage = "Token Secret was deleted or emptied; running pods keep the old token and no pod is changed. " +
+	"Restore the Secret, or annotate the LotouCluster with " + lotouv1alpha1.AnnotationRegenerateToken + "=true to generate a new token and restart every pod"
+
+func tokenMissingCondition(obs observation) metav1.Condition {
+	const t = lotouv1alpha1.ConditionTokenMissing
+	if obs.TokenMissing {
+		return cond(t, true, lotouv1alpha1.ReasonTokenMissing, "%s", tokenMissingMessage)
+	}
+	return cond(t, false, lotouv1alpha1.ReasonTokenPresent, "Token Secret holds the cluster token")
+}
+
+func nameConflictCondition(obs observation) metav1.Condition {
+	const t = lotouv1alpha1.ConditionNameConflict
+	if errors.Is(obs.ReconcileErr, errNameConflict) {
+		return cond(t, true, lotouv1alpha1.ReasonNameConflict,
+			"%v: delete or rename it, or rename the LotouCluster; the operator does not take over objects it does not control", obs.ReconcileErr)
+	}
+	return cond(t, false, lotouv1alpha1.ReasonNoConflict, "Every object of the cluster is controlled by it")
 }
 
 func progressingCondition(obs observation, degraded metav1.Condition) metav1.Condition {
@@ -175,7 +250,8 @@ func progressingCondition(obs observation, degraded metav1.Condition) metav1.Con
 	switch {
 	case obs.Paused:
 		return cond(t, false, lotouv1alpha1.ReasonPaused, "Reconciliation is paused by spec.paused; no changes are made")
-	case degraded.Status == metav1.ConditionTrue && degraded.Reason != lotouv1alpha1.ReasonReconcileFailed:
+	case degraded.Status == metav1.ConditionTrue && degraded.Reason != lotouv1alpha1.ReasonReconcileFailed &&
+		degraded.Reason != lotouv1alpha1.ReasonNameConflict:
 		return cond(t, false, degraded.Reason, "Stopped progressing: %s", degraded.Message)
 	case !m.Exists || !s.Exists:
 		return cond(t, true, lotouv1alpha1.ReasonCreating, "Creating master and slaves")
@@ -183,8 +259,8 @@ func progressingCondition(obs observation, degraded metav1.Condition) metav1.Con
 		return cond(t, true, lotouv1alpha1.ReasonScaling, "Scaling slaves from %d to %d", s.Replicas, s.Desired)
 	case !s.RolledOut():
 		return cond(t, true, lotouv1alpha1.ReasonUpdatingSlaves, "Rolling out slaves (%d of %d updated)", s.Updated, s.Desired)
-	case obs.MasterImagePending:
-		return cond(t, true, lotouv1alpha1.ReasonWaitingForSlaves, "New image waits for all slaves to be ready before the master is updated")
+	case obs.MasterPending:
+		return cond(t, true, lotouv1alpha1.ReasonWaitingForSlaves, "Master update waits for all slaves to be ready on their new spec")
 	case !m.RolledOut():
 		return cond(t, true, lotouv1alpha1.ReasonUpdatingMaster, "Rolling out master")
 	case !m.IsReady() || !s.IsReady():
@@ -230,7 +306,7 @@ func membershipStatus(v *contract.ClusterView) ([]lotouv1alpha1.RegisteredNode, 
 			continue // listMapKey=name must stay unique
 		}
 		seen[n.Name] = true
-		nodes = append(nodes, lotouv1alpha1.RegisteredNode{Name: n.Name, Role: n.Role, Address: n.Addr, Up: n.Up})
+		nodes = append(nodes, lotouv1alpha1.RegisteredNode{Name: n.Name, Role: n.Role, Address: n.Addr, Up: n.Up, Sessions: int64(n.Sessions)})
 	}
 	slices.SortFunc(nodes, func(a, b lotouv1alpha1.RegisteredNode) int { return strings.Compare(a.Name, b.Name) })
 	globals := make([]string, 0, len(v.Globals))

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,7 +75,7 @@ func TestComputeStatusConditions(t *testing.T) {
 			"Progressing": "True/Scaling", "SlavesReady": "False/RollingOut"}},
 		{"updating slaves", nil, observation{Master: ready(1), Slaves: func() roleState { r := ready(2); r.Generation = 3; return r }()}, map[string]string{
 			"Progressing": "True/UpdatingSlaves"}},
-		{"waiting for slaves", nil, observation{Master: ready(1), Slaves: withReady(ready(2), 1), MasterImagePending: true}, map[string]string{
+		{"waiting for slaves", nil, observation{Master: ready(1), Slaves: withReady(ready(2), 1), MasterPending: true}, map[string]string{
 			"Progressing": "True/WaitingForSlaves"}},
 		{"updating master", nil, observation{Master: func() roleState { r := ready(1); r.UpdateRevision = "b"; return r }(), Slaves: ready(2)}, map[string]string{
 			"Progressing": "True/UpdatingMaster", "MasterReady": "False/RollingOut"}},
@@ -90,6 +91,23 @@ func TestComputeStatusConditions(t *testing.T) {
 			"Degraded": "True/ReconcileFailed", "Progressing": "False/Reconciled"}},
 		{"paused", nil, observation{Paused: true, Master: ready(1), Slaves: ready(2)}, map[string]string{
 			"Progressing": "False/Paused", "Ready": "True/Ready"}},
+		{"slaves rollout stalled past deadline", progressingSince(10 * time.Minute), observation{Master: ready(1),
+			Slaves: func() roleState { r := withReady(ready(2), 1); r.Updated = 1; r.UpdateRevision = "b"; return r }(),
+			StallReasons: []string{"d-slaves-1 ImagePullBackOff: Back-off pulling image"}}, map[string]string{
+			"Progressing": "False/RolloutStalled", "Degraded": "True/RolloutStalled", "SlavesReady": "False/RollingOut"}},
+		{"pods refused past deadline", progressingSince(10 * time.Minute), observation{Master: roleState{Exists: true, Desired: 1, SpecReplicas: 1, Generation: 1, ObservedGeneration: 1}, Slaves: ready(2),
+			StallReasons: []string{"d-master FailedCreate: pods is forbidden"}}, map[string]string{
+			"Degraded": "True/RolloutStalled", "Ready": "False/MasterNotReady"}},
+		{"stall is sticky after progressing stopped", []metav1.Condition{{Type: "Degraded", Status: metav1.ConditionTrue, Reason: "RolloutStalled"}, {Type: "Progressing", Status: metav1.ConditionFalse, Reason: "RolloutStalled"}},
+			observation{Master: ready(1), Slaves: func() roleState { r := ready(2); r.Generation = 3; return r }()}, map[string]string{
+				"Degraded": "True/RolloutStalled", "Progressing": "False/RolloutStalled"}},
+		{"stall clears when ready", []metav1.Condition{{Type: "Degraded", Status: metav1.ConditionTrue, Reason: "RolloutStalled"}},
+			observation{Master: ready(1), Slaves: ready(2)}, map[string]string{
+				"Degraded": "False/AsExpected", "Progressing": "False/Reconciled"}},
+		{"token missing", nil, observation{Master: ready(1), Slaves: ready(2), TokenMissing: true}, map[string]string{
+			"TokenMissing": "True/TokenMissing", "Degraded": "True/TokenMissing", "NameConflict": "False/NoConflict"}},
+		{"name conflict", nil, observation{Master: roleState{Desired: 1}, Slaves: roleState{Desired: 2}, ReconcileErr: nameConflict("Service", "demo-master")}, map[string]string{
+			"NameConflict": "True/NameConflict", "Degraded": "True/NameConflict", "TokenMissing": "False/TokenPresent"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,13 +126,29 @@ func TestComputeStatusConditions(t *testing.T) {
 					t.Errorf("%s observedGeneration = %d", typ, c.ObservedGeneration)
 				}
 			}
-			if len(lc.Status.Conditions) != 5 {
-				t.Errorf("conditions = %d, want 5", len(lc.Status.Conditions))
+			if len(lc.Status.Conditions) != 7 {
+				t.Errorf("conditions = %d, want 7", len(lc.Status.Conditions))
+			}
+			if d := meta.FindStatusCondition(lc.Status.Conditions, "Degraded"); d.Reason == "RolloutStalled" {
+				for _, r := range tt.obs.StallReasons {
+					if !strings.Contains(d.Message, r) {
+						t.Errorf("Degraded message %q lacks %q", d.Message, r)
+					}
+				}
 			}
 			if lc.Status.ObservedGeneration != 7 || lc.Status.Selector != "lotou.io/cluster=demo,lotou.io/role=slave" || lc.Status.MasterEndpoint != "demo-master.ns.svc:4000" {
 				t.Errorf("status = %+v", lc.Status)
 			}
 		})
+	}
+}
+
+func TestSessionsSummed(t *testing.T) {
+	lc := &lotouv1alpha1.LotouCluster{ObjectMeta: metav1.ObjectMeta{Name: "demo", Namespace: "ns"}}
+	view := &contract.ClusterView{Nodes: []contract.NodeInfo{{Name: "m", Up: true}, {Name: "s0", Up: true, Sessions: 40}, {Name: "s1", Up: true, Sessions: 2}}}
+	computeStatus(lc, observation{Master: ready(1), Slaves: ready(2), Membership: view}, statusInput{Now: time.Now()})
+	if lc.Status.Sessions != 42 || lc.Status.RegisteredNodes[1].Sessions != 40 {
+		t.Errorf("sessions = %d, nodes = %+v", lc.Status.Sessions, lc.Status.RegisteredNodes)
 	}
 }
 

@@ -16,7 +16,23 @@ const (
 	ConditionMasterReady = "MasterReady"
 	// ConditionSlavesReady is True when every slave pod is up to date and ready.
 	ConditionSlavesReady = "SlavesReady"
+	// ConditionTokenMissing is True when the token Secret was deleted or
+	// emptied after the cluster had a token. The operator then changes no
+	// pod until the user asks for a new token with the annotation
+	// AnnotationRegenerateToken: running pods keep the old token.
+	ConditionTokenMissing = "TokenMissing"
+	// ConditionNameConflict is True when an object the cluster needs
+	// (Service, StatefulSet, Secret, PodDisruptionBudget) exists under its
+	// name but is not controlled by this LotouCluster. The operator refuses
+	// to take it over.
+	ConditionNameConflict = "NameConflict"
 )
+
+// AnnotationRegenerateToken, set to "true" on a LotouCluster whose
+// TokenMissing condition is True, makes the operator generate a new
+// cluster token and restart every pod on it. The operator removes the
+// annotation once the new token exists.
+const AnnotationRegenerateToken = "lotou.io/regenerate-token" //nolint:gosec // G101: an annotation key, not a credential
 
 // Condition reasons of a LotouCluster. They are CamelCase words a user can
 // grep for and alert on.
@@ -46,8 +62,8 @@ const (
 	ReasonUpdatingSlaves = "UpdatingSlaves"
 	// ReasonUpdatingMaster says the master is rolling out a new spec.
 	ReasonUpdatingMaster = "UpdatingMaster"
-	// ReasonWaitingForSlaves says a new master image waits until the slaves
-	// run it and are ready.
+	// ReasonWaitingForSlaves says a new master pod template (image, config,
+	// env, resources, ...) waits until the slaves run theirs and are ready.
 	ReasonWaitingForSlaves = "WaitingForSlaves"
 	// ReasonReconciled says the cluster matches its spec.
 	ReasonReconciled = "Reconciled"
@@ -57,4 +73,16 @@ const (
 	ReasonReconcileFailed = "ReconcileFailed"
 	// ReasonAsExpected says nothing is degraded.
 	ReasonAsExpected = "AsExpected"
+	// ReasonRolloutStalled says a rollout did not finish within the progress
+	// deadline; the message carries what the pods report.
+	ReasonRolloutStalled = "RolloutStalled"
+	// ReasonTokenMissing says the token Secret is gone or empty.
+	ReasonTokenMissing = "TokenMissing"
+	// ReasonTokenPresent says the token Secret holds a token.
+	ReasonTokenPresent = "TokenPresent"
+	// ReasonNameConflict says an object under one of the cluster's names is
+	// not controlled by the cluster.
+	ReasonNameConflict = "NameConflict"
+	// ReasonNoConflict says every object of the cluster is its own.
+	ReasonNoConflict = "NoConflict"
 )

@@ -68,3 +68,54 @@ func (c *LotouCluster) GetLogLevel() string {
 	}
 	return c.Spec.Config.LogLevel
 }
+
+// GetDrainTimeout returns spec.slaves.drainTimeout or contract.DefaultDrainTimeout.
+func (c *LotouCluster) GetDrainTimeout() time.Duration {
+	if c.Spec.Slaves.DrainTimeout == nil {
+		return contract.DefaultDrainTimeout
+	}
+	return c.Spec.Slaves.DrainTimeout.Duration
+}
+
+// GateEnabled tells whether spec.gate.enabled is set.
+func (c *LotouCluster) GateEnabled() bool { return c.Spec.Gate != nil && c.Spec.Gate.Enabled }
+
+// GetGatePort returns spec.gate.port or contract.DefaultGatePort.
+func (c *LotouCluster) GetGatePort() int32 {
+	if c.Spec.Gate == nil || c.Spec.Gate.Port == 0 {
+		return contract.DefaultGatePort
+	}
+	return c.Spec.Gate.Port
+}
+
+// GetGateServiceType returns spec.gate.service.type or ClusterIP.
+func (c *LotouCluster) GetGateServiceType() string {
+	if c.Spec.Gate == nil || c.Spec.Gate.Service.Type == "" {
+		return GateServiceClusterIP
+	}
+	return c.Spec.Gate.Service.Type
+}
+
+// GetMasterDisruptionPolicy returns spec.master.disruptionPolicy or Allow.
+func (c *LotouCluster) GetMasterDisruptionPolicy() string {
+	if c.Spec.Master.DisruptionPolicy == "" {
+		return MasterDisruptionAllow
+	}
+	return c.Spec.Master.DisruptionPolicy
+}
+
+// GetDiscoveryType returns spec.discovery.type or master.
+func (c *LotouCluster) GetDiscoveryType() string {
+	if c.Spec.Discovery == nil || c.Spec.Discovery.Type == "" {
+		return DiscoveryMaster
+	}
+	return c.Spec.Discovery.Type
+}
+
+// GetTransportType returns spec.transport.type or tcp.
+func (c *LotouCluster) GetTransportType() string {
+	if c.Spec.Transport == nil || c.Spec.Transport.Type == "" {
+		return TransportTCP
+	}
+	return c.Spec.Transport.Type
+}

@@ -10,6 +10,7 @@ import (
 // and a number of slave nodes running the same lotou-node image.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.port) || !has(self.httpPort) || self.port != self.httpPort",message="spec.port and spec.httpPort must be different ports"
+// +kubebuilder:validation:XValidation:rule="!has(self.gate) || !has(self.gate.port) || ((!has(self.port) || self.gate.port != self.port) && (!has(self.httpPort) || self.gate.port != self.httpPort))",message="spec.gate.port must differ from spec.port and spec.httpPort"
 type LotouClusterSpec struct {
 	// image is the lotou-node container image run by the master and the slaves,
 	// for example "ghcr.io/lotou-io/lotou-node:v0.1.0". Changing it rolls the
@@ -66,12 +67,27 @@ type LotouClusterSpec struct {
 	// master describes the pod of the single master node.
 	// +optional
 	// +kubebuilder:default={}
-	Master RoleSpec `json:"master,omitempty"`
+	Master MasterSpec `json:"master,omitempty"`
 
 	// slaves describes the slave nodes: how many, and how their pods are run.
 	// +optional
 	// +kubebuilder:default={}
 	Slaves SlavesSpec `json:"slaves,omitempty"`
+
+	// gate opens the client gateway of the slaves (game clients over TCP and
+	// WebSocket) and a Service <name>-gate in front of it.
+	// +optional
+	Gate *GateSpec `json:"gate,omitempty"`
+
+	// discovery selects how nodes find each other and the global names:
+	// through the master (default) or through an etcd cluster the user runs.
+	// +optional
+	Discovery *DiscoverySpec `json:"discovery,omitempty"`
+
+	// transport selects how messages travel between nodes: direct TCP
+	// (default) or through a NATS server the user runs.
+	// +optional
+	Transport *TransportSpec `json:"transport,omitempty"`
 
 	// paused stops the operator from changing any object of this cluster.
 	// Status is still reported; the Progressing condition says Paused.
@@ -114,6 +130,19 @@ type NodeConfig struct {
 
 // RoleSpec customises the pods of one role (master or slaves).
 type RoleSpec struct {
+	// podSecurityContext replaces the pod security context the operator sets
+	// by default (runAsNonRoot, user and group 65532, seccomp RuntimeDefault:
+	// the restricted Pod Security Standard). Set it whole; it is not merged.
+	// +optional
+	PodSecurityContext *corev1.PodSecurityContext `json:"podSecurityContext,omitempty"`
+
+	// securityContext replaces the lotou-node container's security context
+	// the operator sets by default (no privilege escalation, all
+	// capabilities dropped, read-only root filesystem, runAsNonRoot). Set it
+	// whole; it is not merged.
+	// +optional
+	SecurityContext *corev1.SecurityContext `json:"securityContext,omitempty"`
+
 	// resources are the compute resources of the lotou-node container.
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
@@ -171,8 +200,172 @@ type SlavesSpec struct {
 	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 1 : self.matches('^([1-9][0-9]?|100)%$')",message="spec.slaves.maxUnavailable must be a number of at least 1 or a percentage from 1% to 100%"
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 
+	// drainTimeout is how long a slave being removed (scale-down, rollout,
+	// node drain) may take to move its gate clients away and leave the
+	// cluster after SIGTERM (LOTOU_DRAIN_TIMEOUT). The pod's
+	// terminationGracePeriodSeconds is drainTimeout plus 15 seconds.
+	// +optional
+	// +kubebuilder:default="60s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('24h')",message="spec.slaves.drainTimeout must be between 0s and 24h"
+	DrainTimeout *metav1.Duration `json:"drainTimeout,omitempty"`
+
 	// RoleSpec customises the slave pods.
 	RoleSpec `json:",inline"`
+}
+
+// Master disruption policies (spec.master.disruptionPolicy).
+const (
+	// MasterDisruptionAllow lets a node drain evict the master: its
+	// PodDisruptionBudget has maxUnavailable 1, and an unhealthy master can
+	// always be evicted. The cluster is without master for the time the
+	// StatefulSet needs to start it on another node.
+	MasterDisruptionAllow = "Allow"
+	// MasterDisruptionBlock forbids voluntary eviction of the master
+	// (maxUnavailable 0): a node drain waits until the user moves or
+	// deletes the master pod by hand.
+	MasterDisruptionBlock = "Block"
+)
+
+// MasterSpec describes the master's pod and how it may be disrupted.
+type MasterSpec struct {
+	// disruptionPolicy is the master's PodDisruptionBudget policy. Allow
+	// (default) lets `kubectl drain` evict the master, with
+	// unhealthyPodEvictionPolicy AlwaysAllow; Block sets maxUnavailable 0,
+	// so drains of the master's node wait until the master is moved by hand.
+	// +optional
+	// +kubebuilder:default=Allow
+	// +kubebuilder:validation:Enum=Allow;Block
+	DisruptionPolicy string `json:"disruptionPolicy,omitempty"`
+
+	// RoleSpec customises the master pod.
+	RoleSpec `json:",inline"`
+}
+
+// Gate Service types (spec.gate.service.type).
+const (
+	GateServiceClusterIP    = "ClusterIP"
+	GateServiceNodePort     = "NodePort"
+	GateServiceLoadBalancer = "LoadBalancer"
+)
+
+// GateSpec configures the client gateway of the slave nodes.
+type GateSpec struct {
+	// enabled turns the gate on: slaves listen for game clients on port
+	// (LOTOU_GATE) and a Service <name>-gate selects them.
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+
+	// port is the gate's TCP port (TCP framing and WebSocket on the same
+	// port). It must differ from spec.port and spec.httpPort.
+	// +optional
+	// +kubebuilder:default=7000
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port,omitempty"`
+
+	// service configures the Service <name>-gate in front of the slaves.
+	// +optional
+	Service GateServiceSpec `json:"service,omitempty"`
+}
+
+// GateServiceSpec configures the Service in front of the gates.
+type GateServiceSpec struct {
+	// type is the Service type: ClusterIP (default), NodePort or LoadBalancer.
+	// +optional
+	// +kubebuilder:default=ClusterIP
+	// +kubebuilder:validation:Enum=ClusterIP;NodePort;LoadBalancer
+	Type string `json:"type,omitempty"`
+
+	// annotations are put on the Service, for example a cloud load
+	// balancer's settings.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// Discovery backends (spec.discovery.type).
+const (
+	DiscoveryMaster = "master"
+	DiscoveryEtcd   = "etcd"
+)
+
+// DiscoverySpec selects the discovery backend.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.type) || self.type != 'etcd' || (has(self.etcd) && has(self.etcd.endpoints) && size(self.etcd.endpoints) > 0)",message="spec.discovery.etcd.endpoints is required when spec.discovery.type is etcd"
+type DiscoverySpec struct {
+	// type is master (the master's registry, default) or etcd.
+	// +optional
+	// +kubebuilder:default=master
+	// +kubebuilder:validation:Enum=master;etcd
+	Type string `json:"type,omitempty"`
+
+	// etcd is the etcd cluster used when type is etcd. The operator does not
+	// run it.
+	// +optional
+	Etcd *EtcdSpec `json:"etcd,omitempty"`
+}
+
+// EtcdSpec locates an etcd cluster and its credentials.
+type EtcdSpec struct {
+	// endpoints are the etcd client URLs (LOTOU_ETCD_ENDPOINTS), for example
+	// "http://etcd.infra.svc:2379".
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	Endpoints []string `json:"endpoints,omitempty"`
+
+	// secretRef names a Secret in the same namespace with the keys
+	// "username" and "password" (LOTOU_ETCD_USERNAME, LOTOU_ETCD_PASSWORD).
+	// +optional
+	SecretRef *corev1.LocalObjectReference `json:"secretRef,omitempty"`
+
+	// tlsSecretRef names a Secret in the same namespace with client TLS
+	// files (for example ca.crt, tls.crt, tls.key), mounted under
+	// /etc/lotou/etcd-tls (LOTOU_ETCD_TLS_DIR).
+	// +optional
+	TLSSecretRef *corev1.LocalObjectReference `json:"tlsSecretRef,omitempty"`
+}
+
+// Transport backends (spec.transport.type).
+const (
+	TransportTCP  = "tcp"
+	TransportNATS = "nats"
+)
+
+// TransportSpec selects the node-to-node delivery backend.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.type) || self.type != 'nats' || (has(self.nats) && has(self.nats.url) && size(self.nats.url) > 0)",message="spec.transport.nats.url is required when spec.transport.type is nats"
+type TransportSpec struct {
+	// type is tcp (direct connections, default) or nats.
+	// +optional
+	// +kubebuilder:default=tcp
+	// +kubebuilder:validation:Enum=tcp;nats
+	Type string `json:"type,omitempty"`
+
+	// nats is the NATS server used when type is nats. The operator does not
+	// run it.
+	// +optional
+	NATS *NATSSpec `json:"nats,omitempty"`
+}
+
+// NATSSpec locates a NATS server and its credentials.
+type NATSSpec struct {
+	// url is the NATS server URL (LOTOU_NATS_URL), for example
+	// "nats://nats.infra.svc:4222".
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	URL string `json:"url,omitempty"`
+
+	// secretRef names a Secret in the same namespace holding either a key
+	// "creds" (a NATS credentials file, mounted and passed as
+	// LOTOU_NATS_CREDS) or a key "token" (LOTOU_NATS_TOKEN). Both keys are
+	// optional in the Secret; the node uses what is present.
+	// +optional
+	SecretRef *corev1.LocalObjectReference `json:"secretRef,omitempty"`
 }
 
 // LotouClusterStatus is the observed state of a Lotou cluster.
@@ -198,6 +391,11 @@ type LotouClusterStatus struct {
 	// registered with the master.
 	// +optional
 	ReadySlaves int32 `json:"readySlaves,omitempty"`
+
+	// sessions is the number of game client sessions connected to the
+	// gates of all nodes, as the master reports them.
+	// +optional
+	Sessions int64 `json:"sessions,omitempty"`
 
 	// selector is the label selector of the slave pods in string form, used
 	// by the scale subresource and by HorizontalPodAutoscalers.
@@ -238,6 +436,9 @@ type RegisteredNode struct {
 	// up tells whether the master currently hears the node's heartbeats.
 	// +optional
 	Up bool `json:"up,omitempty"`
+	// sessions is the number of game client sessions on the node's gate.
+	// +optional
+	Sessions int64 `json:"sessions,omitempty"`
 }
 
 // LotouCluster is a Lotou cluster: one master and N slaves, wired together.
@@ -250,6 +451,7 @@ type RegisteredNode struct {
 // +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.spec.slaves.replicas`,description="Desired number of slaves"
 // +kubebuilder:printcolumn:name="Ready Slaves",type=integer,JSONPath=`.status.readySlaves`,description="Number of ready slaves"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,description="Whether the whole cluster is ready"
+// +kubebuilder:printcolumn:name="Sessions",type=integer,JSONPath=`.status.sessions`,description="Game client sessions on the gates"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type LotouCluster struct {
 	metav1.TypeMeta `json:",inline"`

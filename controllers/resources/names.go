@@ -119,3 +119,13 @@ func objectMeta(lc *lotouv1alpha1.LotouCluster, name, role string) metav1.Object
 		OwnerReferences: []metav1.OwnerReference{OwnerReference(lc)},
 	}
 }
+
+// PortNameGate is the name of the gate port of slave pods and of the gate Service.
+const PortNameGate = "gate"
+
+// DrainGraceSeconds is added to spec.slaves.drainTimeout to make a slave's
+// terminationGracePeriodSeconds: time to leave the cluster after the drain.
+const DrainGraceSeconds = 15
+
+// GateServiceName is the name of the Service in front of the slaves' gates.
+func GateServiceName(lc *lotouv1alpha1.LotouCluster) string { return lc.Name + "-gate" }

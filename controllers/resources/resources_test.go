@@ -133,9 +133,11 @@ func TestEnvDefaultsAndRefs(t *testing.T) {
 	if got := m[contract.EnvLogLevel].Value; got != contract.DefaultLogLevel {
 		t.Errorf("log level default = %q", got)
 	}
-	tok := m[contract.EnvClusterToken].ValueFrom
-	if tok == nil || tok.SecretKeyRef == nil || tok.SecretKeyRef.Name != "demo-token" || tok.SecretKeyRef.Key != TokenKey {
-		t.Errorf("token must come from Secret demo-token key %q, got %+v", TokenKey, tok)
+	if _, ok := m[contract.EnvClusterToken]; ok {
+		t.Errorf("the token must not travel as %s", contract.EnvClusterToken)
+	}
+	if got := m[contract.EnvTokenFile].Value; got != TokenFilePath {
+		t.Errorf("%s = %q, want %q", contract.EnvTokenFile, got, TokenFilePath)
 	}
 	nn := m[contract.EnvNodeName].ValueFrom
 	if nn == nil || nn.FieldRef == nil || nn.FieldRef.FieldPath != "metadata.name" {
@@ -150,6 +152,7 @@ func TestEnvUserExtras(t *testing.T) {
 		{Name: contract.EnvRole, Value: "standalone"},
 		{Name: contract.EnvMaster, Value: "elsewhere:1"},
 		{Name: contract.EnvTokenFile, Value: "/tmp/x"},
+		{Name: contract.EnvClusterToken, Value: "guessed"},
 	}
 	tests := []struct {
 		role, key, want string
@@ -159,7 +162,8 @@ func TestEnvUserExtras(t *testing.T) {
 		{contract.RoleSlave, contract.EnvRole, contract.RoleSlave, true},
 		{contract.RoleSlave, contract.EnvMaster, "demo-master.games.svc:4000", true},
 		{contract.RoleMaster, contract.EnvMaster, "", false},
-		{contract.RoleMaster, contract.EnvTokenFile, "", false},
+		{contract.RoleMaster, contract.EnvTokenFile, TokenFilePath, true},
+		{contract.RoleSlave, contract.EnvClusterToken, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.role+"/"+tt.key, func(t *testing.T) {
@@ -297,7 +301,7 @@ func TestPDBs(t *testing.T) {
 	lc := newCluster()
 	lc.Spec.Slaves.MaxUnavailable = ptr.To(intstr.FromInt32(2))
 	m, s := MasterPDB(lc), SlavesPDB(lc)
-	if m.Name != "demo-master" || m.Spec.MinAvailable.IntValue() != 1 || m.Spec.MaxUnavailable != nil {
+	if m.Name != "demo-master" || m.Spec.MaxUnavailable.IntValue() != 1 || m.Spec.MinAvailable != nil {
 		t.Errorf("master pdb = %+v", m.Spec)
 	}
 	if m.Spec.Selector.MatchLabels[contract.LabelRole] != contract.RoleMaster {

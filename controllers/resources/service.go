@@ -1,6 +1,8 @@
 package resources
 
 import (
+	"maps"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -44,6 +46,28 @@ func NodesService(lc *lotouv1alpha1.LotouCluster) *corev1.Service {
 			PublishNotReadyAddresses: true,
 			Selector:                 ClusterSelectorLabels(lc),
 			Ports:                    servicePorts(lc),
+		},
+	}
+}
+
+// GateService builds the Service <name>-gate in front of the slaves' client
+// gateways (spec.gate), of spec.gate.service.type, with the user's
+// annotations. It selects ready slaves only: a slave is ready once its gate
+// listens and it is registered.
+func GateService(lc *lotouv1alpha1.LotouCluster) *corev1.Service {
+	meta := objectMeta(lc, GateServiceName(lc), contract.RoleSlave)
+	if lc.Spec.Gate != nil && len(lc.Spec.Gate.Service.Annotations) > 0 {
+		meta.Annotations = maps.Clone(lc.Spec.Gate.Service.Annotations)
+	}
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: meta,
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceType(lc.GetGateServiceType()),
+			Selector: SelectorLabels(lc, contract.RoleSlave),
+			Ports: []corev1.ServicePort{{
+				Name: PortNameGate, Port: lc.GetGatePort(), TargetPort: intstr.FromString(PortNameGate), Protocol: corev1.ProtocolTCP,
+			}},
 		},
 	}
 }

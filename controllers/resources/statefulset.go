@@ -1,9 +1,7 @@
 package resources
 
 import (
-	"fmt"
 	"maps"
-	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -15,13 +13,6 @@ import (
 	"github.com/lotou-io/lotou/runtime/contract"
 )
 
-// Names of helper variables set from the downward API and expanded with
-// $(VAR) in the contract variables.
-const (
-	EnvPodName      = "POD_NAME"
-	EnvPodNamespace = "POD_NAMESPACE"
-)
-
 // MasterStatefulSet builds the one-replica StatefulSet of the master node.
 // image is the image to run: the caller passes the running image while a new
 // spec.image is still rolling out to the slaves; empty means spec.image.
@@ -30,7 +21,7 @@ func MasterStatefulSet(lc *lotouv1alpha1.LotouCluster, image, tokenHash string) 
 	if image == "" {
 		image = lc.Spec.Image
 	}
-	sts := statefulSet(lc, contract.RoleMaster, MasterName(lc), image, tokenHash, &lc.Spec.Master)
+	sts := statefulSet(lc, contract.RoleMaster, MasterName(lc), image, tokenHash, &lc.Spec.Master.RoleSpec)
 	sts.Spec.Replicas = ptr.To[int32](1)
 	return sts
 }
@@ -79,31 +70,47 @@ func statefulSet(lc *lotouv1alpha1.LotouCluster, role, name, image, tokenHash st
 }
 
 func podSpec(lc *lotouv1alpha1.LotouCluster, role, image string, rs *lotouv1alpha1.RoleSpec) corev1.PodSpec {
+	ports := []corev1.ContainerPort{
+		{Name: PortNameCluster, ContainerPort: lc.GetPort(), Protocol: corev1.ProtocolTCP},
+		{Name: PortNameHTTP, ContainerPort: lc.GetHTTPPort(), Protocol: corev1.ProtocolTCP},
+	}
+	if role == contract.RoleSlave && lc.GateEnabled() {
+		ports = append(ports, corev1.ContainerPort{Name: PortNameGate, ContainerPort: lc.GetGatePort(), Protocol: corev1.ProtocolTCP})
+	}
 	return corev1.PodSpec{
-		TerminationGracePeriodSeconds: ptr.To[int64](TerminationGracePeriodSeconds),
+		TerminationGracePeriodSeconds: ptr.To(terminationGracePeriod(lc, role)),
 		EnableServiceLinks:            ptr.To(false),
+		AutomountServiceAccountToken:  ptr.To(false),
+		SecurityContext:               podSecurityContext(rs),
 		ImagePullSecrets:              lc.Spec.ImagePullSecrets,
 		NodeSelector:                  maps.Clone(rs.NodeSelector),
 		Tolerations:                   rs.Tolerations,
 		Affinity:                      rs.Affinity,
+		Volumes:                       volumes(lc),
 		Containers: []corev1.Container{{
 			Name:            ContainerName,
 			Image:           image,
 			ImagePullPolicy: pullPolicy(lc),
 			Env:             Env(lc, role, rs.Env),
-			Ports: []corev1.ContainerPort{
-				{Name: PortNameCluster, ContainerPort: lc.GetPort(), Protocol: corev1.ProtocolTCP},
-				{Name: PortNameHTTP, ContainerPort: lc.GetHTTPPort(), Protocol: corev1.ProtocolTCP},
-			},
-			Resources:      rs.Resources,
-			LivenessProbe:  httpProbe(contract.PathHealthz, 10, 3),
-			ReadinessProbe: httpProbe(contract.PathReadyz, 5, 2),
-			SecurityContext: &corev1.SecurityContext{
-				AllowPrivilegeEscalation: ptr.To(false),
-				Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-			},
+			Ports:           ports,
+			Resources:       rs.Resources,
+			LivenessProbe:   httpProbe(contract.PathHealthz, 10, 3),
+			ReadinessProbe:  httpProbe(contract.PathReadyz, 5, 2),
+			SecurityContext: containerSecurityContext(rs),
+			VolumeMounts:    volumeMounts(lc),
 		}},
 	}
+}
+
+// terminationGracePeriod is the slaves' drain timeout plus
+// DrainGraceSeconds, so a slave moving its gate clients away is not killed
+// before it has left the cluster; the master keeps
+// TerminationGracePeriodSeconds.
+func terminationGracePeriod(lc *lotouv1alpha1.LotouCluster, role string) int64 {
+	if role != contract.RoleSlave {
+		return TerminationGracePeriodSeconds
+	}
+	return int64(lc.GetDrainTimeout().Seconds()) + DrainGraceSeconds
 }
 
 func pullPolicy(lc *lotouv1alpha1.LotouCluster) corev1.PullPolicy {
@@ -124,47 +131,3 @@ func httpProbe(path string, period, failures int32) *corev1.Probe {
 	}
 }
 
-// Env builds the container environment wiring a pod of the given role to the
-// lotou-node contract, followed by the user's extra variables. User
-// variables that reuse a name set by the operator are dropped: the contract
-// wins, so a typo in spec cannot split the cluster.
-func Env(lc *lotouv1alpha1.LotouCluster, role string, extra []corev1.EnvVar) []corev1.EnvVar {
-	env := []corev1.EnvVar{
-		{Name: EnvPodName, ValueFrom: fieldRef("metadata.name")},
-		{Name: EnvPodNamespace, ValueFrom: fieldRef("metadata.namespace")},
-		{Name: contract.EnvRole, Value: role},
-		{Name: contract.EnvNodeName, ValueFrom: fieldRef("metadata.name")},
-		{Name: contract.EnvListen, Value: fmt.Sprintf(":%d", lc.GetPort())},
-		{Name: contract.EnvAdvertise, Value: fmt.Sprintf("$(%s).%s.%s.svc:%d", EnvPodName, NodesServiceName(lc), lc.Namespace, lc.GetPort())},
-	}
-	if role == contract.RoleSlave {
-		env = append(env, corev1.EnvVar{Name: contract.EnvMaster, Value: MasterEndpoint(lc)})
-	}
-	env = append(env,
-		corev1.EnvVar{Name: contract.EnvClusterToken, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: TokenSecretName(lc)},
-			Key:                  TokenKey,
-		}}},
-		corev1.EnvVar{Name: contract.EnvHTTP, Value: fmt.Sprintf(":%d", lc.GetHTTPPort())},
-		corev1.EnvVar{Name: contract.EnvServices, Value: strings.Join(lc.Spec.Services, ",")},
-		corev1.EnvVar{Name: contract.EnvLogLevel, Value: lc.GetLogLevel()},
-		corev1.EnvVar{Name: contract.EnvHeartbeatInterval, Value: lc.GetHeartbeatInterval().String()},
-		corev1.EnvVar{Name: contract.EnvCallTimeout, Value: lc.GetCallTimeout().String()},
-	)
-	reserved := make(map[string]bool, len(env)+1)
-	for _, e := range env {
-		reserved[e.Name] = true
-	}
-	reserved[contract.EnvMaster] = true
-	reserved[contract.EnvTokenFile] = true
-	for _, e := range extra {
-		if !reserved[e.Name] {
-			env = append(env, e)
-		}
-	}
-	return env
-}
-
-func fieldRef(path string) *corev1.EnvVarSource {
-	return &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: path}}
-}

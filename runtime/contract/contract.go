@@ -31,6 +31,29 @@ const (
 	EnvCallTimeout = "LOTOU_CALL_TIMEOUT"
 	// EnvConfig names an optional YAML file with the same keys as the flags.
 	EnvConfig = "LOTOU_CONFIG"
+	// EnvGate is the address of the client gateway (TCP and WebSocket), ":<port>".
+	EnvGate = "LOTOU_GATE"
+	// EnvDrainTimeout bounds how long a node moves its gate clients away
+	// after SIGTERM before it leaves the cluster (Go duration).
+	EnvDrainTimeout = "LOTOU_DRAIN_TIMEOUT"
+	// EnvDiscovery selects the discovery backend: master or etcd.
+	EnvDiscovery = "LOTOU_DISCOVERY"
+	// EnvEtcdEndpoints is the comma-separated list of etcd client URLs.
+	EnvEtcdEndpoints = "LOTOU_ETCD_ENDPOINTS"
+	// EnvEtcdUsername is the etcd user name.
+	EnvEtcdUsername = "LOTOU_ETCD_USERNAME"
+	// EnvEtcdPassword is the etcd password.
+	EnvEtcdPassword = "LOTOU_ETCD_PASSWORD" //nolint:gosec // G101: the name of a variable, not a credential
+	// EnvEtcdTLSDir is a directory with the etcd client TLS files (ca.crt, tls.crt, tls.key).
+	EnvEtcdTLSDir = "LOTOU_ETCD_TLS_DIR"
+	// EnvTransport selects the node-to-node delivery backend: tcp or nats.
+	EnvTransport = "LOTOU_TRANSPORT"
+	// EnvNATSURL is the NATS server URL.
+	EnvNATSURL = "LOTOU_NATS_URL"
+	// EnvNATSCreds names a NATS credentials file.
+	EnvNATSCreds = "LOTOU_NATS_CREDS"
+	// EnvNATSToken is a NATS authentication token.
+	EnvNATSToken = "LOTOU_NATS_TOKEN" //nolint:gosec // G101: the name of a variable, not a credential
 )
 
 // Roles a node can take.
@@ -52,6 +75,10 @@ const (
 	DefaultCallTimeout = 5 * time.Second
 	// DefaultLogLevel is the log level when none is given.
 	DefaultLogLevel = "info"
+	// DefaultGatePort is the client gateway port.
+	DefaultGatePort = 7000
+	// DefaultDrainTimeout bounds the drain of a node's gate clients after SIGTERM.
+	DefaultDrainTimeout = 60 * time.Second
 	// MissedHeartbeats is how many heartbeat intervals of silence mark a node down.
 	MissedHeartbeats = 3
 )
@@ -100,6 +127,8 @@ type NodeInfo struct {
 	Addr string `json:"addr"`
 	Role string `json:"role"`
 	Up   bool   `json:"up"`
+	// Sessions is the number of game client sessions on the node's gate.
+	Sessions int `json:"sessions"`
 }
 
 // GlobalName is one entry of the global name table.
