@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lotou-io/lotou/controllers/resources"
@@ -57,6 +58,62 @@ func BenchmarkCreateClusters(b *testing.B) {
 	b.ReportMetric(float64(n*b.N)/total.Seconds(), "clusters/s")
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/batch")
 	b.ReportMetric(float64(n), "clusters/batch")
+}
+
+// BenchmarkSteadyReconciles measures reconciles per second of settled
+// clusters, the work a resync of every cluster costs: it creates a batch of
+// LotouClusters (500, or $LOTOU_BENCH_CLUSTERS) once, waits until the
+// manager stopped writing, then reconciles every cluster b.N times through
+// the manager's reconciler (reads from its cache). A settled cluster must
+// cost no write: the benchmark fails on any write request. Run it as
+//
+//	go test ./controllers -run '^$' -bench BenchmarkSteadyReconciles -benchtime=3x
+func BenchmarkSteadyReconciles(b *testing.B) {
+	te := getEnv(b)
+	ctx := context.Background()
+	n := benchClusters
+	if v, err := strconv.Atoi(os.Getenv("LOTOU_BENCH_CLUSTERS")); err == nil && v > 0 {
+		n = v
+	}
+	ns := te.namespace(b)
+	if err := createClusters(ctx, te.k8s, ns, n); err != nil {
+		b.Fatal(err)
+	}
+	if err := waitForChildren(ctx, te.k8s, ns, n, 5*time.Minute); err != nil {
+		b.Fatal(err)
+	}
+	if err := waitQuiet(ctx, te.requests, ns, time.Second, 2*time.Minute); err != nil {
+		b.Fatal(err)
+	}
+	writes := te.requests.count(ns)
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		for i := range n {
+			req := ctrl.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: fmt.Sprintf("c%d", i)}}
+			if _, err := te.reconciler.Reconcile(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if w := te.requests.since(ns, writes); len(w) > 0 {
+		b.Fatalf("settled clusters got %d write requests, first: %s", len(w), w[0])
+	}
+	b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "reconciles/s")
+	b.ReportMetric(float64(n), "clusters")
+}
+
+// waitQuiet waits until the manager sent no write to ns for quiet.
+func waitQuiet(ctx context.Context, l *requestLog, ns string, quiet, timeout time.Duration) error {
+	last, lastChange := l.count(ns), time.Now()
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		if c := l.count(ns); c != last {
+			last, lastChange = c, time.Now()
+		}
+		return time.Since(lastChange) >= quiet, nil
+	})
 }
 
 // createClusters creates n LotouClusters in ns from a few goroutines.

@@ -11,6 +11,7 @@ import (
 
 	lotouv1alpha1 "github.com/lotou-io/lotou/api/v1alpha1"
 	"github.com/lotou-io/lotou/controllers/resources"
+	"github.com/lotou-io/lotou/runtime/contract"
 )
 
 func TestImageChangeUpdatesSlavesBeforeMaster(t *testing.T) {
@@ -77,5 +78,30 @@ func TestImageChangeUpdatesSlavesBeforeMaster(t *testing.T) {
 		}
 		g.Expect(updated).To(gomega.HaveKeyWithValue("ro-slaves", gomega.ContainSubstring("lotou-node:dev to lotou-node:v2")))
 		g.Expect(updated).To(gomega.HaveKeyWithValue("ro-master", gomega.ContainSubstring("lotou-node:dev to lotou-node:v2")))
+	})
+
+	// Any other pod template change is held back the same way: a config change.
+	logLevel := func(g gomega.Gomega, name string) string {
+		for _, e := range getSts(g, te.k8s, ns, name).Spec.Template.Spec.Containers[0].Env {
+			if e.Name == contract.EnvLogLevel {
+				return e.Value
+			}
+		}
+		return ""
+	}
+	eventually(t, func(g gomega.Gomega) {
+		cur := getLC(g, te.k8s, lc)
+		cur.Spec.Config.LogLevel = "debug"
+		g.Expect(te.k8s.Update(ctx, cur)).To(gomega.Succeed())
+	})
+	eventually(t, func(g gomega.Gomega) {
+		g.Expect(logLevel(g, "ro-slaves")).To(gomega.Equal("debug"))
+	})
+	consistently(t, time.Second, func(g gomega.Gomega) {
+		g.Expect(logLevel(g, "ro-master")).To(gomega.Equal("info"), "master must wait for the slaves")
+	})
+	simulateRollout(t, te.k8s, ns, "ro-slaves", 3)
+	eventually(t, func(g gomega.Gomega) {
+		g.Expect(logLevel(g, "ro-master")).To(gomega.Equal("debug"))
 	})
 }

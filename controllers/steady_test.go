@@ -8,6 +8,7 @@ import (
 	"github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -17,7 +18,10 @@ import (
 
 // TestSteadyStateMakesNoWrites checks that reconciles of a settled cluster
 // (forced every ResyncPeriod to refresh membership) write nothing: the
-// upToDate comparison must accept what the API server defaulted.
+// upToDate comparison must accept what the API server defaulted. It counts
+// the manager's write requests, since a server-side apply that changes
+// nothing leaves resourceVersion alone, and it checks no Updated event is
+// emitted meanwhile.
 func TestSteadyStateMakesNoWrites(t *testing.T) {
 	te := getEnv(t)
 	ctx := context.Background()
@@ -50,10 +54,32 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 		}
 		return rv
 	}
+	// Let the reconciles caused by the simulated rollouts finish.
+	g.Expect(waitQuiet(ctx, te.requests, ns, 500*time.Millisecond, waitTimeout)).To(gomega.Succeed())
 	before := versions(g)
+	writes := te.requests.count(ns)
+	updated := countEvents(t, te, ns, ReasonEventUpdated)
 	reads := te.members.reads.Load()
 	consistently(t, 2500*time.Millisecond, func(g gomega.Gomega) {
 		g.Expect(versions(g)).To(gomega.Equal(before))
 	})
-	g.Expect(te.members.reads.Load()).To(gomega.BeNumerically(">", reads), "resync reconciles must have run meanwhile")
+	g.Expect(te.members.reads.Load()).To(gomega.BeNumerically(">", reads+1), "resync reconciles must have run meanwhile")
+	g.Expect(te.requests.since(ns, writes)).To(gomega.BeEmpty(), "a settled cluster must get no write request")
+	g.Expect(countEvents(t, te, ns, ReasonEventUpdated)).To(gomega.Equal(updated), "no Updated event without a change")
+}
+
+// countEvents counts the events of one reason in ns.
+func countEvents(t *testing.T, te *testEnv, ns, reason string) int {
+	t.Helper()
+	var evs eventsv1.EventList
+	if err := te.k8s.List(context.Background(), &evs, client.InNamespace(ns)); err != nil {
+		t.Fatalf("listing events: %v", err)
+	}
+	n := 0
+	for _, e := range evs.Items {
+		if e.Reason == reason {
+			n++
+		}
+	}
+	return n
 }

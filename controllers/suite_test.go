@@ -41,7 +41,11 @@ type testEnv struct {
 	cfg     *rest.Config
 	k8s     client.Client // uncached: tests assert on what the API server holds
 	members *fakeMembership
-	cancel  context.CancelFunc
+	// requests records the manager's writes to the API server.
+	requests *requestLog
+	// reconciler is the manager's reconciler, for benchmarks that call it directly.
+	reconciler *LotouClusterReconciler
+	cancel     context.CancelFunc
 	done    chan error
 }
 
@@ -151,8 +155,9 @@ func startEnv() (*testEnv, error) {
 			ErrorIfCRDPathMissing: true,
 			BinaryAssetsDirectory: assets,
 		},
-		members: &fakeMembership{views: map[string]fakeView{}},
-		done:    make(chan error, 1),
+		members:  &fakeMembership{views: map[string]fakeView{}},
+		requests: newRequestLog(),
+		done:     make(chan error, 1),
 	}
 	// The default /24 service range runs out after ~250 clusters (each has a
 	// ClusterIP Service); the benchmark creates 500.
@@ -177,7 +182,9 @@ func (te *testEnv) startManager() error {
 		return fmt.Errorf("creating client: %w", err)
 	}
 	te.k8s = k8s
-	mgr, err := ctrl.NewManager(te.cfg, ctrl.Options{
+	mgrCfg := rest.CopyConfig(te.cfg)
+	mgrCfg.WrapTransport = te.requests.wrap
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
@@ -193,6 +200,7 @@ func (te *testEnv) startManager() error {
 		Membership: te.members,
 		Options:    Options{MaxConcurrentReconciles: 8, MembershipRetry: 500 * time.Millisecond, ResyncPeriod: time.Second},
 	}
+	te.reconciler = r
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up reconciler: %w", err)
 	}

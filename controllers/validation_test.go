@@ -40,6 +40,28 @@ func TestInvalidSpecsAreRefusedWithCELMessage(t *testing.T) {
 		{"negative heartbeatInterval", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Config.HeartbeatInterval = dur(-time.Second) }, "spec.config.heartbeatInterval must be a positive duration"},
 		{"zero callTimeout", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Config.CallTimeout = dur(0) }, "spec.config.callTimeout must be a positive duration"},
 		{"negative callTimeout", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Config.CallTimeout = dur(-5 * time.Second) }, "spec.config.callTimeout must be a positive duration"},
+		{"gate port equals port", func(lc *lotouv1alpha1.LotouCluster) {
+			lc.Spec.Gate = &lotouv1alpha1.GateSpec{Enabled: true, Port: contract.DefaultPort}
+		}, "spec.gate.port must differ from spec.port and spec.httpPort"},
+		{"gate port equals httpPort", func(lc *lotouv1alpha1.LotouCluster) {
+			lc.Spec.HTTPPort = 9000
+			lc.Spec.Gate = &lotouv1alpha1.GateSpec{Port: 9000}
+		}, "spec.gate.port must differ from spec.port and spec.httpPort"},
+		{"default gate port equals port", func(lc *lotouv1alpha1.LotouCluster) {
+			lc.Spec.Port = contract.DefaultGatePort
+			lc.Spec.Gate = &lotouv1alpha1.GateSpec{Enabled: true}
+		}, "spec.gate.port must differ from spec.port and spec.httpPort"},
+		{"gate service type", func(lc *lotouv1alpha1.LotouCluster) {
+			lc.Spec.Gate = &lotouv1alpha1.GateSpec{Service: lotouv1alpha1.GateServiceSpec{Type: "ExternalName"}}
+		}, "Unsupported value"},
+		{"etcd without endpoints", func(lc *lotouv1alpha1.LotouCluster) {
+			lc.Spec.Discovery = &lotouv1alpha1.DiscoverySpec{Type: lotouv1alpha1.DiscoveryEtcd}
+		}, "spec.discovery.etcd.endpoints is required when spec.discovery.type is etcd"},
+		{"nats without url", func(lc *lotouv1alpha1.LotouCluster) {
+			lc.Spec.Transport = &lotouv1alpha1.TransportSpec{Type: lotouv1alpha1.TransportNATS, NATS: &lotouv1alpha1.NATSSpec{}}
+		}, "spec.transport.nats.url is required when spec.transport.type is nats"},
+		{"negative drainTimeout", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Slaves.DrainTimeout = dur(-time.Second) }, "spec.slaves.drainTimeout"},
+		{"unknown master disruption policy", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Master.DisruptionPolicy = "Sometimes" }, "Unsupported value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
