@@ -36,6 +36,7 @@ func TestLotouCluster(t *testing.T) {
 		{"image change rolls slaves before the master", stepImageChange},
 		{"force-deleted slave is marked down and re-registers", stepKillSlave},
 		{"deleted master is replaced and the name table rebuilt", stepKillMaster},
+		{"kubectl drain evicts the master (policy Allow) and waits with policy Block", stepDrain},
 		{"invalid LotouCluster refused with the CEL message", stepInvalid},
 		{"HPA resolves pods through status.selector", stepHPA},
 		{"delete garbage-collects everything", stepDelete},
@@ -44,6 +45,11 @@ func TestLotouCluster(t *testing.T) {
 	lc := &lcState{}
 	if _, err := s.k(ctx, "create", "namespace", s.ns); err != nil && !strings.Contains(err.Error(), "AlreadyExists") {
 		t.Fatalf("creating namespace: %v", err)
+	}
+	// Node pods must run under the restricted Pod Security Standard.
+	if _, err := s.k(ctx, "label", "namespace", s.ns, "--overwrite",
+		"pod-security.kubernetes.io/enforce=restricted", "pod-security.kubernetes.io/enforce-version=latest"); err != nil {
+		t.Fatalf("labelling namespace: %v", err)
 	}
 	if os.Getenv("LOTOU_E2E_KEEP") != "1" {
 		t.Cleanup(func() {
