@@ -70,7 +70,9 @@ func TestRemovedFieldsReachTheStatefulSet(t *testing.T) {
 		{"affinity", func(c *lotouv1alpha1.LotouCluster) { c.Spec.Slaves.Affinity = nil },
 			func(g gomega.Gomega, p corev1.PodTemplateSpec) { g.Expect(p.Spec.Affinity).To(gomega.BeNil()) }},
 		{"imagePullSecrets", func(c *lotouv1alpha1.LotouCluster) { c.Spec.ImagePullSecrets = nil },
-			func(g gomega.Gomega, p corev1.PodTemplateSpec) { g.Expect(p.Spec.ImagePullSecrets).To(gomega.BeEmpty()) }},
+			func(g gomega.Gomega, p corev1.PodTemplateSpec) {
+				g.Expect(p.Spec.ImagePullSecrets).To(gomega.BeEmpty())
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,4 +130,3 @@ func TestGateService(t *testing.T) {
 		g.Expect(sts.Spec.Template.Spec.Containers[0].Ports).To(gomega.HaveLen(2))
 	})
 }
-

@@ -124,7 +124,7 @@ func (r *LotouClusterReconciler) createToken(ctx context.Context, s *scope, toke
 			return nil, nameConflict("Secret", sec.Name)
 		}
 		if len(live.Data[resources.TokenKey]) == 0 {
-			return nil, fmt.Errorf("Secret %s exists without a token; retrying", sec.Name)
+			return nil, fmt.Errorf("token Secret %s exists without a token; retrying", sec.Name)
 		}
 		return live.Data[resources.TokenKey], nil
 	}

@@ -92,7 +92,7 @@ func TestComputeStatusConditions(t *testing.T) {
 		{"paused", nil, observation{Paused: true, Master: ready(1), Slaves: ready(2)}, map[string]string{
 			"Progressing": "False/Paused", "Ready": "True/Ready"}},
 		{"slaves rollout stalled past deadline", progressingSince(10 * time.Minute), observation{Master: ready(1),
-			Slaves: func() roleState { r := withReady(ready(2), 1); r.Updated = 1; r.UpdateRevision = "b"; return r }(),
+			Slaves:       func() roleState { r := withReady(ready(2), 1); r.Updated = 1; r.UpdateRevision = "b"; return r }(),
 			StallReasons: []string{"d-slaves-1 ImagePullBackOff: Back-off pulling image"}}, map[string]string{
 			"Progressing": "False/RolloutStalled", "Degraded": "True/RolloutStalled", "SlavesReady": "False/RollingOut"}},
 		{"pods refused past deadline", progressingSince(10 * time.Minute), observation{Master: roleState{Exists: true, Desired: 1, SpecReplicas: 1, Generation: 1, ObservedGeneration: 1}, Slaves: ready(2),

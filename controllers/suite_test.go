@@ -46,7 +46,7 @@ type testEnv struct {
 	// reconciler is the manager's reconciler, for benchmarks that call it directly.
 	reconciler *LotouClusterReconciler
 	cancel     context.CancelFunc
-	done    chan error
+	done       chan error
 }
 
 var (

@@ -28,8 +28,9 @@ const (
 	ConditionNameConflict = "NameConflict"
 )
 
-// AnnotationRegenerateToken, set to "true" on a LotouCluster whose
-// TokenMissing condition is True, makes the operator generate a new
+// AnnotationRegenerateToken is the LotouCluster annotation that asks for a
+// new cluster token: set to "true" while the TokenMissing condition is
+// True, it makes the operator generate a new
 // cluster token and restart every pod on it. The operator removes the
 // annotation once the new token exists.
 const AnnotationRegenerateToken = "lotou.io/regenerate-token" //nolint:gosec // G101: an annotation key, not a credential

@@ -15,7 +15,7 @@ const NonRootID = 65532
 // Paths of the files the operator mounts into lotou-node containers.
 const (
 	// TokenDir holds the cluster token file, mounted read-only from the token Secret.
-	TokenDir = "/etc/lotou/token"
+	TokenDir = "/etc/lotou/token" //nolint:gosec // G101: a mount path, not a credential
 	// TokenFilePath is the token file, passed as LOTOU_TOKEN_FILE.
 	TokenFilePath = TokenDir + "/" + TokenKey
 	// EtcdTLSDir holds the etcd client TLS files (spec.discovery.etcd.tlsSecretRef).

@@ -130,4 +130,3 @@ func httpProbe(path string, period, failures int32) *corev1.Probe {
 		FailureThreshold: failures,
 	}
 }
-
