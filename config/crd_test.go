@@ -35,6 +35,7 @@ func TestCRDPrinterColumns(t *testing.T) {
 		{"Desired", "integer", ".spec.slaves.replicas"},
 		{"Ready Slaves", "integer", ".status.readySlaves"},
 		{"Ready", "string", `.status.conditions[?(@.type=="Ready")].status`},
+		{"Sessions", "integer", ".status.sessions"},
 		{"Age", "date", ".metadata.creationTimestamp"},
 	}
 	if len(v.AdditionalPrinterColumns) != len(want) {
@@ -67,14 +68,14 @@ func TestCRDScaleSubresource(t *testing.T) {
 
 // TestCRDDescriptions checks that `kubectl explain` has something to say
 // about every field: each property has a description, except the standard
-// metadata and the items of lists of strings.
+// metadata and the items of lists of strings or integers.
 func TestCRDDescriptions(t *testing.T) {
 	root := loadCRD(t).Spec.Versions[0].Schema.OpenAPIV3Schema
 	var walk func(path string, s *apiextensionsv1.JSONSchemaProps)
 	count := 0
 	walk = func(path string, s *apiextensionsv1.JSONSchemaProps) {
 		count++
-		exempt := path == "lotoucluster.metadata" || strings.HasSuffix(path, "[]") && s.Type == "string"
+		exempt := path == "lotoucluster.metadata" || strings.HasSuffix(path, "[]") && (s.Type == "string" || s.Type == "integer")
 		if strings.TrimSpace(s.Description) == "" && !exempt {
 			t.Errorf("%s has no description", path)
 		}
