@@ -51,7 +51,9 @@ func TestNameConflictIsRefused(t *testing.T) {
 					g.Expect(svc.Spec.Selector).To(gomega.Equal(map[string]string{"app": "web"}))
 				}
 			})
-			g.Expect(countEvents(t, te, ns, ReasonEventNameConflict)).To(gomega.BeNumerically(">=", 1))
+			eventually(t, func(g gomega.Gomega) {
+				g.Expect(countEvents(t, te, ns, ReasonEventNameConflict)).To(gomega.BeNumerically(">=", 1))
+			})
 
 			g.Expect(te.k8s.Delete(ctx, tt.obj)).To(gomega.Succeed())
 			eventually(t, func(g gomega.Gomega) { // retried with backoff; a spec change makes it prompt
