@@ -13,19 +13,25 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lotouv1alpha1 "github.com/lotou-io/lotou/api/v1alpha1"
+	"github.com/lotou-io/lotou/controllers/resources"
 )
 
-// TestApplyFailureIsReportedAsDegraded pre-creates a slaves StatefulSet
-// whose immutable selector the operator cannot change: the reconcile fails,
-// and the failure shows as Degraded/ReconcileFailed and a Warning event.
+// TestApplyFailureIsReportedAsDegraded gives a paused cluster a slaves
+// StatefulSet it controls but whose immutable selector the operator cannot
+// change, then resumes it: the reconcile fails, and the failure shows as
+// Degraded/ReconcileFailed and a Warning event. (A StatefulSet the cluster
+// does not control is a NameConflict instead, see conflict_test.go.)
 func TestApplyFailureIsReportedAsDegraded(t *testing.T) {
 	te := getEnv(t)
 	ctx := context.Background()
 	ns := te.namespace(t)
 	g := gomega.NewWithT(t)
+	lc := newLotouCluster(ns, "fl", 1)
+	lc.Spec.Paused = true
+	g.Expect(te.k8s.Create(ctx, lc)).To(gomega.Succeed())
 	sel := map[string]string{"app": "squatter"}
 	squatter := &appsv1.StatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fl-slaves"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fl-slaves", OwnerReferences: []metav1.OwnerReference{resources.OwnerReference(lc)}},
 		Spec: appsv1.StatefulSetSpec{
 			Replicas: ptr.To[int32](1),
 			Selector: &metav1.LabelSelector{MatchLabels: sel},
@@ -36,8 +42,11 @@ func TestApplyFailureIsReportedAsDegraded(t *testing.T) {
 		},
 	}
 	g.Expect(te.k8s.Create(ctx, squatter)).To(gomega.Succeed())
-	lc := newLotouCluster(ns, "fl", 1)
-	g.Expect(te.k8s.Create(ctx, lc)).To(gomega.Succeed())
+	eventually(t, func(g gomega.Gomega) {
+		cur := getLC(g, te.k8s, lc)
+		cur.Spec.Paused = false
+		g.Expect(te.k8s.Update(ctx, cur)).To(gomega.Succeed())
+	})
 	eventually(t, func(g gomega.Gomega) {
 		got := getLC(g, te.k8s, lc)
 		g.Expect(condition(got, lotouv1alpha1.ConditionDegraded)).To(gomega.Equal("True/ReconcileFailed"))

@@ -6,9 +6,11 @@ import (
 	"testing"
 
 	"github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 
 	lotouv1alpha1 "github.com/lotou-io/lotou/api/v1alpha1"
 	"github.com/lotou-io/lotou/controllers/resources"
+	"github.com/lotou-io/lotou/runtime/contract"
 )
 
 func TestStatusProgressingToReadyThenDegraded(t *testing.T) {
@@ -65,6 +67,11 @@ func TestStatusProgressingToReadyThenDegraded(t *testing.T) {
 		}
 	})
 	simulateRollout(t, te.k8s, ns, "st-slaves", 2)
+	// The master's change waits for the slaves; once they are ready it is applied.
+	eventually(t, func(g gomega.Gomega) {
+		g.Expect(getSts(g, te.k8s, ns, "st-master").Spec.Template.Spec.Containers[0].Env).To(
+			gomega.ContainElement(corev1.EnvVar{Name: contract.EnvLogLevel, Value: "debug"}))
+	})
 	simulateRollout(t, te.k8s, ns, "st-master", 1)
 	eventually(t, func(g gomega.Gomega) {
 		g.Expect(condition(getLC(g, te.k8s, lc), lotouv1alpha1.ConditionReady)).To(gomega.Equal("True/Ready"))

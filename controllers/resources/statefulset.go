@@ -128,5 +128,8 @@ func httpProbe(path string, period, failures int32) *corev1.Probe {
 		PeriodSeconds:    period,
 		TimeoutSeconds:   2,
 		FailureThreshold: failures,
+		// The API server's default, set here so the comparison with the
+		// live object (where a 0 would read as 1) finds no drift.
+		SuccessThreshold: 1,
 	}
 }
