@@ -70,8 +70,9 @@ func containerSecurityContext(rs *lotouv1alpha1.RoleSpec) *corev1.SecurityContex
 }
 
 // volumes are the token Secret and, when configured, the backends' Secrets.
-// Secret files are mode 0440: readable by the pod's user and, through
-// fsGroup, its group; by no one else.
+// Secret files are read-only (mode 0444): the container runs one process,
+// and a user podSecurityContext without fsGroup must not make the token
+// unreadable.
 func volumes(lc *lotouv1alpha1.LotouCluster) []corev1.Volume {
 	vols := []corev1.Volume{secretVolume(volumeToken, TokenSecretName(lc), []corev1.KeyToPath{{Key: TokenKey, Path: TokenKey}}, false)}
 	if d := lc.Spec.Discovery; lc.GetDiscoveryType() == lotouv1alpha1.DiscoveryEtcd && d.Etcd != nil && d.Etcd.TLSSecretRef != nil {
@@ -84,7 +85,7 @@ func volumes(lc *lotouv1alpha1.LotouCluster) []corev1.Volume {
 }
 
 func secretVolume(name, secret string, items []corev1.KeyToPath, optional bool) corev1.Volume {
-	src := &corev1.SecretVolumeSource{SecretName: secret, Items: items, DefaultMode: ptr.To[int32](0o440)}
+	src := &corev1.SecretVolumeSource{SecretName: secret, Items: items, DefaultMode: ptr.To[int32](0o444)}
 	if optional {
 		src.Optional = ptr.To(true)
 	}
