@@ -79,7 +79,7 @@ type scope struct {
 // phase is one step of a reconcile.
 type phase func(ctx context.Context, s *scope) (ctrl.Result, error)
 
-// +kubebuilder:rbac:groups=apps.lotou.io,resources=lotouclusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps.lotou.io,resources=lotouclusters,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=apps.lotou.io,resources=lotouclusters/status,verbs=get;patch
 // +kubebuilder:rbac:groups=apps.lotou.io,resources=lotouclusters/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;patch
