@@ -89,7 +89,11 @@ build_images() {
 		ctr --address "$CTRD_SOCK" -n k8s.io images import "$IMAGES/$f.tar" >>"$LOGS/dev-build.log" 2>&1 ||
 			die "importing $f image into containerd failed; read $LOGS/dev-build.log"
 	done
-	log "images imported into containerd (namespace k8s.io): $MANAGER_IMAGE_CT, $NODE_IMAGE_CT"
+	# The same node build under a second name, so docs/quickstart.md can show a rolling image change without a second
+	# build: a different image reference is a new pod template.
+	ctr --address "$CTRD_SOCK" -n k8s.io images tag --force "docker.io/library/$NODE_IMAGE" "docker.io/library/${NODE_IMAGE%:*}:canary" \
+		>>"$LOGS/dev-build.log" 2>&1 || die "tagging ${NODE_IMAGE%:*}:canary failed; read $LOGS/dev-build.log"
+	log "images imported into containerd (namespace k8s.io): $MANAGER_IMAGE_CT, $NODE_IMAGE_CT (also ${NODE_IMAGE%:*}:canary)"
 }
 
 # write_overlay makes $OVERLAY: config/dev with the manager image swapped for its content tag.
