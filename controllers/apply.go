@@ -145,7 +145,7 @@ func upToDate(desired, live client.Object, hash string) bool {
 		return ok && equality.Semantic.DeepDerivative(withoutDroppedFields(d, l).Spec, l.Spec)
 	case *corev1.Service:
 		l, ok := live.(*corev1.Service)
-		return ok && equality.Semantic.DeepDerivative(d.Spec, l.Spec)
+		return ok && equality.Semantic.DeepDerivative(withAllocatedPorts(d, l).Spec, l.Spec)
 	case *corev1.Secret:
 		l, ok := live.(*corev1.Secret)
 		return ok && d.Type == l.Type && equality.Semantic.DeepEqual(d.Data, l.Data)
@@ -172,6 +172,30 @@ func withoutDroppedFields(desired, live *appsv1.StatefulSet) *appsv1.StatefulSet
 	out.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = nil
 	if out.Spec.UpdateStrategy.RollingUpdate.Partition == nil {
 		out.Spec.UpdateStrategy.RollingUpdate = nil
+	}
+	return out
+}
+
+// withAllocatedPorts returns desired with the node ports the API server
+// allocated to live (NodePort and LoadBalancer Services) where desired
+// leaves them to the server: a 0 would otherwise read as drift.
+func withAllocatedPorts(desired, live *corev1.Service) *corev1.Service {
+	var out *corev1.Service
+	for i, p := range desired.Spec.Ports {
+		if p.NodePort != 0 {
+			continue
+		}
+		for _, lp := range live.Spec.Ports {
+			if lp.Name == p.Name && lp.NodePort != 0 {
+				if out == nil {
+					out = desired.DeepCopy()
+				}
+				out.Spec.Ports[i].NodePort = lp.NodePort
+			}
+		}
+	}
+	if out == nil {
+		return desired
 	}
 	return out
 }

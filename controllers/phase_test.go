@@ -160,3 +160,23 @@ func TestUpToDate(t *testing.T) {
 		t.Error("different kinds must not be up to date")
 	}
 }
+
+func TestUpToDateServiceNodePorts(t *testing.T) {
+	lc := testCluster()
+	lc.Spec.Gate = &lotouv1alpha1.GateSpec{Enabled: true, Service: lotouv1alpha1.GateServiceSpec{Type: lotouv1alpha1.GateServiceNodePort}}
+	desired := resources.GateService(lc)
+	hash := hashOf(t, desired)
+	live := desired.DeepCopy()
+	live.Annotations = map[string]string{AnnotationDesiredHash: hash}
+	live.Spec.Ports[0].NodePort = 31234 // allocated by the API server
+	if !upToDate(desired, live, hash) {
+		t.Error("an allocated node port must not read as drift")
+	}
+	live.Spec.Ports[0].Port = 7001
+	if upToDate(desired, live, hash) {
+		t.Error("a changed port is drift")
+	}
+	if desired.Spec.Ports[0].NodePort != 0 {
+		t.Error("upToDate must not change desired")
+	}
+}
