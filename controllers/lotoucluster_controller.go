@@ -130,11 +130,12 @@ func (r *LotouClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		log.Error(phaseErr, "Reconcile failed")
 		r.event(lc, nil, corev1.EventTypeWarning, ReasonEventFailed, "Reconcile", "Reconcile failed: %v", phaseErr)
 	}
-	if !s.obs.Paused && (!s.obs.Master.IsReady() || !s.obs.Slaves.IsReady()) {
-		result = lowerResult(result, ctrl.Result{RequeueAfter: r.progressDeadline()}) // re-evaluate Degraded
-	}
 	if err := r.patchStatus(ctx, s); err != nil {
 		return ctrl.Result{}, errors.Join(phaseErr, err)
+	}
+	if !s.obs.Paused && (!s.obs.Master.IsReady() || !s.obs.Slaves.IsReady()) {
+		// Re-evaluate Degraded when the progress deadline passes.
+		result = lowerResult(result, ctrl.Result{RequeueAfter: untilDeadline(lc, r.statusInput())})
 	}
 	return result, phaseErr
 }

@@ -98,6 +98,17 @@ func progressExpired(lc *lotouv1alpha1.LotouCluster, in statusInput) bool {
 		in.Now.Sub(p.LastTransitionTime.Time) > in.ProgressDeadline
 }
 
+// untilDeadline is how long until the Progressing condition is older than
+// the deadline (plus a second, so the check then finds it expired); the
+// whole deadline when the cluster is not Progressing.
+func untilDeadline(lc *lotouv1alpha1.LotouCluster, in statusInput) time.Duration {
+	p := meta.FindStatusCondition(lc.Status.Conditions, lotouv1alpha1.ConditionProgressing)
+	if p == nil || p.Status != metav1.ConditionTrue {
+		return in.ProgressDeadline
+	}
+	return max(p.LastTransitionTime.Add(in.ProgressDeadline).Sub(in.Now), 0) + time.Second
+}
+
 // rolloutStalled tells whether the roles are not all ready and either the
 // progress deadline passed or the rollout was already found stalled.
 func rolloutStalled(lc *lotouv1alpha1.LotouCluster, obs observation, in statusInput) bool {

@@ -143,6 +143,32 @@ func TestComputeStatusConditions(t *testing.T) {
 	}
 }
 
+func TestUntilDeadline(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	in := statusInput{Now: now, ProgressDeadline: 5 * time.Minute}
+	tests := []struct {
+		name string
+		cond *metav1.Condition
+		want time.Duration
+	}{
+		{"not progressing", nil, 5 * time.Minute},
+		{"progressing for 2m", &metav1.Condition{Type: "Progressing", Status: metav1.ConditionTrue, LastTransitionTime: metav1.NewTime(now.Add(-2 * time.Minute))}, 3*time.Minute + time.Second},
+		{"already past", &metav1.Condition{Type: "Progressing", Status: metav1.ConditionTrue, LastTransitionTime: metav1.NewTime(now.Add(-time.Hour))}, time.Second},
+		{"stopped", &metav1.Condition{Type: "Progressing", Status: metav1.ConditionFalse, LastTransitionTime: metav1.NewTime(now.Add(-time.Hour))}, 5 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lc := &lotouv1alpha1.LotouCluster{}
+			if tt.cond != nil {
+				lc.Status.Conditions = []metav1.Condition{*tt.cond}
+			}
+			if got := untilDeadline(lc, in); got != tt.want {
+				t.Errorf("untilDeadline = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestSessionsSummed(t *testing.T) {
 	lc := &lotouv1alpha1.LotouCluster{ObjectMeta: metav1.ObjectMeta{Name: "demo", Namespace: "ns"}}
 	view := &contract.ClusterView{Nodes: []contract.NodeInfo{{Name: "m", Up: true}, {Name: "s0", Up: true, Sessions: 40}, {Name: "s1", Up: true, Sessions: 2}}}
