@@ -54,9 +54,9 @@ var errNameConflict = errors.New("exists and is not controlled by this LotouClus
 func (r *LotouClusterReconciler) apply(ctx context.Context, desired, live client.Object) (applyResult, error) {
 	key := client.ObjectKeyFromObject(desired)
 	kind := kindOf(desired)
-	m, hash, err := desiredObject(desired)
+	hash, err := objectHash(desired)
 	if err != nil {
-		return applyUnchanged, fmt.Errorf("preparing %s %s: %w", kind, key, err)
+		return applyUnchanged, fmt.Errorf("hashing %s %s: %w", kind, key, err)
 	}
 	result := applyUpdated
 	switch err := r.Client.Get(ctx, key, live); {
@@ -68,6 +68,10 @@ func (r *LotouClusterReconciler) apply(ctx context.Context, desired, live client
 		return applyUnchanged, nameConflict(kind, key.Name)
 	case upToDate(desired, live, hash):
 		return applyUnchanged, nil
+	}
+	m, err := applyObject(desired)
+	if err != nil {
+		return applyUnchanged, fmt.Errorf("converting %s %s: %w", kind, key, err)
 	}
 	md, _ := m["metadata"].(map[string]any)
 	ann, _ := md["annotations"].(map[string]any)
@@ -87,25 +91,32 @@ func (r *LotouClusterReconciler) apply(ctx context.Context, desired, live client
 	return result, nil
 }
 
-// desiredObject converts desired into the map server-side apply sends
-// (no status, no creationTimestamp) and returns it with its hash: the hex
-// SHA-256 (first 16 bytes) of its JSON form, whose map keys encoding/json
-// sorts, so the same object always hashes the same.
-func desiredObject(desired client.Object) (map[string]any, string, error) {
+// objectHash is the hash recorded in AnnotationDesiredHash: the hex
+// SHA-256 (first 16 bytes) of the object's JSON encoding. Struct fields
+// encode in declaration order and map keys sorted, so the same object
+// always hashes the same; builders leave status and creationTimestamp
+// empty, so only what the spec asks for goes in.
+func objectHash(desired client.Object) (string, error) {
+	b, err := json.Marshal(desired)
+	if err != nil {
+		return "", fmt.Errorf("encoding: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16]), nil
+}
+
+// applyObject converts desired into the map server-side apply sends: no
+// status, no creationTimestamp.
+func applyObject(desired client.Object) (map[string]any, error) {
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(desired)
 	if err != nil {
-		return nil, "", fmt.Errorf("converting: %w", err)
+		return nil, err
 	}
 	delete(m, "status")
 	if md, ok := m["metadata"].(map[string]any); ok {
 		delete(md, "creationTimestamp")
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, "", fmt.Errorf("encoding: %w", err)
-	}
-	sum := sha256.Sum256(b)
-	return m, hex.EncodeToString(sum[:16]), nil
+	return m, nil
 }
 
 // nameConflict is the error of an object under a child's name that the

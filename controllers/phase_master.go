@@ -58,7 +58,7 @@ func holdMaster(prev, desired *appsv1.StatefulSet, slaves roleState) (bool, erro
 	if prev == nil || slaves.IsReady() || tokenHashOf(prev) != tokenHashOf(desired) {
 		return false, nil
 	}
-	_, hash, err := desiredObject(desired)
+	hash, err := objectHash(desired)
 	if err != nil {
 		return false, err
 	}

@@ -25,7 +25,7 @@ func testCluster() *lotouv1alpha1.LotouCluster {
 // hashOf is the desired-hash apply records for obj.
 func hashOf(t *testing.T, obj client.Object) string {
 	t.Helper()
-	_, hash, err := desiredObject(obj)
+	hash, err := objectHash(obj)
 	if err != nil {
 		t.Fatal(err)
 	}
