@@ -110,7 +110,12 @@ func (r *LotouClusterReconciler) hadToken(ctx context.Context, s *scope) (string
 // Secret is ours.
 func (r *LotouClusterReconciler) createToken(ctx context.Context, s *scope, token []byte) ([]byte, error) {
 	sec := resources.TokenSecret(s.cluster, token)
-	err := r.Client.Create(ctx, sec, client.FieldOwner(resources.FieldManager))
+	hash, err := objectHash(sec)
+	if err != nil {
+		return nil, fmt.Errorf("hashing Secret %s: %w", sec.Name, err)
+	}
+	sec.Annotations = map[string]string{AnnotationDesiredHash: hash} // as apply would: no patch on the next reconcile
+	err = r.Client.Create(ctx, sec, client.FieldOwner(resources.FieldManager))
 	switch {
 	case err == nil:
 		r.reportApply(s, sec, applyCreated)

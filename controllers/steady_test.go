@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +61,17 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 	}
 	// Let the reconciles caused by the simulated rollouts finish.
 	g.Expect(waitQuiet(ctx, te.requests, ns, 500*time.Millisecond, waitTimeout)).To(gomega.Succeed())
+	// From creation to Ready, each child object was written once.
+	perObject := map[string]int{}
+	for _, w := range te.requests.since(ns, 0) {
+		if !strings.Contains(w, "/lotouclusters/") {
+			perObject[w[strings.Index(w, " ")+1:]]++
+		}
+	}
+	g.Expect(perObject).To(gomega.HaveLen(7))
+	for path, n := range perObject {
+		g.Expect(n).To(gomega.Equal(1), "writes to %s", path)
+	}
 	before := versions(g)
 	writes := te.requests.count(ns)
 	updated := countEvents(t, te, ns, ReasonEventUpdated)
