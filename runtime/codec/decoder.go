@@ -15,6 +15,10 @@ type decoder struct {
 	lim   Limits
 	alloc int64
 	work  int64 // values visited, bounded by maxWork
+	// committed is the input position a successful decode is sure to
+	// reach: lengths already read promise that many payload bytes.
+	// Allocation is bounded by AllocPerByte per committed byte.
+	committed int
 }
 
 func (r *Registry) newDecoder(data []byte) *decoder {
@@ -74,10 +78,23 @@ func (d *decoder) checkLen(u uint64, minSize int) (int, error) {
 		return 0, fmt.Errorf("%w: length %d > MaxLen %d", ErrLimit, u, d.lim.MaxLen)
 	}
 	n := int(u)
-	if minSize > 0 && n > (len(d.data)-d.pos)/minSize {
-		return 0, fmt.Errorf("%w: length %d exceeds the %d bytes left", ErrTruncated, n, len(d.data)-d.pos)
+	if minSize > 0 {
+		if n > (len(d.data)-d.pos)/minSize {
+			return 0, fmt.Errorf("%w: length %d exceeds the %d bytes left", ErrTruncated, n, len(d.data)-d.pos)
+		}
+		d.committed = max(d.committed, d.pos+n*minSize)
 	}
 	return n, nil
+}
+
+// need checks that at least n more bytes of input are left, before
+// allocating for a value whose payload takes at least n bytes.
+func (d *decoder) need(n int) error {
+	if n > len(d.data)-d.pos {
+		return fmt.Errorf("%w: a value of at least %d bytes with %d bytes left", ErrTruncated, n, len(d.data)-d.pos)
+	}
+	d.committed = max(d.committed, d.pos+n)
+	return nil
 }
 
 // optLength reads uvarint(len+1) where 0 means nil; it returns -1 for nil.
@@ -89,11 +106,16 @@ func (d *decoder) optLength(minSize int) (int, error) {
 	return d.checkLen(u-1, minSize)
 }
 
-// charge counts n bytes against MaxAlloc.
+// charge counts n bytes against MaxAlloc and against the input's share,
+// AllocPerByte per committed input byte plus AllocSlack.
 func (d *decoder) charge(n int64) error {
 	d.alloc += n
 	if n < 0 || d.alloc > d.lim.MaxAlloc {
 		return fmt.Errorf("%w: decoding would allocate more than MaxAlloc %d bytes", ErrLimit, d.lim.MaxAlloc)
+	}
+	if share := AllocPerByte*int64(max(d.committed, d.pos)) + AllocSlack; d.alloc > share {
+		return fmt.Errorf("%w: decoding would allocate %d bytes for %d input bytes (at most %d per byte)",
+			ErrLimit, d.alloc, max(d.committed, d.pos), AllocPerByte)
 	}
 	return nil
 }
@@ -104,6 +126,16 @@ func (d *decoder) chargeN(n int, t reflect.Type) error {
 		return fmt.Errorf("%w: %d elements of %v exceed MaxAlloc %d", ErrLimit, n, t, d.lim.MaxAlloc)
 	}
 	return d.charge(int64(n) * size)
+}
+
+// chargeMap charges a map of n entries of type t: a slot per entry plus
+// a control byte, at most 8/7 full, and the tables outgrown on the way.
+func (d *decoder) chargeMap(n int, t reflect.Type) error {
+	slot := int64(t.Key().Size() + t.Elem().Size() + 1)
+	if int64(n) > d.lim.MaxAlloc/(2*slot) {
+		return fmt.Errorf("%w: map of %d %v exceeds MaxAlloc %d", ErrLimit, n, t, d.lim.MaxAlloc)
+	}
+	return d.charge(2 * int64(n) * slot)
 }
 
 func (d *decoder) bytes() ([]byte, error) {
@@ -165,14 +197,17 @@ func (d *decoder) natural(wt *wireType, depth int) (any, error) {
 	if wt.goType == nil {
 		return nil, wt.goErr
 	}
+	if err := d.need(wt.minSize); err != nil {
+		return nil, err
+	}
 	if err := d.chargeN(1, wt.goType); err != nil {
 		return nil, err
 	}
-	v := reflect.New(wt.goType).Elem()
-	if err := d.into(wt, v, depth); err != nil {
+	p := reflect.New(wt.goType)
+	if err := d.into(wt, p.Elem(), depth); err != nil {
 		return nil, err
 	}
-	return v.Interface(), nil
+	return boxAt(wt.goType, p.UnsafePointer()), nil
 }
 
 // primAny decodes a primitive payload (not bytes) into an interface.

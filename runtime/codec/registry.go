@@ -21,6 +21,7 @@ type Registry struct {
 	limits atomic.Pointer[Limits]
 	plans  atomic.Pointer[sync.Map] // reflect.Type -> *encPlan
 	descs  atomic.Pointer[descCache]
+	made   *typeMaker // composite types built for wire descriptors
 }
 
 // NewRegistry returns an empty registry with default limits.
@@ -28,6 +29,7 @@ func NewRegistry() *Registry {
 	r := &Registry{
 		byName: make(map[string]reflect.Type),
 		byType: make(map[reflect.Type]string),
+		made:   newTypeMaker(),
 	}
 	l := DefaultLimits()
 	r.limits.Store(&l)
