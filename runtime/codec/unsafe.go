@@ -157,7 +157,7 @@ func pointerWord(t reflect.Type) bool {
 // this value alone). TestBoxAt checks it against reflect.
 func boxAt(t reflect.Type, p unsafe.Pointer) any {
 	var x any
-	w := (*[2]unsafe.Pointer)(unsafe.Pointer(&x))     //nolint:gosec // G103: eface layout {type, data}, see TestBoxAt
+	w := (*[2]unsafe.Pointer)(unsafe.Pointer(&x))      //nolint:gosec // G103: eface layout {type, data}, see TestBoxAt
 	w[0] = (*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1] //nolint:gosec // G103: a reflect.Type's data word is its *abi.Type
 	if directIface(t) {
 		w[1] = *(*unsafe.Pointer)(p)
