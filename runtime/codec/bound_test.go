@@ -136,3 +136,36 @@ func TestMadeTypesBounded(t *testing.T) {
 		t.Errorf("array above MaxMadeArrayBytes: got %v, want ErrLimit", err)
 	}
 }
+
+// FuzzDecodeAlloc decodes arbitrary bytes with the default limits and
+// asserts on every input that the bytes allocated stay within the bound
+// for the bytes consumed (the whole input when decoding fails).
+func FuzzDecodeAlloc(f *testing.F) {
+	r := newTestRegistry()
+	if err := r.Register(Big{}); err != nil {
+		f.Fatal(err)
+	}
+	for _, g := range goldenValues() {
+		buf, err := r.AppendArgs(nil, []any{g.v, g.v})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(buf)
+	}
+	bigStruct := append([]byte{tagStruct}, appendName(nil, "codec.Big")...)
+	f.Add(append(append([]byte{0x01, tagSlice}, bigStruct...), 0x00, 0x80, 0x80, 0x04))
+	f.Add([]byte{0x01, tagArray, 0xc0, 0x3e, tagInt64, 0x00})
+	f.Add([]byte{0x01, tagSlice, tagIface, 0x02, tagArray, 0x80, 0x40, tagInt64})
+	f.Add([]byte{0x01, tagMap, tagInt, tagSlice, tagInt, 0x80, 0x40})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var err error
+		var n int
+		got := allocated(func() { _, n, err = r.ReadArgs(data) })
+		if err != nil {
+			n = len(data)
+		}
+		if got > allocBound(n) {
+			t.Fatalf("%d input bytes allocated %d bytes (error %v), want at most %d", n, got, err, allocBound(n))
+		}
+	})
+}

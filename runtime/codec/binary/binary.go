@@ -233,6 +233,9 @@ func (c *compiler) ptrPlan(t reflect.Type, p *plan) error {
 			return err
 		}
 		if v.IsNil() {
+			if err := d.need(elem.minSize); err != nil {
+				return err
+			}
 			if err := d.chargeN(1, t.Elem()); err != nil {
 				return err
 			}

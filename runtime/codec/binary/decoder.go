@@ -13,6 +13,9 @@ type decoder struct {
 	pos   int
 	lim   codec.Limits
 	alloc int64
+	// committed is the input position a successful decode is sure to
+	// reach; allocation is bounded by codec.AllocPerByte per byte of it.
+	committed int
 }
 
 func (d *decoder) read(n int) ([]byte, error) {
@@ -44,10 +47,23 @@ func (d *decoder) count(minSize, depth int) (int, error) {
 	if n > d.lim.MaxLen {
 		return 0, fmt.Errorf("%w: count %d > MaxLen %d", codec.ErrLimit, n, d.lim.MaxLen)
 	}
-	if minSize > 0 && n > (len(d.data)-d.pos)/minSize {
-		return 0, fmt.Errorf("%w: count %d exceeds the %d bytes left", codec.ErrTruncated, n, len(d.data)-d.pos)
+	if minSize > 0 {
+		if n > (len(d.data)-d.pos)/minSize {
+			return 0, fmt.Errorf("%w: count %d exceeds the %d bytes left", codec.ErrTruncated, n, len(d.data)-d.pos)
+		}
+		d.committed = max(d.committed, d.pos+n*minSize)
 	}
 	return n, nil
+}
+
+// need checks that at least n more bytes are left before allocating for a
+// value whose encoding takes at least n bytes.
+func (d *decoder) need(n int) error {
+	if n > len(d.data)-d.pos {
+		return fmt.Errorf("%w: a value of at least %d bytes with %d bytes left", codec.ErrTruncated, n, len(d.data)-d.pos)
+	}
+	d.committed = max(d.committed, d.pos+n)
+	return nil
 }
 
 // bytes reads a length-prefixed byte string, charging its copy.
@@ -67,7 +83,21 @@ func (d *decoder) charge(n int64) error {
 	if d.alloc > d.lim.MaxAlloc {
 		return fmt.Errorf("%w: decoding would allocate more than MaxAlloc %d bytes", codec.ErrLimit, d.lim.MaxAlloc)
 	}
+	if share := codec.AllocPerByte*int64(max(d.committed, d.pos)) + codec.AllocSlack; d.alloc > share {
+		return fmt.Errorf("%w: decoding would allocate %d bytes for %d input bytes (at most %d per byte)",
+			codec.ErrLimit, d.alloc, max(d.committed, d.pos), codec.AllocPerByte)
+	}
 	return nil
+}
+
+// chargeMap charges a map of n entries of type t: a slot per entry plus
+// a control byte, at most 8/7 full, and the tables outgrown on the way.
+func (d *decoder) chargeMap(n int, t reflect.Type) error {
+	slot := int64(t.Key().Size() + t.Elem().Size() + 1) //nolint:gosec // type sizes fit in int64
+	if int64(n) > d.lim.MaxAlloc/(2*slot) {
+		return fmt.Errorf("%w: map of %d %v exceeds MaxAlloc %d", codec.ErrLimit, n, t, d.lim.MaxAlloc)
+	}
+	return d.charge(2 * int64(n) * slot)
 }
 
 func (d *decoder) chargeN(n int, t reflect.Type) error {
