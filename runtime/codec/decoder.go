@@ -19,6 +19,7 @@ type decoder struct {
 	// reach: lengths already read promise that many payload bytes.
 	// Allocation is bounded by AllocPerByte per committed byte.
 	committed int
+	arena         // memory for boxed values, see arena.go
 }
 
 func (r *Registry) newDecoder(data []byte) *decoder {
@@ -203,11 +204,11 @@ func (d *decoder) natural(wt *wireType, depth int) (any, error) {
 	if err := d.chargeN(1, wt.goType); err != nil {
 		return nil, err
 	}
-	p := reflect.New(wt.goType)
-	if err := d.into(wt, p.Elem(), depth); err != nil {
+	p := d.newValue(wt.goType, wt.noPtr)
+	if err := d.into(wt, reflect.NewAt(wt.goType, p).Elem(), depth); err != nil {
 		return nil, err
 	}
-	return boxAt(wt.goType, p.UnsafePointer()), nil
+	return boxAt(wt.goType, p), nil
 }
 
 // primAny decodes a primitive payload (not bytes) into an interface.
@@ -225,7 +226,11 @@ func (d *decoder) primAny(tag byte) (any, error) {
 	case tagFloat32:
 		return d.float32()
 	case tagFloat64:
-		return d.float64()
+		f, err := d.float64()
+		if err != nil || f == 0 {
+			return f, err
+		}
+		return box8(d, primWire[tagFloat64].goType, f), nil
 	case tagString:
 		b, err := d.bytes()
 		if err != nil {
@@ -234,7 +239,7 @@ func (d *decoder) primAny(tag byte) (any, error) {
 		if err := d.charge(int64(len(b))); err != nil {
 			return nil, err
 		}
-		return string(b), nil
+		return d.boxString(d.string(b)), nil
 	case tagTime:
 		return d.time()
 	}
@@ -248,11 +253,29 @@ func (d *decoder) numAny(tag byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if uint64(i) >= 256 { // smaller ones box without allocating
+			switch tag {
+			case tagInt:
+				return box8(d, primWire[tagInt].goType, int(i)), nil
+			case tagInt64:
+				return box8(d, primWire[tagInt64].goType, i), nil
+			case tagDuration:
+				return box8(d, durationType, time.Duration(i)), nil
+			}
+		}
 		return intAny(tag, i)
 	case tagUint, tagUint16, tagUint32, tagUint64:
 		u, err := d.uvarint()
 		if err != nil {
 			return nil, err
+		}
+		if u >= 256 {
+			switch tag {
+			case tagUint:
+				return box8(d, primWire[tagUint].goType, uint(u)), nil
+			case tagUint64:
+				return box8(d, primWire[tagUint64].goType, u), nil
+			}
 		}
 		return uintAny(tag, u)
 	default: // complex

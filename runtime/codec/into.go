@@ -98,24 +98,26 @@ func (d *decoder) intoSlice(wt *wireType, v reflect.Value, depth int) error {
 	if err := d.chargeN(n, v.Type().Elem()); err != nil {
 		return err
 	}
-	s := reflect.MakeSlice(v.Type(), n, n)
+	noPtr := wt.elem.noPtr
+	if wt.goType != v.Type() {
+		noPtr = noPointers(v.Type().Elem())
+	}
+	d.makeSlice(v, n, noPtr)
 	if op := ptrOp(wt.elem.tag, v.Type().Elem()); op != opNone && n > 0 {
 		// Primitive elements: decode straight into the backing array.
-		base, size := s.UnsafePointer(), v.Type().Elem().Size()
+		base, size := v.UnsafePointer(), v.Type().Elem().Size()
 		for i := range n {
 			if err := d.decodeOp(op, unsafe.Add(base, uintptr(i)*size)); err != nil {
 				return err
 			}
 		}
-		v.Set(s)
 		return nil
 	}
 	for i := range n {
-		if err := d.into(wt.elem, s.Index(i), depth+1); err != nil {
+		if err := d.into(wt.elem, v.Index(i), depth+1); err != nil {
 			return err
 		}
 	}
-	v.Set(s)
 	return nil
 }
 

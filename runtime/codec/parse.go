@@ -13,6 +13,14 @@ type parser struct {
 }
 
 func (p *parser) parse(depth int) (*wireType, error) {
+	wt, err := p.parseTag(depth)
+	if err == nil && !isPrim(wt.tag) && wt.goType != nil {
+		wt.noPtr = noPointers(wt.goType)
+	}
+	return wt, err
+}
+
+func (p *parser) parseTag(depth int) (*wireType, error) {
 	d := p.d
 	if depth > d.lim.MaxDepth {
 		return nil, fmt.Errorf("%w: descriptor deeper than %d", ErrLimit, d.lim.MaxDepth)

@@ -134,6 +134,7 @@ var (
 	timeType     = reflect.TypeFor[time.Time]()
 	durationType = reflect.TypeFor[time.Duration]()
 	anyType      = reflect.TypeFor[any]()
+	stringType   = reflect.TypeFor[string]()
 	bytesType    = reflect.TypeFor[[]byte]()
 )
 

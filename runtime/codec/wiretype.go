@@ -20,6 +20,7 @@ type wireType struct {
 	fields  []wireField
 	minSize int // smallest payload in bytes, to bound lengths by input left
 	visits  int // arrays: values in one payload, bounded by MaxLen
+	noPtr   bool // goType holds no pointers (see arena.go)
 
 	// goType is the natural Go type values of this descriptor decode to;
 	// nil if unknown here, with goErr saying why.
@@ -63,7 +64,7 @@ func init() {
 		case tagComplex64, tagComplex128, tagTime:
 			size = 2
 		}
-		primWire[tag] = &wireType{tag: tag, goType: t, minSize: size}
+		primWire[tag] = &wireType{tag: tag, goType: t, minSize: size, noPtr: noPointers(t)}
 	}
 }
 
