@@ -19,7 +19,7 @@ type decoder struct {
 	// reach: lengths already read promise that many payload bytes.
 	// Allocation is bounded by AllocPerByte per committed byte.
 	committed int
-	arena         // memory for boxed values, see arena.go
+	arena     // memory for boxed values, see arena.go
 }
 
 func (r *Registry) newDecoder(data []byte) *decoder {

@@ -18,8 +18,8 @@ type wireType struct {
 	key     *wireType
 	under   *wireType // named: the underlying descriptor
 	fields  []wireField
-	minSize int // smallest payload in bytes, to bound lengths by input left
-	visits  int // arrays: values in one payload, bounded by MaxLen
+	minSize int  // smallest payload in bytes, to bound lengths by input left
+	visits  int  // arrays: values in one payload, bounded by MaxLen
 	noPtr   bool // goType holds no pointers (see arena.go)
 
 	// goType is the natural Go type values of this descriptor decode to;
