@@ -169,3 +169,22 @@ func FuzzDecodeAlloc(f *testing.F) {
 		}
 	})
 }
+
+// TestSeededShapesPastTheBound: shapes made of registered types and common
+// built-in shapes decode into interfaces even after hostile input used up
+// MaxMadeTypes.
+func TestSeededShapesPastTheBound(t *testing.T) {
+	r := newTestRegistry()
+	for n := 1; n <= MaxMadeTypes+1; n++ {
+		b := AppendUvarint([]byte{0x01, tagArray}, uint64(n))
+		_, _ = r.DecodeArgs(append(append(b, tagInt8), make([]byte, n)...))
+	}
+	in := []any{[]Point{{1, 2}}, map[string]float64{"a": 1}, []ServiceID{3}, &Point{}, []any{1}, map[string]any{"x": "y"}, []string{"s"}}
+	data, err := r.AppendArgs(nil, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.DecodeArgs(data); err != nil {
+		t.Errorf("seeded shapes past the bound: %v", err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 type typeMaker struct {
 	mu    sync.Mutex
 	types map[typeKey]reflect.Type
+	made  int // types made for wire input, bounded by MaxMadeTypes
 }
 
 type typeKey struct {
@@ -22,7 +23,45 @@ type typeKey struct {
 }
 
 func newTypeMaker() *typeMaker {
-	return &typeMaker{types: make(map[typeKey]reflect.Type)}
+	m := &typeMaker{types: make(map[typeKey]reflect.Type)}
+	for _, v := range []any{[]any{}, map[string]any{}, []int{}, []int32{}, []int64{}, []uint64{}, []float64{},
+		[]float32{}, []string{}, []bool{}, map[string]string{}, map[string]int{}, map[int]int{}, [][]byte{}} {
+		m.seed(reflect.TypeOf(v))
+	}
+	return m
+}
+
+// seed records the composite types t is made of (a registered type's
+// fields, common built-in shapes) without counting them against
+// MaxMadeTypes: they exist in the program already, so wire input that
+// names them can always be decoded into interfaces.
+func (m *typeMaker) seed(t reflect.Type) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.seedLocked(t, make(map[reflect.Type]bool))
+}
+
+func (m *typeMaker) seedLocked(t reflect.Type, seen map[reflect.Type]bool) {
+	if seen[t] {
+		return
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Slice, reflect.Pointer:
+		m.types[typeKey{kind: t.Kind(), elem: t.Elem()}] = t
+		m.seedLocked(t.Elem(), seen)
+	case reflect.Array:
+		m.types[typeKey{kind: t.Kind(), elem: t.Elem(), n: t.Len()}] = t
+		m.seedLocked(t.Elem(), seen)
+	case reflect.Map:
+		m.types[typeKey{kind: t.Kind(), key: t.Key(), elem: t.Elem()}] = t
+		m.seedLocked(t.Key(), seen)
+		m.seedLocked(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			m.seedLocked(t.Field(i).Type, seen)
+		}
+	}
 }
 
 // make returns the type of kind (Slice, Array, Map or Pointer) over elem
@@ -34,7 +73,7 @@ func (m *typeMaker) make(kind reflect.Kind, key, elem reflect.Type, n int) (refl
 	if t, ok := m.types[k]; ok {
 		return t, nil
 	}
-	if len(m.types) >= MaxMadeTypes {
+	if m.made >= MaxMadeTypes {
 		return nil, fmt.Errorf("%w: more than %d distinct composite types from the wire; decode into a typed destination",
 			ErrLimit, MaxMadeTypes)
 	}
@@ -54,12 +93,13 @@ func (m *typeMaker) make(kind reflect.Kind, key, elem reflect.Type, n int) (refl
 		t = reflect.ArrayOf(n, elem)
 	}
 	m.types[k] = t
+	m.made++
 	return t, nil
 }
 
-// count returns the number of types made.
+// count returns the number of types made for wire input.
 func (m *typeMaker) count() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.types)
+	return m.made
 }

@@ -89,6 +89,7 @@ func (r *Registry) RegisterName(name string, v any) error {
 	}
 	r.byName[name] = t
 	r.byType[t] = name
+	r.made.seed(t)
 	// Plans and descriptors compiled before may have treated t as unregistered.
 	r.plans.Store(new(sync.Map))
 	r.descs.Store(newDescCache())
