@@ -71,8 +71,8 @@ func (d *decoder) string(b []byte) string {
 	if p == nil {
 		return string(b)
 	}
-	copy(unsafe.Slice((*byte)(p), len(b)), b)
-	return unsafe.String((*byte)(p), len(b))
+	copy(unsafe.Slice((*byte)(p), len(b)), b) //nolint:gosec // G103: p has len(b) bytes, see the arena comment
+	return unsafe.String((*byte)(p), len(b))  //nolint:gosec // G103: the bytes are never written again
 }
 
 // boxString returns s in an interface whose header lives in the arena.
