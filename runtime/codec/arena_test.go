@@ -94,3 +94,13 @@ func ptrBytes(t reflect.Type) uintptr {
 	rtype := (*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1]
 	return (*[2]uintptr)(rtype)[1]
 }
+
+// TestNaturalInterfaceSlot: a value sent inside an interface descriptor
+// at the top decodes to what the interface holds.
+func TestNaturalInterfaceSlot(t *testing.T) {
+	r := newTestRegistry()
+	got, err := r.DecodeArgs([]byte{0x01, tagIface, tagInt, 0x54})
+	if err != nil || len(got) != 1 || got[0] != 42 {
+		t.Fatalf("got %#v, %v; want [42]", got, err)
+	}
+}

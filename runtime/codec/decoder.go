@@ -204,6 +204,14 @@ func (d *decoder) natural(wt *wireType, depth int) (any, error) {
 	if err := d.chargeN(1, wt.goType); err != nil {
 		return nil, err
 	}
+	if wt.goType.Kind() == reflect.Interface {
+		// An interface slot: the value is whatever it holds.
+		v := reflect.New(wt.goType).Elem()
+		if err := d.into(wt, v, depth); err != nil {
+			return nil, err
+		}
+		return v.Interface(), nil
+	}
 	p := d.newValue(wt.goType, wt.noPtr)
 	if err := d.into(wt, reflect.NewAt(wt.goType, p).Elem(), depth); err != nil {
 		return nil, err
