@@ -114,6 +114,9 @@ func (d *decoder) charge(n int64) error {
 	if n < 0 || d.alloc > d.lim.MaxAlloc {
 		return fmt.Errorf("%w: decoding would allocate more than MaxAlloc %d bytes", ErrLimit, d.lim.MaxAlloc)
 	}
+	if d.alloc <= AllocSlack {
+		return nil
+	}
 	if share := AllocPerByte*int64(max(d.committed, d.pos)) + AllocSlack; d.alloc > share {
 		return fmt.Errorf("%w: decoding would allocate %d bytes for %d input bytes (at most %d per byte)",
 			ErrLimit, d.alloc, max(d.committed, d.pos), AllocPerByte)

@@ -2,6 +2,7 @@ package binary
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 
 	"github.com/lotou-io/lotou/runtime/codec"
@@ -11,11 +12,23 @@ import (
 type decoder struct {
 	data  []byte
 	pos   int
-	lim   codec.Limits
+	lim   limits
 	alloc int64
 	// committed is the input position a successful decode is sure to
 	// reach; allocation is bounded by codec.AllocPerByte per byte of it.
 	committed int
+}
+
+// limits is codec.Limits in two words, so that a decoder stays in a
+// 64-byte allocation class.
+type limits struct {
+	MaxLen, MaxDepth int32
+	MaxAlloc         int64
+}
+
+func newLimits(l codec.Limits) limits {
+	l = l.WithDefaults()
+	return limits{MaxLen: int32(min(l.MaxLen, math.MaxInt32)), MaxDepth: int32(min(l.MaxDepth, math.MaxInt32)), MaxAlloc: l.MaxAlloc} //nolint:gosec // clamped
 }
 
 func (d *decoder) read(n int) ([]byte, error) {
@@ -28,7 +41,7 @@ func (d *decoder) read(n int) ([]byte, error) {
 }
 
 func (d *decoder) deeper(depth int) error {
-	if depth >= d.lim.MaxDepth {
+	if depth >= int(d.lim.MaxDepth) {
 		return fmt.Errorf("%w: nesting deeper than MaxDepth %d", codec.ErrLimit, d.lim.MaxDepth)
 	}
 	return nil
@@ -44,7 +57,7 @@ func (d *decoder) count(minSize, depth int) (int, error) {
 		return 0, err
 	}
 	n := int(le.Uint32(b))
-	if n > d.lim.MaxLen {
+	if n > int(d.lim.MaxLen) {
 		return 0, fmt.Errorf("%w: count %d > MaxLen %d", codec.ErrLimit, n, d.lim.MaxLen)
 	}
 	if minSize > 0 {
@@ -82,6 +95,9 @@ func (d *decoder) charge(n int64) error {
 	d.alloc += n
 	if d.alloc > d.lim.MaxAlloc {
 		return fmt.Errorf("%w: decoding would allocate more than MaxAlloc %d bytes", codec.ErrLimit, d.lim.MaxAlloc)
+	}
+	if d.alloc <= codec.AllocSlack {
+		return nil
 	}
 	if share := codec.AllocPerByte*int64(max(d.committed, d.pos)) + codec.AllocSlack; d.alloc > share {
 		return fmt.Errorf("%w: decoding would allocate %d bytes for %d input bytes (at most %d per byte)",
