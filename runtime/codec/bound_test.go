@@ -177,5 +177,8 @@ func FuzzDecodeAlloc(f *testing.F) {
 }
 
 // coldSlack is the one-off allocation allowed the first decode of a new
-// descriptor (parsing, caching, making its type).
-const coldSlack = 64 << 10
+// descriptor: parsing it, copying a descriptor cache shard (at most 64
+// entries), making its Go type, and now and then growing the map of made
+// types or reflect's own type caches. All of these are bounded in total by
+// the cache size and MaxMadeTypes, so they cannot be repeated without end.
+const coldSlack = 256 << 10
