@@ -15,7 +15,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(git -C "$here" rev-parse --show-toplevel)"
 work="$(mktemp -d)"
 trap 'git -C "$root" worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-git -C "$root" worktree add --detach "$work/base" "$ref" >/dev/null
+git -C "$root" worktree add --quiet --detach "$work/base" "$ref"
 (cd "$work/base/bench" && go test -c -o "$work/base.test" ./codec)
 (cd "$root/bench" && go test -c -o "$work/this.test" ./codec)
 benches="A_LotouGob_Encode A_LotouGob_Decode A_LotouGob_DecodeAny Args_LotouGob_Encode Args_LotouGob_Decode
