@@ -182,3 +182,26 @@ func FuzzDecodeAlloc(f *testing.F) {
 // types or reflect's own type caches. All of these are bounded in total by
 // the cache size and MaxMadeTypes, so they cannot be repeated without end.
 const coldSlack = 256 << 10
+
+// TestSeedKeepsNamedTypes: registering a named slice type does not make
+// plain slices of its element decode as it.
+func TestSeedKeepsNamedTypes(t *testing.T) {
+	r := newTestRegistry() // registers Tags []string
+	data, err := r.AppendArgs(nil, []any{[]string{"a"}, Tags{"b"}, map[int][]string{1: {"c"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.DecodeArgs(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got[0].([]string); !ok {
+		t.Errorf("[]string decoded as %T", got[0])
+	}
+	if _, ok := got[1].(Tags); !ok {
+		t.Errorf("Tags decoded as %T", got[1])
+	}
+	if _, ok := got[2].(map[int][]string); !ok {
+		t.Errorf("map[int][]string decoded as %T", got[2])
+	}
+}

@@ -46,6 +46,24 @@ func (m *typeMaker) seedLocked(t reflect.Type, seen map[reflect.Type]bool) {
 		return
 	}
 	seen[t] = true
+	if t.Name() != "" {
+		// A named type is not what SliceOf, MapOf... return: record only
+		// what it is made of.
+		if t.Kind() == reflect.Struct {
+			for i := range t.NumField() {
+				m.seedLocked(t.Field(i).Type, seen)
+			}
+			return
+		}
+		switch t.Kind() {
+		case reflect.Slice, reflect.Pointer, reflect.Array:
+			m.seedLocked(t.Elem(), seen)
+		case reflect.Map:
+			m.seedLocked(t.Key(), seen)
+			m.seedLocked(t.Elem(), seen)
+		}
+		return
+	}
 	switch t.Kind() {
 	case reflect.Slice, reflect.Pointer:
 		m.types[typeKey{kind: t.Kind(), elem: t.Elem()}] = t
