@@ -107,7 +107,8 @@
 // (numbers, short strings and slices, pointer-free structs) and string and
 // slice headers are carved from two small chunks per decode (arena.go), so
 // a typical list (int, string, []int32, struct) takes 3 allocations with a
-// new slice and 2 with a reused one.
+// new slice and 2 with a reused one. A value the receiver keeps keeps its
+// chunk alive: at most 256 bytes.
 //
 // [Registry.DecodeArgsTo] and [Registry.DecodeArgsValues] decode an
 // argument list straight into typed destinations (pointers, or settable
@@ -150,7 +151,10 @@
 // []string, ...) are known in advance and do not count. Past the bound a
 // value of a new shape is an ErrLimit error in an interface but still
 // decodes into a typed destination. The descriptor cache holds at most 4096
-// entries, in 64 copy-on-write shards.
+// entries, in 64 copy-on-write shards. Parsing a descriptor not in the
+// cache allocates about 200 bytes per composite node in it, outside the
+// per-byte budget: garbage once the decode ends, or one of the 4096 cached
+// entries.
 //
 // # Versioning
 //
