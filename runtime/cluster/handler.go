@@ -138,7 +138,7 @@ func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
 		}
 	}
 	if err != nil {
-		c.log.Info("Dropping control frame", "peer", conn.RemoteAddr().String(), "err", err.Error())
+		c.log.Info("Dropping control frame", "peer", peerAddr(conn), "err", err.Error())
 		return
 	}
 	if c.opts.Role == contract.RoleMaster {
@@ -192,7 +192,7 @@ func (c *Cluster) putArgs(a *[4]any) {
 func (c *Cluster) notAttached(conn *transport.Conn, payload []byte) {
 	m, err := decodeMessage(payload, c.opts.Codec)
 	if err != nil || (m.Kind != core.KindCall && m.Kind != core.KindRequest) {
-		c.log.V(1).Info("Dropping data frame: node not started", "peer", conn.RemoteAddr().String())
+		c.log.V(1).Info("Dropping data frame: node not started", "peer", peerAddr(conn))
 		return
 	}
 	reply := core.Message{Kind: core.KindReply, To: m.From, From: m.To, Session: m.Session,
@@ -217,7 +217,7 @@ func (c *Cluster) undecodable(conn *transport.Conn, m *core.Message, err error) 
 			reason = core.DropUnknownKind
 		}
 		k.Drop(reason)
-		c.log.V(1).Info("Dropping data frame", "peer", conn.RemoteAddr().String(), "err", err.Error())
+		c.log.V(1).Info("Dropping data frame", "peer", peerAddr(conn), "err", err.Error())
 		return
 	}
 	c.stats.In[m.Kind].Add(1)
@@ -233,7 +233,7 @@ func (c *Cluster) undecodable(conn *transport.Conn, m *core.Message, err error) 
 		k.Refuse(m, uerr, core.DropDecode)
 		if m.Kind == core.KindSend {
 			c.log.Info("Dropping message whose arguments do not decode (unregistered type, limit, kind mismatch)", "from", m.From.String(), "to", m.To.String(),
-				"cmd", m.Cmd, "peer", conn.RemoteAddr().String(), "err", err.Error())
+				"cmd", m.Cmd, "peer", peerAddr(conn), "err", err.Error())
 		}
 	}
 }
@@ -311,6 +311,14 @@ func (c *Cluster) ConnDown(conn *transport.Conn, err error) {
 	c.runEffects(e)
 }
 
+// peerAddr names the other end of conn for logs.
+func peerAddr(conn *transport.Conn) string {
+	if conn == nil {
+		return ""
+	}
+	return conn.RemoteAddr().String()
+}
+
 func errText(err error) string {
 	if err == nil {
 		return ""
@@ -323,7 +331,7 @@ func (c *Cluster) sendConn(conn *transport.Conn, m *Control) {
 		return
 	}
 	if err := sendFrames(conn, m); err != nil {
-		c.log.V(1).Info("Control message not sent", "peer", conn.RemoteAddr().String(), "err", err.Error())
+		c.log.V(1).Info("Control message not sent", "peer", peerAddr(conn), "err", err.Error())
 	}
 }
 
@@ -359,13 +367,17 @@ func sendFrames(s frameSender, m *Control) error {
 func (c *Cluster) masterControl(conn *transport.Conn, m *Control) {
 	var e effects
 	c.mu.Lock()
+	if c.ms == nil { // not started: Start holds c.mu until the table exists
+		c.mu.Unlock()
+		return
+	}
 	now := c.opts.Now()
 	from, registered := c.connNode[conn]
 	switch m.Type {
 	case CtlRegister:
 		id, outs := c.ms.Register(now, m)
 		if id == 0 {
-			c.log.Info("Refused node", "name", m.Name, "addr", conn.RemoteAddr().String(), "reason", outs[0].Msg.Err)
+			c.log.Info("Refused node", "name", m.Name, "addr", peerAddr(conn), "reason", outs[0].Msg.Err)
 			c.sendConn(conn, outs[0].Msg)
 			break
 		}
