@@ -102,8 +102,8 @@ type Cluster struct {
 	asm      sync.Map // *transport.Conn -> *assembler: paged control messages
 	inc      uint64
 	stats    Stats
-	enc    *msgEncoder
-	cmds   cmdCache
+	enc      *msgEncoder
+	cmds     cmdCache
 
 	mu         sync.Mutex
 	view       *View
