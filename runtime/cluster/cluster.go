@@ -398,8 +398,8 @@ func (c *Cluster) Drain(ctx context.Context) {
 	}
 }
 
-// Flush waits until every frame queued for another node has been written,
-// or ctx ends: the replies of the work this node drained reach their
+// Flush waits until every frame queued on a connected link to another node
+// has been written, or ctx ends: the replies of the work this node drained reach their
 // callers before it announces that it left.
 func (c *Cluster) Flush(ctx context.Context) {
 	t := time.NewTicker(2 * time.Millisecond)
@@ -407,7 +407,9 @@ func (c *Cluster) Flush(ctx context.Context) {
 	for {
 		queued := 0
 		for _, p := range c.tr.Peers() {
-			queued += p.Queued()
+			if p.Conn() != nil { // a peer that is not connected cannot be flushed
+				queued += p.Queued()
+			}
 		}
 		if queued == 0 {
 			return
