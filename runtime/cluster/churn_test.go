@@ -229,7 +229,7 @@ func TestLargeNameTable(t *testing.T) {
 		t.Fatalf("a table of %d names went in %d frame", n, len(frames))
 	}
 	var asm assembler
-	var got *Control
+	var got []*Control
 	for i, f := range frames {
 		if len(f) > transport.DefaultMaxFrame {
 			t.Fatalf("frame %d is %d bytes, above the %d limit", i, len(f), transport.DefaultMaxFrame)
@@ -241,12 +241,20 @@ func TestLargeNameTable(t *testing.T) {
 		if got, err = asm.add(m); err != nil {
 			t.Fatal(err)
 		}
+		if i == 1 { // a push queued behind the first page waits for the last
+			if held, err := asm.add(&Control{Type: CtlNameAdd, Name: "late", Service: 1}); err != nil || held != nil {
+				t.Fatalf("message between pages: %v %v, want held", held, err)
+			}
+		}
 		if (got != nil) != (i == len(frames)-1) {
 			t.Fatalf("frame %d of %d: complete = %v", i, len(frames), got != nil)
 		}
 	}
+	if len(got) != 2 || got[0].Type != CtlWelcome || got[1].Name != "late" {
+		t.Fatalf("assembled %d messages, want the welcome then the held push", len(got))
+	}
 	v := NewView()
-	v.Apply(got)
+	v.Apply(got[0])
 	if len(v.names) != n {
 		t.Fatalf("view has %d names, want %d", len(v.names), n)
 	}
@@ -355,5 +363,43 @@ func TestUndecodableCallAnswered(t *testing.T) {
 	b.cl.HandleFrame(nil, payload)
 	if b.core.Drops(core.DropDecode) != before+1 {
 		t.Fatal("undecodable Send not counted")
+	}
+}
+
+// TestRestartedMasterKeepsDeadNodesIDs: a restarted master does not hand
+// out the id of a slave that died before the restart while the others may
+// still hold ids of it (they list it down for the retention).
+func TestRestartedMasterKeepsDeadNodesIDs(t *testing.T) {
+	s := restarted()
+	dead := NodeEntry{ID: 4, Name: "c", Up: false, Role: "slave"}
+	if id, _ := s.Register(t0, rereg("a", 2, oldB, dead)); id != 2 {
+		t.Fatalf("a got %d", id)
+	}
+	after := t0.Add(2*timeout + time.Second) // past the recovery window
+	s.Tick(after)
+	for i := range 10 {
+		id, _ := s.Register(after, reg(fmt.Sprintf("new%d", i), 0))
+		if id == dead.ID {
+			t.Fatalf("newcomer %d got the dead node's id %d", i, id)
+		}
+	}
+}
+
+// TestPagedRegistration: a slave holding more names than fit one frame
+// re-registers in pages, and the master's welcome comes back in pages.
+func TestPagedRegistration(t *testing.T) {
+	m, a, _ := cluster3(t)
+	const n = 30_000 // about 3 pages of PageBytes
+	a.cl.mu.Lock()
+	for i := range n {
+		a.cl.owned[fmt.Sprintf("paged-name-%06d", i)] = uint64(core.MakeIncID(a.cl.ID(), a.cl.Incarnation(), uint32(1_000_000+i)))
+	}
+	conn := a.cl.master.Conn()
+	a.cl.mu.Unlock()
+	conn.Close() // the reconnect registers again, with every owned name
+	eventually(t, "the master has every name", 10*time.Second, func() bool { return len(m.cl.Names()) >= n })
+	eventually(t, "a's welcome has every name", 10*time.Second, func() bool { return len(a.cl.Names()) >= n && a.cl.Ready() })
+	if _, err := a.call("echo:b", 1); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -24,7 +24,8 @@ type effects struct {
 // those replies may still be in flight on the direct link. c.mu is held.
 func (c *Cluster) markDownLocked(id uint16, e *effects) {
 	e.down = append(e.down, id)
-	if d := c.draining.Load(); d != nil && (*d)[id] {
+	_, leaving := c.lateFail[id] // it left after draining; its links close now
+	if d := c.draining.Load(); leaving || (d != nil && (*d)[id]) {
 		if e.late == nil {
 			e.late = map[uint16]bool{}
 		}
@@ -126,25 +127,26 @@ func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
 		return
 	}
 	m, err := decodeControl(payload)
-	if err == nil && (m.More || m.Type == CtlMore) {
-		a, _ := c.asm.LoadOrStore(conn, &assembler{})
-		m, err = a.(*assembler).add(m)
-		if m == nil && err == nil {
-			return // more pages to come
-		}
-	} else if err == nil {
-		if a, ok := c.asm.Load(conn); ok {
-			a.(*assembler).msg = nil // an unfinished paged message is abandoned
-		}
-	}
 	if err != nil {
 		c.log.Info("Dropping control frame", "peer", peerAddr(conn), "err", err.Error())
 		return
 	}
-	if c.opts.Role == contract.RoleMaster {
-		c.masterControl(conn, m)
-	} else if conn.Peer() != nil && conn.Peer() == c.master {
-		c.slaveControl(m)
+	ready := []*Control{m}
+	if a, ok := c.asm.Load(conn); ok || m.More || m.Type == CtlMore {
+		if !ok {
+			a, _ = c.asm.LoadOrStore(conn, &assembler{})
+		}
+		if ready, err = a.(*assembler).add(m); err != nil {
+			c.log.Info("Dropping paged control message", "peer", peerAddr(conn), "err", err.Error())
+			return
+		}
+	}
+	for _, m := range ready {
+		if c.opts.Role == contract.RoleMaster {
+			c.masterControl(conn, m)
+		} else if conn != nil && conn.Peer() != nil && conn.Peer() == c.master {
+			c.slaveControl(m)
+		}
 	}
 }
 

@@ -162,7 +162,7 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 		role = "slave"
 	}
 	s.members[id] = &member{NodeEntry: NodeEntry{ID: id, Name: req.Name, Addr: req.Addr, Role: role, Up: true, Inc: req.Inc}, lastSeen: now}
-	var adds []Output
+	var added []NameEntry
 	var refused []string
 	for _, n := range req.Names {
 		if role == RoleClient {
@@ -172,12 +172,22 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 		case err != nil:
 			refused = append(refused, n.Name)
 		case out != nil:
-			adds = append(adds, *out)
+			added = append(added, n)
 		}
+	}
+	// One push for all the names of the registration (paged on the wire
+	// if large), not one frame per name.
+	var adds []Output
+	switch len(added) {
+	case 0:
+	case 1:
+		adds = []Output{{To: Broadcast, Msg: &Control{Type: CtlNameAdd, Name: added[0].Name, Service: added[0].ID}}}
+	default:
+		adds = []Output{{To: Broadcast, Msg: &Control{Type: CtlNameAdd, Names: added}}}
 	}
 	welcome := &Control{Type: CtlWelcome, ID: id, Nodes: s.Nodes(), Names: s.Names(), Heartbeat: uint64(s.timeout / missedBeats)}
 	if len(refused) > 0 {
-		welcome.Err = fmt.Sprintf("names held by other nodes: %v", refused)
+		welcome.Err = fmt.Sprintf("%d names held by other nodes, first %q", len(refused), refused[0])
 	}
 	outs = append([]Output{{To: id, Msg: welcome}}, outs...)
 	if role != RoleClient {
