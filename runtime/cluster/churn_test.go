@@ -388,8 +388,11 @@ func TestRestartedMasterKeepsDeadNodesIDs(t *testing.T) {
 // TestPagedRegistration: a slave holding more names than fit one frame
 // re-registers in pages, and the master's welcome comes back in pages.
 func TestPagedRegistration(t *testing.T) {
-	m, a, _ := cluster3(t)
-	const n = 30_000 // about 3 pages of PageBytes
+	slow := func(o *Options) { o.Heartbeat = time.Second } // tens of thousands of names take a while on a busy machine
+	m := startNode(t, contract.RoleMaster, "m", "127.0.0.1:0", "", slow)
+	a := startNode(t, contract.RoleSlave, "a", "127.0.0.1:0", m.cl.Addr(), slow)
+	eventually(t, "a joined", 5*time.Second, func() bool { return a.knows("echo:m") && m.knows("echo:a") })
+	const n = 20_000 // two pages of PageBytes
 	a.cl.mu.Lock()
 	for i := range n {
 		a.cl.owned[fmt.Sprintf("paged-name-%06d", i)] = uint64(core.MakeIncID(a.cl.ID(), a.cl.Incarnation(), uint32(1_000_000+i)))
@@ -399,7 +402,7 @@ func TestPagedRegistration(t *testing.T) {
 	conn.Close() // the reconnect registers again, with every owned name
 	eventually(t, "the master has every name", 10*time.Second, func() bool { return len(m.cl.Names()) >= n })
 	eventually(t, "a's welcome has every name", 10*time.Second, func() bool { return len(a.cl.Names()) >= n && a.cl.Ready() })
-	if _, err := a.call("echo:b", 1); err != nil {
+	if _, err := a.call("echo:m", 1); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -506,6 +506,9 @@ func (c *Cluster) slaveControl(m *Control) {
 			p.done <- err
 		}
 	}
+	// Heard from the master until now: handling a large table may take
+	// longer than the heartbeat timeout, and that is our delay, not its.
+	c.masterSeen = c.opts.Now()
 	c.mu.Unlock()
 	c.runEffects(e)
 }
