@@ -143,6 +143,12 @@ func TestMasterDuplicateRule(t *testing.T) {
 	}{
 		{"live namesake refused", nil, time.Second, withInc(reg("a", 0), 2), true},
 		{"same incarnation re-registers", nil, time.Second, withInc(reg("a", 2), 1), false},
+		{"a client named like a live node refused", nil, time.Second, func() *Control { c := withInc(reg("a", 0), 2); c.Role = RoleClient; return c }(), true},
+		{"a client's name is taken over", func(s *MasterState) {
+			c := withInc(reg("ctl", 0), 5)
+			c.Role = RoleClient
+			s.Register(t0, c)
+		}, time.Second, withInc(reg("ctl", 0), 6), false},
 		{"connection lost: newcomer wins", func(s *MasterState) { s.ConnLost(t0, 2) }, time.Second, withInc(reg("a", 0), 2), false},
 		{"silent: newcomer wins", nil, timeout + time.Second, withInc(reg("a", 0), 2), false},
 		{"old one back after newcomer won", func(s *MasterState) {
@@ -404,5 +410,21 @@ func TestPagedRegistration(t *testing.T) {
 	eventually(t, "a's welcome has every name", 10*time.Second, func() bool { return len(a.cl.Names()) >= n && a.cl.Ready() })
 	if _, err := a.call("echo:m", 1); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStalledSlaveSuspectsItself: a slave whose own ticks stopped for
+// longer than the timeout does not drop its master link on its first tick
+// back.
+func TestStalledSlaveSuspectsItself(t *testing.T) {
+	_, a, _ := cluster3(t)
+	a.cl.mu.Lock()
+	now := time.Now()
+	a.cl.lastTick, a.cl.masterSeen = now, now
+	conn := a.cl.master.Conn()
+	a.cl.mu.Unlock()
+	a.cl.slaveTick(now.Add(10*contract.MissedHeartbeats*testHB), false)
+	if conn.Err() != nil {
+		t.Fatalf("first tick after a stall closed the master link: %v", conn.Err())
 	}
 }

@@ -202,13 +202,15 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 // newcomer is refused; once the old one's connection is gone or it fell
 // silent, the newcomer takes over (and the old one, if it comes back, is
 // the one refused), so two processes never evict each other in turn.
-// Incarnation 0 (an unknown one) never conflicts.
+// Incarnation 0 (an unknown one) never conflicts, and a light client
+// (lotouctl) keeps no name against anybody: its name is not an identity
+// anybody routes to.
 func (s *MasterState) liveNamesake(now time.Time, req *Control) *member {
 	if req.Inc == 0 {
 		return nil
 	}
 	for _, m := range s.sortedMembers() {
-		if m.Name == req.Name && m.Up && m.Inc != 0 && m.Inc != req.Inc && !m.connLost && now.Sub(m.lastSeen) <= s.timeout {
+		if m.Name == req.Name && m.Up && m.Role != RoleClient && m.Inc != 0 && m.Inc != req.Inc && !m.connLost && now.Sub(m.lastSeen) <= s.timeout {
 			return m
 		}
 	}
