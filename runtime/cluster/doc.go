@@ -59,7 +59,8 @@
 // RefuseDuplicate; Join and Run return ErrDuplicateName and lotou-node exits
 // with code 3). Only when the old process has lost its connection to the
 // master or fell silent does the newcomer take over; if the old one comes
-// back, it is the one refused.
+// back, it is the one refused. A light client (lotouctl) keeps no name
+// against anybody: a newcomer with its name takes over, as before.
 //
 // # Node ids across a master restart
 //
