@@ -94,7 +94,12 @@ func (s *Service) dispatch(m *envelope) {
 
 // handle runs the handler of m and answers it.
 func (s *Service) handle(m *envelope) {
-	h := s.handlers[m.cmd]
+	h := s.lastH
+	if h == nil || m.cmd != s.lastCmd { // equal strings from one literal compare by pointer
+		if h = s.handlers[m.cmd]; h != nil {
+			s.lastCmd, s.lastH = m.cmd, h
+		}
+	}
 	if h == nil {
 		err := fmt.Errorf("%v has no handler for %q: %w", s.id, m.cmd, ErrUnknownCommand)
 		if !m.expectsReply() {

@@ -54,6 +54,8 @@ type Service struct {
 
 	// Owned by the service goroutine.
 	handlers map[string]*handler
+	lastCmd  string   // the command handled last and its handler: a stream
+	lastH    *handler // of one command skips the map's string hash
 	buf      []envelope
 	pos      int
 	calls    map[uint64]*pendingCall
@@ -202,6 +204,7 @@ func (s *Service) Handle(cmd string, fn any) {
 		return
 	}
 	s.handlers[cmd] = h
+	s.lastCmd, s.lastH = "", nil
 }
 
 // OnStop adds a hook run on the service goroutine when the service stops:
