@@ -288,3 +288,10 @@ func (mb *mailbox) signalLocked() {
 		mb.space = nil
 	}
 }
+
+// queued returns how many messages wait (not counting a batch already taken).
+func (mb *mailbox) queued() int {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	return len(mb.q)
+}

@@ -245,9 +245,7 @@ func (s *Service) Lookup(ctx context.Context, name string) (ServiceID, error) {
 // Queued returns how many messages wait in the service's mailbox (not
 // counting a batch already taken by the service goroutine).
 func (s *Service) Queued() int {
-	s.mb.mu.Lock()
-	defer s.mb.mu.Unlock()
-	return len(s.mb.q)
+	return s.mb.queued()
 }
 
 // Exit asks this service to stop gracefully once what is queued is handled.
