@@ -55,23 +55,36 @@ func fastNoArg(fn any, slow invoker) invoker {
 }
 
 func fastInt(fn any, slow invoker) invoker {
+	if body := intBody(fn); body != nil {
+		return one(body, slow)
+	}
 	switch f := fn.(type) {
-	case func(int):
-		return one(func(_ *Context, x int) ([]any, error) { f(x); return nil, nil }, slow)
-	case func(int) int:
-		return one(func(_ *Context, x int) ([]any, error) { return []any{f(x)}, nil }, slow)
-	case func(int) error:
-		return one(func(_ *Context, x int) ([]any, error) { return nil, f(x) }, slow)
-	case func(int) (int, error):
-		return one(func(_ *Context, x int) ([]any, error) { return pair(f(x)) }, slow)
-	case func(*Context, int):
-		return one(func(c *Context, x int) ([]any, error) { f(c, x); return nil, nil }, slow)
-	case func(*Context, int) int:
-		return one(func(c *Context, x int) ([]any, error) { return []any{f(c, x)}, nil }, slow)
 	case func(int, int) int:
 		return two(func(_ *Context, x, y int) ([]any, error) { return []any{f(x, y)}, nil }, slow)
 	case func(int, int) (int, error):
 		return two(func(_ *Context, x, y int) ([]any, error) { return pair(f(x, y)) }, slow)
+	}
+	return nil
+}
+
+// intBody returns the typed body of a handler whose only argument is an
+// int, or nil: the fast path for boxed ints and the unboxed one of SendInt.
+func intBody(fn any) func(*Context, int) ([]any, error) {
+	switch f := fn.(type) {
+	case func(int):
+		return func(_ *Context, x int) ([]any, error) { f(x); return nil, nil }
+	case func(int) int:
+		return func(_ *Context, x int) ([]any, error) { return []any{f(x)}, nil }
+	case func(int) error:
+		return func(_ *Context, x int) ([]any, error) { return nil, f(x) }
+	case func(int) (int, error):
+		return func(_ *Context, x int) ([]any, error) { return pair(f(x)) }
+	case func(*Context, int):
+		return func(c *Context, x int) ([]any, error) { f(c, x); return nil, nil }
+	case func(*Context, int) int:
+		return func(c *Context, x int) ([]any, error) { return []any{f(c, x)}, nil }
+	case func(*Context, int) error:
+		return func(c *Context, x int) ([]any, error) { return nil, f(c, x) }
 	}
 	return nil
 }

@@ -12,6 +12,9 @@ type invoker func(c *Context, args []any) ([]any, error)
 // handler is a registered command handler.
 type handler struct {
 	call invoker
+	// callInt runs a handler whose only argument is an int with an
+	// unboxed one (Core.SendInt); nil for other shapes.
+	callInt func(c *Context, x int) ([]any, error)
 }
 
 var (
@@ -43,10 +46,11 @@ func newHandler(fn any) (*handler, error) {
 		return nil, err
 	}
 	slow := p.invoker(v)
+	h := &handler{call: slow, callInt: intBody(fn)}
 	if fast := fastPath(fn, slow); fast != nil {
-		return &handler{call: fast}, nil
+		h.call = fast
 	}
-	return &handler{call: slow}, nil
+	return h, nil
 }
 
 // planFor analyses a func type, caching the result per type.

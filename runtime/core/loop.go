@@ -132,6 +132,9 @@ func (s *Service) invoke(h *handler, c *Context) (ret []any, err error) {
 			ret = nil
 		}
 	}()
+	if x, ok := m.intArg(); ok && h.callInt != nil {
+		return h.callInt(c, x)
+	}
 	return h.call(c, m.args())
 }
 

@@ -76,13 +76,26 @@ type extra struct {
 	err     error
 }
 
+// intArg in nargs marks a one-way envelope whose only argument is an int
+// kept unboxed in session (see Core.SendInt).
+const intArg uint8 = 0x80
+
 // args returns the arguments. The slice may point into the mailbox batch:
-// it is valid only during dispatch.
+// it is valid only during dispatch. An unboxed int argument is boxed here,
+// for a handler that does not take an int.
 func (e *envelope) args() []any {
 	if e.more != nil && e.more.args != nil {
 		return e.more.args
 	}
+	if e.nargs == intArg {
+		e.inline[0], e.nargs, e.session = int(int64(e.session)), 1, 0
+	}
 	return e.inline[:e.nargs:e.nargs]
+}
+
+// intArg returns the unboxed int argument of e, if it has one.
+func (e *envelope) intArg() (int, bool) {
+	return int(int64(e.session)), e.nargs == intArg
 }
 
 // expectsReply reports whether somebody waits for an answer to e.

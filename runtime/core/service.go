@@ -237,6 +237,11 @@ func (s *Service) SendWait(ctx context.Context, to ServiceID, cmd string, args .
 	return s.core.send(ctx, s.id, to, cmd, args, true)
 }
 
+// SendInt is Send with one unboxed int argument; see Core.SendInt.
+func (s *Service) SendInt(to ServiceID, cmd string, n int) error {
+	return s.core.sendInt(context.Background(), s.id, to, cmd, n, false)
+}
+
 // Lookup returns the id of the service holding name.
 func (s *Service) Lookup(ctx context.Context, name string) (ServiceID, error) {
 	return s.core.Lookup(ctx, name)
