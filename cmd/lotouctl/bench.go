@@ -94,7 +94,7 @@ func startCPUProfile(path string) (stop func() error, err error) {
 	if path == "" {
 		return func() error { return nil }, nil
 	}
-	f, err := os.Create(path)
+	f, err := os.Create(path) //nolint:gosec // G304: the path the user gave with --cpuprofile
 	if err != nil {
 		return nil, fmt.Errorf("creating CPU profile: %w", err)
 	}
