@@ -84,7 +84,8 @@
 // when they fit (a remote int64 reaches a func(int)), anything else is an
 // ErrBadArgs reply. Up to two arguments are stored in place in the mailbox, so
 // a Send allocates nothing beyond boxing its values, to this node or another
-// (Remote.Deliver borrows the message and encodes it). A raw handler
+// (Remote.Deliver borrows the message and encodes it); SendInt does not box
+// its int either, and a handler taking one int gets it unboxed. A raw handler
 // func(*Context, []any) ([]any, error) sees that storage: its args slice is
 // valid only until it returns (copy it to keep it).
 //

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/lotou-io/lotou/runtime/core"
@@ -86,4 +87,23 @@ func TestSendIntAllocations(t *testing.T) {
 	if unboxed := send(true); unboxed > 0.1 {
 		t.Fatalf("SendWaitInt allocated %.2f times per message, want 0", unboxed)
 	}
+}
+
+// A stream of ints to an int handler: SendWaitInt boxes nothing.
+func ExampleCore_SendWaitInt() {
+	c, _ := core.New(core.Options{Node: 1})
+	ctx := context.Background()
+	sum := 0
+	svc, _ := c.Spawn(ctx, "", func(s *core.Service) error {
+		s.Handle("add", func(n int) { sum += n })
+		s.Handle("sum", func() int { return sum })
+		return nil
+	})
+	for i := range 1000 {
+		_ = c.SendWaitInt(ctx, svc.ID(), "add", i)
+	}
+	ret, _ := c.Call(ctx, svc.ID(), "sum")
+	fmt.Println(ret[0])
+	_ = c.Stop(ctx)
+	// Output: 499500
 }
