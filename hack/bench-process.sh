@@ -24,22 +24,39 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# free_port prints a free loopback TCP port.
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# pick_port VAR sets VAR to a loopback TCP port nobody listens on, not handed out before.
+used=" "
+pick_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		[[ $used == *" $p "* ]] && continue
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			used+="$p "
+			printf -v "$1" '%s' "$p"
+			return
+		fi
+	done
+}
+pick_port raw_port
+pick_port master_port
+pick_port master_http
+pick_port slave_port
+pick_port slave_http
 
 echo "== building lotou-node, lotouctl, rawtcp" >&2
 (cd "$ROOT" && go build -o "$WORK/" ./cmd/lotou-node ./cmd/lotouctl)
 (cd "$ROOT/bench" && go build -o "$WORK/" ./process/rawtcp)
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token"
 
-RAW="127.0.0.1:$(free_port)"
-MASTER="127.0.0.1:$(free_port)"
+RAW="127.0.0.1:$raw_port"
+MASTER="127.0.0.1:$master_port"
 "$WORK/rawtcp" -serve "$RAW" 2>"$WORK/raw.log" &
 pids+=($!)
-"$WORK/lotou-node" --role master --name bm --listen "$MASTER" --http "127.0.0.1:$(free_port)" \
+"$WORK/lotou-node" --role master --name bm --listen "$MASTER" --http "127.0.0.1:$master_http" \
 	--token-file "$WORK/token" --log-level error >"$WORK/master.log" 2>&1 &
 pids+=($!)
-"$WORK/lotou-node" --role slave --name bs --listen "127.0.0.1:$(free_port)" --http "127.0.0.1:$(free_port)" \
+"$WORK/lotou-node" --role slave --name bs --listen "127.0.0.1:$slave_port" --http "127.0.0.1:$slave_http" \
 	--master "$MASTER" --token-file "$WORK/token" --services echo --log-level error >"$WORK/slave.log" 2>&1 &
 pids+=($!)
 ctl() { "$WORK/lotouctl" --master "$MASTER" --token-file "$WORK/token" "$@"; }
