@@ -90,23 +90,32 @@ func intBody(fn any) func(*Context, int) ([]any, error) {
 }
 
 func fastString(fn any, slow invoker) invoker {
+	if body := stringBody(fn); body != nil {
+		return one(body, slow)
+	}
+	if f, ok := fn.(func(string, string) string); ok {
+		return two(func(_ *Context, x, y string) ([]any, error) { return []any{f(x, y)}, nil }, slow)
+	}
+	return nil
+}
+
+// stringBody is intBody for a handler whose only argument is a string.
+func stringBody(fn any) func(*Context, string) ([]any, error) {
 	switch f := fn.(type) {
 	case func(string):
-		return one(func(_ *Context, x string) ([]any, error) { f(x); return nil, nil }, slow)
+		return func(_ *Context, x string) ([]any, error) { f(x); return nil, nil }
 	case func(string) string:
-		return one(func(_ *Context, x string) ([]any, error) { return []any{f(x)}, nil }, slow)
+		return func(_ *Context, x string) ([]any, error) { return []any{f(x)}, nil }
 	case func(string) error:
-		return one(func(_ *Context, x string) ([]any, error) { return nil, f(x) }, slow)
+		return func(_ *Context, x string) ([]any, error) { return nil, f(x) }
 	case func(string) (string, error):
-		return one(func(_ *Context, x string) ([]any, error) { return pair(f(x)) }, slow)
+		return func(_ *Context, x string) ([]any, error) { return pair(f(x)) }
 	case func(*Context, string):
-		return one(func(c *Context, x string) ([]any, error) { f(c, x); return nil, nil }, slow)
+		return func(c *Context, x string) ([]any, error) { f(c, x); return nil, nil }
 	case func(*Context, string) string:
-		return one(func(c *Context, x string) ([]any, error) { return []any{f(c, x)}, nil }, slow)
+		return func(c *Context, x string) ([]any, error) { return []any{f(c, x)}, nil }
 	case func(*Context, string) (string, error):
-		return one(func(c *Context, x string) ([]any, error) { return pair(f(c, x)) }, slow)
-	case func(string, string) string:
-		return two(func(_ *Context, x, y string) ([]any, error) { return []any{f(x, y)}, nil }, slow)
+		return func(c *Context, x string) ([]any, error) { return pair(f(c, x)) }
 	}
 	return nil
 }

@@ -15,6 +15,14 @@ type handler struct {
 	// callInt runs a handler whose only argument is an int with an
 	// unboxed one (Core.SendInt); nil for other shapes.
 	callInt func(c *Context, x int) ([]any, error)
+	// callStr is callInt for a handler whose only argument is a string.
+	callStr func(c *Context, x string) ([]any, error)
+
+	// For arguments decoded straight into the parameters (DecodeArgsFor).
+	typed  bool          // the handler takes them (see typedOK)
+	plan   *plan         // parameter types
+	fv     reflect.Value // the handler func
+	values sync.Pool     // *argValues
 }
 
 var (
@@ -46,10 +54,11 @@ func newHandler(fn any) (*handler, error) {
 		return nil, err
 	}
 	slow := p.invoker(v)
-	h := &handler{call: slow, callInt: intBody(fn)}
+	h := &handler{call: slow, callInt: intBody(fn), callStr: stringBody(fn), plan: p, fv: v}
 	if fast := fastPath(fn, slow); fast != nil {
 		h.call = fast
 	}
+	h.typed = typedOK(fn, p, h)
 	return h, nil
 }
 
@@ -99,22 +108,26 @@ func (p *plan) invoker(fv reflect.Value) invoker {
 			}
 			in = append(in, v)
 		}
-		out := fv.Call(in)
-		var err error
-		if p.withErr {
-			if e := out[p.nOut]; !e.IsNil() {
-				err = e.Interface().(error)
-			}
-		}
-		if p.nOut == 0 {
-			return nil, err
-		}
-		ret := make([]any, p.nOut)
-		for i := range p.nOut {
-			ret[i] = out[i].Interface()
-		}
-		return ret, err
+		return p.results(fv.Call(in))
 	}
+}
+
+// results turns a handler's results into a reply.
+func (p *plan) results(out []reflect.Value) ([]any, error) {
+	var err error
+	if p.withErr {
+		if e := out[p.nOut]; !e.IsNil() {
+			err = e.Interface().(error)
+		}
+	}
+	if p.nOut == 0 {
+		return nil, err
+	}
+	ret := make([]any, p.nOut)
+	for i := range p.nOut {
+		ret[i] = out[i].Interface()
+	}
+	return ret, err
 }
 
 // convertArg turns a message argument into a value of type t: identical or

@@ -132,6 +132,13 @@ func (s *Service) invoke(h *handler, c *Context) (ret []any, err error) {
 			ret = nil
 		}
 	}()
+	if m.nargs == typedArgs {
+		if vs := m.inline[0].(*argValues); vs.h == h {
+			defer vs.release()
+			m.inline[0], m.nargs = nil, 0
+			return h.callValues(c, vs)
+		}
+	}
 	if x, ok := m.intArg(); ok && h.callInt != nil {
 		return h.callInt(c, x)
 	}

@@ -70,7 +70,17 @@ func (mb *mailbox) push(m *Message, args []any, force bool) error {
 	if m.Err != "" || m.err != nil {
 		more = &extra{errText: m.Err, code: m.Code, err: m.err}
 	}
-	if err := mb.put(m.Kind, m.From, m.Session, m.Cmd, args, m.w, more, force); err != nil {
+	var err error
+	if m.typed != nil {
+		err = mb.putArgs(m.Kind, m.From, m.Session, m.Cmd, []any{m.typed}, m.w, more, force, typedArgs)
+		if err != nil {
+			m.typed.release()
+		}
+		m.typed = nil
+	} else {
+		err = mb.put(m.Kind, m.From, m.Session, m.Cmd, args, m.w, more, force)
+	}
+	if err != nil {
 		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, err)
 	}
 	return nil

@@ -50,8 +50,9 @@ type Message struct {
 	// CodeOf); 0 if none.
 	Code ErrorCode
 
-	w   *waiter // local Core.Call waiting on this message; never encoded
-	err error   // typed error of a local error reply; never encoded
+	w     *waiter    // local Core.Call waiting on this message; never encoded
+	err   error      // typed error of a local error reply; never encoded
+	typed *argValues // arguments decoded for their handler (DecodeArgsFor); never encoded
 }
 
 // envelope is a message as stored in a mailbox: compact (88 bytes) so that
@@ -87,8 +88,19 @@ func (e *envelope) args() []any {
 	if e.more != nil && e.more.args != nil {
 		return e.more.args
 	}
-	if e.nargs == intArg {
+	switch e.nargs {
+	case intArg:
 		e.inline[0], e.nargs, e.session = int(int64(e.session)), 1, 0
+	case typedArgs:
+		vs := e.inline[0].(*argValues)
+		args := vs.boxed()
+		vs.release()
+		e.inline[0], e.nargs = nil, 0
+		if len(args) > len(e.inline) {
+			e.more = &extra{args: args}
+			return args
+		}
+		e.nargs = uint8(copy(e.inline[:], args))
 	}
 	return e.inline[:e.nargs:e.nargs]
 }

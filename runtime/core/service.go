@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync/atomic"
 	"time"
 
@@ -54,8 +55,9 @@ type Service struct {
 
 	// Owned by the service goroutine.
 	handlers map[string]*handler
-	lastCmd  string   // the command handled last and its handler: a stream
-	lastH    *handler // of one command skips the map's string hash
+	pub      atomic.Pointer[map[string]*handler] // a copy of handlers for connection readers (DecodeArgsFor)
+	lastCmd  string                              // the command handled last and its handler: a stream
+	lastH    *handler                            // of one command skips the map's string hash
 	buf      []envelope
 	pos      int
 	calls    map[uint64]*pendingCall
@@ -205,6 +207,8 @@ func (s *Service) Handle(cmd string, fn any) {
 	}
 	s.handlers[cmd] = h
 	s.lastCmd, s.lastH = "", nil
+	pub := maps.Clone(s.handlers)
+	s.pub.Store(&pub)
 }
 
 // OnStop adds a hook run on the service goroutine when the service stops:
