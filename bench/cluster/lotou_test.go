@@ -87,10 +87,25 @@ func lookup(b *testing.B, k *core.Core, name string) core.ServiceID {
 // BenchmarkRemoteSend measures one-way sends from one node to a service on
 // another over loopback TCP.
 func BenchmarkRemoteSend(b *testing.B) {
+	benchRemoteSend(b, func(fl *flow) any { return func(int) { fl.hit() } },
+		func(k *core.Core, id core.ServiceID, i int) error { return k.Send(id, "hit", i) })
+}
+
+// BenchmarkRemoteSendArgs is BenchmarkRemoteSend with a typical argument
+// list (int, string, []int32, time.Time) for a handler with those
+// parameters.
+func BenchmarkRemoteSendArgs(b *testing.B) {
+	name, xs, at := "player-42", []int32{1, 2, 3, 4}, time.Unix(1700000000, 0)
+	benchRemoteSend(b, func(fl *flow) any {
+		return func(int, string, []int32, time.Time) { fl.hit() }
+	}, func(k *core.Core, id core.ServiceID, i int) error { return k.Send(id, "hit", i, name, xs, at) })
+}
+
+func benchRemoteSend(b *testing.B, handler func(*flow) any, send func(k *core.Core, id core.ServiceID, i int) error) {
 	from, to := pair(b)
 	fl := newFlow()
 	if _, err := to.core.Spawn(context.Background(), "sink", func(s *core.Service) error {
-		s.Handle("hit", func(int) { fl.hit() })
+		s.Handle("hit", handler(fl))
 		return nil
 	}, core.WithMailboxSize(4*window)); err != nil {
 		b.Fatal(err)
@@ -103,7 +118,7 @@ func BenchmarkRemoteSend(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		fl.before(i)
 		for {
-			err := from.core.Send(id, "hit", i)
+			err := send(from.core, id, i)
 			if err == nil {
 				break
 			}
