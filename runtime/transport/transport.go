@@ -226,6 +226,12 @@ func (t *Transport) Listen(addr string) (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", addr, err)
 	}
+	return t.serveListener(ln)
+}
+
+// serveListener accepts on ln until Close.
+func (t *Transport) serveListener(ln net.Listener) (net.Addr, error) {
+	addr := ln.Addr().String()
 	t.mu.Lock()
 	if t.closed || t.ln != nil {
 		t.mu.Unlock()
