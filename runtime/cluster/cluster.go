@@ -45,6 +45,8 @@ type Options struct {
 	Token []byte
 	// TLS, if set, protects every connection.
 	TLS *tls.Config
+	// Encrypt encrypts every frame after the handshake (transport.Options.Encrypt).
+	Encrypt bool
 	// Heartbeat is the heartbeat interval (contract.DefaultHeartbeatInterval).
 	// A peer silent for contract.MissedHeartbeats intervals is down.
 	Heartbeat time.Duration
@@ -175,7 +177,7 @@ func New(opts Options) (*Cluster, error) {
 	}
 	c.argBufs.New = func() any { return new([4]any) }
 	tr, err := transport.New(transport.Options{
-		Self: transport.Identity{Name: opts.Name}, Token: opts.Token, TLS: opts.TLS,
+		Self: transport.Identity{Name: opts.Name}, Token: opts.Token, TLS: opts.TLS, Encrypt: opts.Encrypt,
 		MaxFrame: opts.MaxFrame, QueueBytes: opts.QueueBytes, Handler: c, Log: opts.Log.WithName("transport"),
 		BackoffMin: min(50*time.Millisecond, opts.BackoffMax), BackoffMax: opts.BackoffMax,
 		WriteTimeout: max(10*time.Second, contract.MissedHeartbeats*opts.Heartbeat),
@@ -348,6 +350,10 @@ func (c *Cluster) Close(ctx context.Context) error {
 
 // Addr returns the advertised address.
 func (c *Cluster) Addr() string { return c.addr }
+
+// Transport returns the cluster's transport, for its listener health and
+// rejection counters.
+func (c *Cluster) Transport() *transport.Transport { return c.tr }
 
 // Role returns the node's role.
 func (c *Cluster) Role() string { return c.opts.Role }

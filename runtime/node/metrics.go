@@ -30,6 +30,8 @@ type metrics struct {
 	frames    *prometheus.Desc
 	bytes     *prometheus.Desc
 	queued    *prometheus.Desc
+	rejected  *prometheus.Desc
+	pending   *prometheus.Desc
 }
 
 func newMetrics(n *Node) *metrics {
@@ -57,6 +59,10 @@ func newMetrics(n *Node) *metrics {
 			"Bytes per peer link; link is out (dialled) or in (accepted), dir is rx or tx.", []string{"peer", "link", "dir"}, nil),
 		queued: prometheus.NewDesc("lotou_send_queue_bytes",
 			"Bytes waiting in the send queue of outbound links.", []string{"peer"}, nil),
+		rejected: prometheus.NewDesc("lotou_handshake_rejected_total",
+			"Connections to the cluster port refused before authentication, by reason; only a sample is logged.", []string{"reason"}, nil),
+		pending: prometheus.NewDesc("lotou_handshake_pending",
+			"Connections to the cluster port accepted and not yet authenticated.", nil, nil),
 	}
 	if drops := n.opts.LogDropped; drops != nil {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -73,7 +79,7 @@ func (m *metrics) observeCall(d time.Duration) { m.latency.Observe(d.Seconds()) 
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.messages, m.services, m.mailbox, m.connected, m.nodes, m.frames, m.bytes, m.queued} {
+	for _, d := range []*prometheus.Desc{m.messages, m.services, m.mailbox, m.connected, m.nodes, m.frames, m.bytes, m.queued, m.rejected, m.pending} {
 		ch <- d
 	}
 }
@@ -96,6 +102,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.messages, prometheus.CounterValue, float64(st.Out[kind].Load()), "out", name)
 	}
 	ch <- prometheus.MustNewConstMetric(m.connected, prometheus.GaugeValue, float64(cl.ConnectedPeers()))
+	tr := cl.Transport()
+	for reason, n := range tr.Rejections() {
+		ch <- prometheus.MustNewConstMetric(m.rejected, prometheus.CounterValue, float64(n), reason)
+	}
+	ch <- prometheus.MustNewConstMetric(m.pending, prometheus.GaugeValue, float64(tr.Pending()))
 	up, down := 0, 0
 	for _, e := range cl.Nodes() {
 		if e.Up {
