@@ -49,7 +49,7 @@ const (
 	httpReadHeaderTimeout = 5 * time.Second
 	httpReadTimeout       = 10 * time.Second
 	httpWriteTimeout      = 30 * time.Second
-	httpIdleTimeout       = 30 * time.Second
+	httpIdleTimeout       = 15 * time.Second
 	httpMaxHeaderBytes    = 16 << 10
 )
 

@@ -75,8 +75,8 @@ type Options struct {
 
 // Defaults of the limits in Options.
 const (
-	DefaultIdleTimeout       = 30 * time.Second
-	DefaultFrameTimeout      = 15 * time.Second
+	DefaultIdleTimeout       = 15 * time.Second
+	DefaultFrameTimeout      = 10 * time.Second
 	DefaultHandshakeTimeout  = 5 * time.Second
 	DefaultMaxPending        = 128
 	DefaultMaxPendingPerAddr = 16
