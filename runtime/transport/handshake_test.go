@@ -162,7 +162,7 @@ func recordDialler(t *testing.T, cfg handshakeConfig) []byte {
 
 // attack plays the given frames to a listener and returns its error and
 // what it sent back.
-func attack(cfg handshakeConfig, frames ...[]byte) (error, [][]byte) {
+func attack(cfg handshakeConfig, frames ...[]byte) ([][]byte, error) {
 	c1, c2 := net.Pipe()
 	defer c1.Close()
 	var got [][]byte
@@ -187,7 +187,7 @@ func attack(cfg handshakeConfig, frames ...[]byte) (error, [][]byte) {
 	_, err := acceptHandshake(c2, cfg)
 	_ = c2.Close()
 	<-read
-	return err, got
+	return got, err
 }
 
 func TestReplayRefused(t *testing.T) {
@@ -198,7 +198,7 @@ func TestReplayRefused(t *testing.T) {
 	// First replay: the message proves the token, so the listener answers
 	// with its ephemeral key only, then cannot get an identity that decrypts.
 	garbageIdent := append([]byte{hsIdent}, make([]byte, 40)...)
-	err, got := attack(srv, msg1, garbageIdent)
+	got, err := attack(srv, msg1, garbageIdent)
 	if !errors.Is(err, ErrAuth) {
 		t.Fatalf("first replay: err = %v", err)
 	}
@@ -208,7 +208,7 @@ func TestReplayRefused(t *testing.T) {
 		}
 	}
 	// Second replay: refused at once.
-	if err, _ := attack(srv, msg1); !errors.Is(err, ErrReplay) {
+	if _, err := attack(srv, msg1); !errors.Is(err, ErrReplay) {
 		t.Fatalf("second replay: err = %v", err)
 	}
 }
@@ -229,7 +229,7 @@ func TestReflectionRefused(t *testing.T) {
 	}
 	listener := self
 	listener.timeout = 200 * time.Millisecond
-	if err, _ := attack(listener, msg1); !errors.Is(err, ErrReflected) {
+	if _, err := attack(listener, msg1); !errors.Is(err, ErrReflected) {
 		t.Fatalf("reflected first message: err = %v", err)
 	}
 	// And a listener that echoes the dialler's ephemeral key as its own.
@@ -244,7 +244,7 @@ func TestReflectionRefused(t *testing.T) {
 
 func TestVersionRefused(t *testing.T) {
 	msg1 := append(initHeader(1), make([]byte, 48)...)
-	err, got := attack(hsConfig("listener", "tok", nil), msg1)
+	got, err := attack(hsConfig("listener", "tok", nil), msg1)
 	if !errors.Is(err, ErrVersion) {
 		t.Fatalf("err = %v", err)
 	}
@@ -268,7 +268,7 @@ func FuzzHandshakeServer(f *testing.F) {
 		}
 		cfg := hsConfig("srv", "tok", newEphemerals())
 		cfg.timeout = 50 * time.Millisecond
-		err, got := attack(cfg, first, second)
+		got, err := attack(cfg, first, second)
 		if err == nil {
 			t.Fatal("accepted a peer without the token")
 		}

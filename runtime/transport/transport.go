@@ -249,8 +249,8 @@ func (t *Transport) serveListener(ln net.Listener) (net.Addr, error) {
 
 // Accept retry delays after an error, as net/http's Server does.
 const (
-	acceptDelayMin = 5 * time.Millisecond
-	acceptDelayMax = time.Second
+	acceptDelayFirst = 5 * time.Millisecond
+	acceptDelayCap   = time.Second
 )
 
 func (t *Transport) acceptLoop(ln net.Listener) {
@@ -265,10 +265,10 @@ func (t *Transport) acceptLoop(ln net.Listener) {
 			// Out of file descriptors (EMFILE), aborted connections and the
 			// like pass; keep accepting, slower, and report not ready.
 			if delay == 0 {
-				delay = acceptDelayMin
+				delay = acceptDelayFirst
 				t.log.Error(err, "Accept failed; retrying with backoff")
 			} else {
-				delay = min(2*delay, acceptDelayMax)
+				delay = min(2*delay, acceptDelayCap)
 			}
 			t.setListenErr(fmt.Errorf("accepting on %s: %w", ln.Addr(), err))
 			select {
