@@ -189,6 +189,9 @@ func TestAcceptErrorsAreRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "not ready while accept fails", 2*time.Second, func() bool { return errors.Is(srv.ListenErr(), syscall.EMFILE) })
+	// Once Accept stops failing, the listener reports healthy even before
+	// the next connection arrives.
+	eventually(t, "ready once accept waits again", 5*time.Second, func() bool { return srv.ListenErr() == nil })
 	cli := newTransportWith(t, "cli", &recorder{}, logr.Discard(), nil)
 	if err := cli.Peer(ln.Addr().String()).Send([]byte("x")); err != nil {
 		t.Fatal(err)

@@ -277,6 +277,9 @@ func (t *Transport) acceptLoop(ln net.Listener) {
 				t.setListenErr(ErrClosed)
 				return
 			}
+			// Ready again unless the next Accept fails at once: when the
+			// shortage is over, Accept may wait long for a connection.
+			t.setListenErr(nil)
 			continue
 		}
 		if delay != 0 {
