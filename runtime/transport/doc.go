@@ -110,7 +110,7 @@
 // closed at once. Accept errors such as EMFILE are retried with backoff (5ms
 // doubling to 1s, as net/http does) and reported by ListenErr until an
 // accept succeeds. Refused connections are counted by reason (Rejections) and
-// logged at most once per RejectLogInterval (1s) with the peer address.
+// logged at most once per reason and RejectLogInterval (1s) with the peer address.
 //
 // # Connections
 //

@@ -149,20 +149,26 @@ var rejectReasons = []string{RejectAuth, RejectVersion, RejectReplay, RejectRefl
 	RejectTimeout, RejectTLS, RejectPendingLimit, RejectAddrLimit, RejectClosed}
 
 // rejectLog counts refused connections by reason and logs a sample: at most
-// one line per interval, saying how many were not logged since the last.
+// one line per reason per interval, saying how many of that reason were not
+// logged since the last.
 type rejectLog struct {
-	log        logr.Logger
-	interval   time.Duration
-	counts     map[string]*atomic.Uint64
-	mu         sync.Mutex
+	log      logr.Logger
+	interval time.Duration
+	counts   map[string]*atomic.Uint64
+	mu       sync.Mutex
+	sampled  map[string]*sample
+}
+
+type sample struct {
 	last       time.Time
 	suppressed uint64
 }
 
 func newRejectLog(log logr.Logger, interval time.Duration) *rejectLog {
-	r := &rejectLog{log: log, interval: interval, counts: map[string]*atomic.Uint64{}}
+	r := &rejectLog{log: log, interval: interval, counts: map[string]*atomic.Uint64{}, sampled: map[string]*sample{}}
 	for _, reason := range rejectReasons {
 		r.counts[reason] = new(atomic.Uint64)
+		r.sampled[reason] = &sample{}
 	}
 	return r
 }
@@ -170,16 +176,17 @@ func newRejectLog(log logr.Logger, interval time.Duration) *rejectLog {
 // reject counts one refused connection from addr and maybe logs it.
 func (r *rejectLog) reject(addr, reason string, err error) {
 	r.counts[reason].Add(1)
-	r.mu.Lock()
 	now := time.Now()
-	if !r.last.IsZero() && now.Sub(r.last) < r.interval {
-		r.suppressed++
+	r.mu.Lock()
+	s := r.sampled[reason]
+	if !s.last.IsZero() && now.Sub(s.last) < r.interval {
+		s.suppressed++
 		r.mu.Unlock()
 		return
 	}
-	r.last = now
-	suppressed := r.suppressed
-	r.suppressed = 0
+	s.last = now
+	suppressed := s.suppressed
+	s.suppressed = 0
 	r.mu.Unlock()
 	detail := ""
 	if err != nil {

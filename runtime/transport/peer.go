@@ -235,7 +235,12 @@ func (p *Peer) dial() (*Conn, error) {
 		return nil, fmt.Errorf("handshake with %s: %w", p.addr, err)
 	}
 	if sess.encrypt {
-		nc = newSecureConn(nc, sess.send, sess.recv)
+		sc, err := newSecureConn(nc, sess.send, sess.recv)
+		if err != nil {
+			_ = nc.Close()
+			return nil, fmt.Errorf("encrypting link to %s: %w", p.addr, err)
+		}
+		nc = sc
 	}
 	return newConn(p.t, nc, sess.peer, p, p.q, &p.stats), nil
 }

@@ -2,6 +2,8 @@ package transport
 
 import (
 	"bufio"
+	"crypto/aes"
+	"crypto/cipher"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -37,15 +39,73 @@ var ErrDecrypt = errors.New("transport: record does not authenticate")
 // from the read loop only.
 type secureConn struct {
 	net.Conn
-	send, recv *noise.CipherState
+	send, recv *recordCipher
 	br         *bufio.Reader
 	rec        []byte // record being decrypted
 	plain      []byte // decrypted bytes not yet returned by Read
 	wbuf       []byte
 }
 
-func newSecureConn(nc net.Conn, send, recv *noise.CipherState) *secureConn {
-	return &secureConn{Conn: nc, send: send, recv: recv, br: bufio.NewReaderSize(nc, 32<<10)}
+func newSecureConn(nc net.Conn, send, recv *noise.CipherState) (*secureConn, error) {
+	s, err := newRecordCipher(send)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newRecordCipher(recv)
+	if err != nil {
+		return nil, err
+	}
+	return &secureConn{Conn: nc, send: s, recv: r, br: bufio.NewReaderSize(nc, 32<<10)}, nil
+}
+
+// recordCipher is Noise's AESGCM cipher function (key from the handshake,
+// nonce = 4 zero bytes || uint64 big-endian counter) continuing the
+// counter of the handshake's CipherState, with the nonce kept in the struct
+// so that sealing a record allocates nothing.
+type recordCipher struct {
+	aead  cipher.AEAD
+	n     uint64
+	nonce [12]byte
+}
+
+func newRecordCipher(cs *noise.CipherState) (*recordCipher, error) {
+	k := cs.UnsafeKey()
+	block, err := aes.NewCipher(k[:])
+	if err != nil {
+		return nil, fmt.Errorf("record cipher: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("record cipher: %w", err)
+	}
+	return &recordCipher{aead: aead, n: cs.Nonce()}, nil
+}
+
+func (c *recordCipher) next() ([]byte, error) {
+	if c.n > noise.MaxNonce {
+		return nil, noise.ErrMaxNonce
+	}
+	binary.BigEndian.PutUint64(c.nonce[4:], c.n)
+	c.n++
+	return c.nonce[:], nil
+}
+
+// Encrypt appends the sealed plaintext to out.
+func (c *recordCipher) Encrypt(out, ad, plaintext []byte) ([]byte, error) {
+	nonce, err := c.next()
+	if err != nil {
+		return nil, err
+	}
+	return c.aead.Seal(out, nonce, plaintext, ad), nil
+}
+
+// Decrypt appends the opened ciphertext to out.
+func (c *recordCipher) Decrypt(out, ad, ciphertext []byte) ([]byte, error) {
+	nonce, err := c.next()
+	if err != nil {
+		return nil, err
+	}
+	return c.aead.Open(out, nonce, ciphertext, ad) //nolint:wrapcheck // the caller reports ErrDecrypt
 }
 
 // Read returns decrypted bytes.

@@ -68,8 +68,8 @@ type Options struct {
 	// MaxPendingPerAddr bounds them per remote IP address
 	// (DefaultMaxPendingPerAddr).
 	MaxPendingPerAddr int
-	// RejectLogInterval is the least time between two logged rejections
-	// (one second); the others are only counted (see Rejections).
+	// RejectLogInterval is the least time between two logged rejections of
+	// one reason (one second); the others are only counted (see Rejections).
 	RejectLogInterval time.Duration
 }
 
@@ -394,7 +394,11 @@ func (t *Transport) acceptSession(nc net.Conn) (session, net.Conn, error) {
 		return session{}, nc, err
 	}
 	if sess.encrypt {
-		nc = newSecureConn(nc, sess.send, sess.recv)
+		sc, err := newSecureConn(nc, sess.send, sess.recv)
+		if err != nil {
+			return session{}, nc, err
+		}
+		nc = sc
 	}
 	return sess, nc, nil
 }
