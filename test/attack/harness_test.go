@@ -32,7 +32,6 @@ import (
 )
 
 const (
-	hb    = 100 * time.Millisecond
 	token = "attack-test-token"
 	// rssBound is the most resident memory any node may use during and
 	// after the attacks (a fresh node uses 11-18 MiB; the holders of 1 MiB half-frames take b to about 32 MiB).
@@ -135,7 +134,7 @@ func (e *env) node(role, name, master string, nofile int) *proc {
 	e.t.Helper()
 	p := &proc{name: name, addr: freePort(e.t), http: freePort(e.t), log: &syncBuf{}, done: make(chan struct{})}
 	args := []string{"--role", role, "--name", name, "--listen", p.addr, "--http", p.http,
-		"--token-file", e.tokenFile, "--services", "echo", "--heartbeat-interval", hb.String()}
+		"--token-file", e.tokenFile, "--services", "echo"} // default heartbeat: 1s, down after 3s
 	if master != "" {
 		args = append(args, "--master", master)
 	}
@@ -189,24 +188,35 @@ func rss(pid int) int64 {
 	return 0
 }
 
+// stopAll stops the slaves, then the master (so that the slaves' leave
+// reaches it), and fails the test if a node does not stop gracefully.
 func (e *env) stopAll() {
 	close(e.stop)
-	for _, p := range e.procs {
+	if len(e.procs) > 1 {
+		e.stopProcs(e.procs[1:])
+	}
+	if len(e.procs) > 0 {
+		e.stopProcs(e.procs[:1])
+	}
+	e.wg.Wait()
+	if e.t.Failed() {
+		for _, p := range e.procs {
+			e.t.Logf("--- log of %s:\n%s", p.name, p.log.String())
+		}
+	}
+}
+
+func (e *env) stopProcs(procs []*proc) {
+	for _, p := range procs {
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	}
-	for _, p := range e.procs {
+	for _, p := range procs {
 		select {
 		case <-p.done:
 		case <-time.After(10 * time.Second):
 			e.t.Errorf("%s did not stop within 10s of SIGTERM", p.name)
 			_ = p.cmd.Process.Kill()
 			<-p.done
-		}
-	}
-	e.wg.Wait()
-	if e.t.Failed() {
-		for _, p := range e.procs {
-			e.t.Logf("--- log of %s:\n%s", p.name, p.log.String())
 		}
 	}
 }
