@@ -25,11 +25,11 @@
 // Every handshake message is one frame (at most HandshakeMaxFrame = 1024
 // bytes) whose first byte is its type:
 //
-//	1. dialler → listener   01 "LOTN" uvarint(version) e[32] tag[16]
-//	2. listener → dialler   02 e[32] tag[16]
-//	3. dialler → listener   03 AEAD(identity of the dialler)
-//	4. listener → dialler   03 AEAD(identity of the listener)
-//	   either way, instead  04 reason        (then the connection closes)
+//	msg 1  dialler → listener   01 "LOTN" uvarint(version) e[32] tag[16]
+//	msg 2  listener → dialler   02 e[32] tag[16]
+//	msg 3  dialler → listener   03 AEAD(identity of the dialler)
+//	msg 4  listener → dialler   03 AEAD(identity of the listener)
+//	reject either way           04 reason     (then the connection closes)
 //
 // Messages 1 and 2 are the two Noise messages ("psk, e" and "e, ee"), with
 // empty payloads; the clear header 01 "LOTN" uvarint(version) is the start
