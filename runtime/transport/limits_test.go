@@ -91,7 +91,7 @@ func TestReadTimeouts(t *testing.T) {
 // TestKeepaliveHoldsIdleLink: two transports with a short idle timeout keep
 // a link without traffic up, because each side sends keepalives.
 func TestKeepaliveHoldsIdleLink(t *testing.T) {
-	tune := func(o *Options) { o.IdleTimeout = 150 * time.Millisecond }
+	tune := func(o *Options) { o.IdleTimeout = time.Second } // keepalive every 333ms
 	srvH := &recorder{}
 	srv := newTransportWith(t, "srv", srvH, logr.Discard(), tune)
 	cli := newTransportWith(t, "cli", &recorder{}, logr.Discard(), tune)
@@ -101,7 +101,7 @@ func TestKeepaliveHoldsIdleLink(t *testing.T) {
 	}
 	eventually(t, "first frame", 5*time.Second, func() bool { return srvH.count() == 1 })
 	conn := p.Conn()
-	time.Sleep(time.Second) // idle for more than 6 idle timeouts
+	time.Sleep(3500 * time.Millisecond) // idle for more than 3 idle timeouts
 	if p.Conn() != conn || conn == nil {
 		t.Fatal("idle link was dropped despite keepalives")
 	}
