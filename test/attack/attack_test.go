@@ -133,8 +133,8 @@ func replay(t *testing.T, e *env, a *proc) {
 	if err == nil {
 		t.Fatalf("lotouctl accepted a listener that echoed its ephemeral key: %s", out)
 	}
-	if !strings.Contains(string(out), "reflected") {
-		t.Fatalf("lotouctl did not report the echoed key: %s", out)
+	if !strings.Contains(string(out), "reflected") || !strings.Contains(string(out), ln.Addr().String()) {
+		t.Fatalf("lotouctl did not report the echoed key with the listener's address: %s", out)
 	}
 	msg1 := <-captured
 
@@ -169,6 +169,9 @@ func replay(t *testing.T, e *env, a *proc) {
 	if resp, err := readFrame(nc); err != nil || len(resp) == 0 || resp[0] != 0x04 {
 		t.Fatalf("second replay: answer %q, %v", resp, err)
 	}
+	eventually(t, "replay logged with the peer address", 3*time.Second, func() bool {
+		return logLine(a, `reason="replay"`, nc.LocalAddr().String()) != ""
+	})
 	eventually(t, "replay counted", 3*time.Second, func() bool {
 		r := rejections(t, a)
 		return r["replay"] >= before["replay"]+1 && r["auth"] >= before["auth"]+1
@@ -220,6 +223,23 @@ func reflection(t *testing.T, a, b *proc) {
 	if d := time.Since(start); d > 8*time.Second {
 		t.Fatalf("reflected connections held for %v", d)
 	}
+	eventually(t, "reflection attempt logged with the peer address", 3*time.Second, func() bool {
+		return logLine(a, `reason="timeout"`, ca.LocalAddr().String()) != ""
+	})
+}
+
+// logLine returns the first line of p's log holding every one of parts.
+func logLine(p *proc, parts ...string) string {
+	for _, line := range strings.Split(p.log.String(), "\n") {
+		all := true
+		for _, s := range parts {
+			all = all && strings.Contains(line, s)
+		}
+		if all {
+			return line
+		}
+	}
+	return ""
 }
 
 // unauthHolders opens connections that never finish a handshake: idle ones
