@@ -145,45 +145,17 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 		}
 	}
 	if m, ok := s.members[id]; ok && m.Up { // re-registration over a new connection
-		want := map[string]bool{}
-		for _, n := range req.Names {
-			want[n.Name] = true
-		}
-		for _, name := range s.namesOf(id) {
-			if !want[name] {
-				svc := s.names[name]
-				delete(s.names, name)
-				outs = append(outs, Output{To: Broadcast, Msg: &Control{Type: CtlNameDel, Name: name, Service: svc}})
-			}
-		}
+		outs = append(outs, s.dropUnlisted(id, req.Names)...)
 	}
 	role := req.Role
 	if role != RoleClient {
 		role = "slave"
 	}
 	s.members[id] = &member{NodeEntry: NodeEntry{ID: id, Name: req.Name, Addr: req.Addr, Role: role, Up: true, Inc: req.Inc}, lastSeen: now}
-	var added []NameEntry
-	var refused []string
-	for _, n := range req.Names {
-		if role == RoleClient {
-			break
-		}
-		switch out, err := s.setName(id, n.Name, n.ID); {
-		case err != nil:
-			refused = append(refused, n.Name)
-		case out != nil:
-			added = append(added, n)
-		}
-	}
-	// One push for all the names of the registration (paged on the wire
-	// if large), not one frame per name.
 	var adds []Output
-	switch len(added) {
-	case 0:
-	case 1:
-		adds = []Output{{To: Broadcast, Msg: &Control{Type: CtlNameAdd, Name: added[0].Name, Service: added[0].ID}}}
-	default:
-		adds = []Output{{To: Broadcast, Msg: &Control{Type: CtlNameAdd, Names: added}}}
+	var refused []string
+	if role != RoleClient {
+		adds, refused = s.addNames(id, req.Names)
 	}
 	welcome := &Control{Type: CtlWelcome, ID: id, Nodes: s.Nodes(), Names: s.Names(), Heartbeat: uint64(s.timeout / missedBeats)}
 	if len(refused) > 0 {
@@ -194,6 +166,48 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 		outs = append(outs, Output{To: Broadcast, Msg: &Control{Type: CtlNodeUp, Nodes: []NodeEntry{s.members[id].NodeEntry}}})
 	}
 	return id, append(outs, adds...)
+}
+
+// dropUnlisted removes the names node id holds that names does not list
+// (a re-registration says what the node holds now).
+func (s *MasterState) dropUnlisted(id uint16, names []NameEntry) []Output {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n.Name] = true
+	}
+	var outs []Output
+	for _, name := range s.namesOf(id) {
+		if !want[name] {
+			svc := s.names[name]
+			delete(s.names, name)
+			outs = append(outs, Output{To: Broadcast, Msg: &Control{Type: CtlNameDel, Name: name, Service: svc}})
+		}
+	}
+	return outs
+}
+
+// addNames binds the names of a registration to node id. It returns one
+// push for all the names added (paged on the wire if large, not one frame
+// per name) and the names refused.
+func (s *MasterState) addNames(id uint16, names []NameEntry) ([]Output, []string) {
+	var added []NameEntry
+	var refused []string
+	for _, n := range names {
+		switch out, err := s.setName(id, n.Name, n.ID); {
+		case err != nil:
+			refused = append(refused, n.Name)
+		case out != nil:
+			added = append(added, n)
+		}
+	}
+	switch len(added) {
+	case 0:
+		return nil, refused
+	case 1:
+		return []Output{{To: Broadcast, Msg: &Control{Type: CtlNameAdd, Name: added[0].Name, Service: added[0].ID}}}, refused
+	default:
+		return []Output{{To: Broadcast, Msg: &Control{Type: CtlNameAdd, Names: added}}}, refused
+	}
 }
 
 // liveNamesake returns the member that keeps req's node name against req:
