@@ -381,6 +381,9 @@ func (c *Cluster) Run(ctx context.Context) error {
 // links. Readiness turns false. Then stop the core (it drains), Flush, and
 // Leave (phase 2).
 func (c *Cluster) Drain(ctx context.Context) {
+	if c.opts.Role == RoleClient {
+		return // a client serves nothing: there is nothing to drain
+	}
 	var e effects
 	c.mu.Lock()
 	c.selfDraining = true
