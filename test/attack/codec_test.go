@@ -14,13 +14,16 @@ import (
 )
 
 // callFrame is a cluster data frame (runtime/cluster/wire.go) calling
-// "echo" on to with args as the raw codec argument list.
-func callFrame(to core.ServiceID, args []byte) []byte {
+// "echo" on to with args as the raw codec argument list, from service 1 of
+// node fromNode.
+func callFrame(to core.ServiceID, fromNode uint16, args []byte) []byte {
 	b := []byte{byte(core.KindCall)}
 	b = binary.AppendUvarint(b, uint64(to.Node()))
-	b = binary.AppendUvarint(b, to.Seq())
-	b = binary.AppendUvarint(b, 0) // from: node 0
-	b = binary.AppendUvarint(b, 1)
+	b = binary.AppendUvarint(b, uint64(to.Incarnation()))
+	b = binary.AppendUvarint(b, uint64(to.Index()))
+	b = binary.AppendUvarint(b, uint64(fromNode))
+	b = binary.AppendUvarint(b, 0) // incarnation
+	b = binary.AppendUvarint(b, 1) // index
 	b = binary.AppendUvarint(b, 1) // session
 	b = binary.AppendUvarint(b, 4)
 	b = append(b, "echo"...)
@@ -33,6 +36,36 @@ func arrayArgs(n uint64) []byte {
 	b := []byte{1, 0x21} // one argument, an array
 	b = binary.AppendUvarint(b, n)
 	return append(b, 0x06) // of int64
+}
+
+// checkEnvelope proves the frames below reach the argument decoder: a call
+// built the same way with a small, valid array gets a reply (the node
+// routes it back on this connection, which claims an unused node id).
+func checkEnvelope(t *testing.T, p *proc, to core.ServiceID) {
+	t.Helper()
+	nc, err := dialFrom("127.0.0.6", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	const fakeNode = 4000
+	if _, err := noiseDialAs(nc, token, "envelope-check", fakeNode); err != nil {
+		t.Fatal(err)
+	}
+	args := append(arrayArgs(2), 0x02, 0x04) // [2]int64{1, 2}
+	if _, err := nc.Write(callFrame(to, fakeNode, args)); err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+	for {
+		f, err := readFrame(nc)
+		if err != nil {
+			t.Fatalf("no reply to a valid hand-built call: %v", err)
+		}
+		if len(f) > 0 && f[0] == byte(core.KindReply) {
+			return
+		}
+	}
 }
 
 func lookup(t *testing.T, calls *caller, node string) core.ServiceID {
@@ -83,11 +116,12 @@ func flood(t *testing.T, p *proc, conns int, frames func(i int) [][]byte) {
 // [8388608]int64 (64 MiB) with no payload: 1.1 MiB sent in all.
 func hugeArrays(t *testing.T, calls *caller, a *proc) {
 	to := lookup(t, calls, "a")
+	checkEnvelope(t, a, to)
 	args := arrayArgs(8 << 20)
 	flood(t, a, 16, func(int) [][]byte {
 		out := make([][]byte, 0, 70)
 		for range 70 {
-			out = append(out, callFrame(to, args))
+			out = append(out, callFrame(to, 0, args))
 		}
 		return out
 	})
@@ -101,12 +135,13 @@ func hugeArrays(t *testing.T, calls *caller, a *proc) {
 // length: every distinct [N]T the decoder builds as a Go type stays forever.
 func distinctArrays(t *testing.T, calls *caller, b *proc) {
 	to := lookup(t, calls, "b")
+	checkEnvelope(t, b, to)
 	const conns, per = 8, 25000
 	flood(t, b, conns, func(i int) [][]byte {
 		out := make([][]byte, 0, per)
 		for j := range per {
 			args := arrayArgs(uint64(1 + i*per + j))
-			out = append(out, callFrame(to, args))
+			out = append(out, callFrame(to, 0, args))
 		}
 		return out
 	})

@@ -407,7 +407,10 @@ func handshakeState(tok string) (*noise.HandshakeState, error) {
 
 // noiseDial completes a handshake with tok on nc as a node named name and
 // returns the listener's identity message plaintext.
-func noiseDial(nc net.Conn, tok, name string) ([]byte, error) {
+func noiseDial(nc net.Conn, tok, name string) ([]byte, error) { return noiseDialAs(nc, tok, name, 0) }
+
+// noiseDialAs is noiseDial claiming node id id.
+func noiseDialAs(nc net.Conn, tok, name string, id uint16) ([]byte, error) {
 	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
 	defer func() { _ = nc.SetDeadline(time.Time{}) }()
 	hs, err := handshakeState(tok)
@@ -432,7 +435,7 @@ func noiseDial(nc net.Conn, tok, name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ident := binary.LittleEndian.AppendUint16(nil, 0)
+	ident := binary.LittleEndian.AppendUint16(nil, id)
 	ident = binary.AppendUvarint(ident, uint64(len(name)))
 	ident = append(append(ident, name...), 0, 0) // flags, empty application payload
 	ct, err := send.Encrypt([]byte{0x03}, nil, ident)
