@@ -50,6 +50,8 @@ type Options struct {
 	Token []byte
 	// TLS, if set, protects every connection.
 	TLS *tls.Config
+	// Encrypt encrypts every frame after the handshake (transport.Options.Encrypt).
+	Encrypt bool
 	// Heartbeat is the heartbeat interval (contract.DefaultHeartbeatInterval).
 	// A peer silent for contract.MissedHeartbeats intervals is down.
 	Heartbeat time.Duration
@@ -207,7 +209,7 @@ func New(opts Options) (*Cluster, error) {
 	}
 	c.argBufs.New = func() any { return new([4]any) }
 	tr, err := transport.New(transport.Options{
-		Self: transport.Identity{Name: opts.Name}, Token: opts.Token, TLS: opts.TLS,
+		Self: transport.Identity{Name: opts.Name}, Token: opts.Token, TLS: opts.TLS, Encrypt: opts.Encrypt,
 		MaxFrame: opts.MaxFrame, QueueBytes: opts.QueueBytes, Handler: c, Log: opts.Log.WithName("transport"),
 		BackoffMin: min(50*time.Millisecond, opts.BackoffMax), BackoffMax: opts.BackoffMax,
 		WriteTimeout: max(10*time.Second, contract.MissedHeartbeats*opts.Heartbeat),
@@ -373,94 +375,12 @@ func (c *Cluster) Run(ctx context.Context) error {
 	}
 }
 
-// Drain is phase 1 of a graceful leave: it tells the master that this node
-// takes no new work, and waits until the master has pushed that to every
-// node (or ctx ends). From then on other nodes fail new Calls, Requests and
-// Sends to this node with core.ErrNodeDraining (lookups of its names too),
-// while the work it accepted, and the replies to it, complete over the open
-// links. Readiness turns false. Then stop the core (it drains), Flush, and
-// Leave (phase 2).
-func (c *Cluster) Drain(ctx context.Context) {
-	var e effects
-	c.mu.Lock()
-	c.selfDraining = true
-	if c.opts.Role == contract.RoleMaster {
-		c.dispatchLocked(c.ms.Drain(MasterID), &e)
-	} else {
-		c.sendMasterLocked(&Control{Type: CtlDraining})
-	}
-	c.mu.Unlock()
-	c.runEffects(e)
-	select {
-	case <-c.drainSeen:
-	case <-ctx.Done():
-		c.log.Info("Draining not confirmed by the master in time; going on", "err", ctx.Err().Error())
-	}
-}
-
-// Flush waits until every frame queued on a connected link to another node
-// has been written, or ctx ends: the replies of the work this node drained reach their
-// callers before it announces that it left.
-func (c *Cluster) Flush(ctx context.Context) {
-	t := time.NewTicker(2 * time.Millisecond)
-	defer t.Stop()
-	for {
-		queued := 0
-		for _, p := range c.tr.Peers() {
-			if p.Conn() != nil { // a peer that is not connected cannot be flushed
-				queued += p.Queued()
-			}
-		}
-		if queued == 0 {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			c.log.Info("Frames still queued at the drain deadline", "bytes", queued)
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// Leave is phase 2 of a graceful leave: it deregisters this node's names
-// and tells the master it leaves; the master removes it from every node
-// table. The frames are queued; Close drains them.
-func (c *Cluster) Leave() {
-	if c.opts.Role == contract.RoleMaster {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for name, svc := range c.owned {
-		c.sendMasterLocked(&Control{Type: CtlNameDel, Name: name, Service: svc})
-	}
-	clear(c.owned)
-	c.sendMasterLocked(&Control{Type: CtlLeave})
-	c.ready = false
-}
-
-// Close drains what is queued until ctx ends, then closes every connection
-// and waits for the transport's goroutines. Links to other nodes drain in
-// parallel, so one unreachable peer does not use up ctx for the others.
-func (c *Cluster) Close(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for _, p := range c.tr.Peers() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.Drain(ctx)
-		}()
-	}
-	wg.Wait()
-	if err := c.tr.Shutdown(ctx); err != nil {
-		return fmt.Errorf("closing transport: %w", err)
-	}
-	return nil
-}
-
 // Addr returns the advertised address.
 func (c *Cluster) Addr() string { return c.addr }
+
+// Transport returns the cluster's transport, for its listener health and
+// rejection counters.
+func (c *Cluster) Transport() *transport.Transport { return c.tr }
 
 // Role returns the node's role.
 func (c *Cluster) Role() string { return c.opts.Role }

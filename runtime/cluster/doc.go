@@ -65,14 +65,16 @@
 // # Node ids across a master restart
 //
 // A restarted master has lost its table, yet slaves still run under ids it
-// gave them. Two rules keep a newcomer from taking such an id (which would
+// gave them. Three rules keep a newcomer from taking such an id (which would
 // force the slave to exit with ErrIDChanged):
+//
 //   - Recovery window: for 2 heartbeat timeouts plus BackoffMax after the
 //     master starts (long enough for every live slave to notice and
 //     re-dial), fresh nodes get ids counted from a random base in
 //     [RecoverBase, RecoverTop], away from the small ids handed out first.
 //     These ids are two-byte uvarints on the wire (a Call frame grows from
-//     18 to 19-20 bytes).
+//     22 to 23-24 bytes).
+//
 //   - Reservations: a re-registering slave sends the nodes of its view;
 //     the master reserves their ids, for the node of that name, for one
 //     heartbeat timeout, so even a newcomer arriving after the window

@@ -145,12 +145,14 @@
 // (an error a handler returns itself may wrap any sentinel, of course).
 //
 // At the drain deadline (runtime/node Options.DrainTimeout, 10s) the
-// remaining services are force-stopped: queued messages that had not
-// started are answered ErrStopped (not run), the handler that is running
-// finishes, and the node leaves. Only a handler still running when the node
-// leaves, or one whose reply could not be written before the links closed,
-// breaks the guarantee: its caller gets ErrNodeDown and the work may or may
-// not have run, exactly as when the node crashes. A crash, a SIGKILL or a
+// remaining services are force-stopped and the node leaves. Queued messages
+// that had not started never run: they are answered ErrStopped once the
+// handler running in their service returns, or, if the node left before
+// that, their callers get ErrNodeDown. Only a handler still running when the
+// node leaves, or one whose reply could not be written before the links
+// closed, breaks the guarantee: its caller gets ErrNodeDown and the work may
+// or may not have run (it does finish if the process lives on), exactly as
+// when the node crashes. A crash, a SIGKILL or a
 // partition give no guarantee beyond at-most-once: a Call reported
 // ErrNodeDown or ErrCallTimeout may have run.
 package core

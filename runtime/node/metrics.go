@@ -31,6 +31,8 @@ type metrics struct {
 	bytes     *prometheus.Desc
 	queued    *prometheus.Desc
 	dropped   *prometheus.Desc
+	rejected  *prometheus.Desc
+	pending   *prometheus.Desc
 }
 
 func newMetrics(n *Node) *metrics {
@@ -61,6 +63,10 @@ func newMetrics(n *Node) *metrics {
 		dropped: prometheus.NewDesc("lotou_messages_dropped_total",
 			"Messages nobody waited for (Sends, events, stale replies) that were dropped, by reason. "+
 				"Calls and Requests are never dropped silently: they get an error reply.", []string{"reason"}, nil),
+		rejected: prometheus.NewDesc("lotou_handshake_rejected_total",
+			"Connections to the cluster port refused before authentication, by reason; only a sample is logged.", []string{"reason"}, nil),
+		pending: prometheus.NewDesc("lotou_handshake_pending",
+			"Connections to the cluster port accepted and not yet authenticated.", nil, nil),
 	}
 	if drops := n.opts.LogDropped; drops != nil {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -77,7 +83,7 @@ func (m *metrics) observeCall(d time.Duration) { m.latency.Observe(d.Seconds()) 
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.messages, m.services, m.mailbox, m.connected, m.nodes, m.frames, m.bytes, m.queued, m.dropped} {
+	for _, d := range []*prometheus.Desc{m.messages, m.services, m.mailbox, m.connected, m.nodes, m.frames, m.bytes, m.queued, m.dropped, m.rejected, m.pending} {
 		ch <- d
 	}
 }
@@ -103,6 +109,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.messages, prometheus.CounterValue, float64(st.Out[kind].Load()), "out", name)
 	}
 	ch <- prometheus.MustNewConstMetric(m.connected, prometheus.GaugeValue, float64(cl.ConnectedPeers()))
+	tr := cl.Transport()
+	for reason, n := range tr.Rejections() {
+		ch <- prometheus.MustNewConstMetric(m.rejected, prometheus.CounterValue, float64(n), reason)
+	}
+	ch <- prometheus.MustNewConstMetric(m.pending, prometheus.GaugeValue, float64(tr.Pending()))
 	up, down := 0, 0
 	for _, e := range cl.Nodes() {
 		if e.Up {

@@ -52,7 +52,7 @@ func New(opts Options) (*Node, error) {
 	}
 	cl, err := cluster.New(cluster.Options{
 		Role: opts.Role, Name: opts.Name, Listen: opts.Listen, Advertise: opts.Advertise, Master: opts.Master,
-		Token: opts.Token, TLS: opts.tls, Heartbeat: opts.Heartbeat, Codec: opts.Codec,
+		Token: opts.Token, TLS: opts.tls, Encrypt: opts.Encrypt, Heartbeat: opts.Heartbeat, Codec: opts.Codec,
 		ObserveCall: n.metrics.observeCall, Log: opts.Log.WithName("cluster"),
 	})
 	if err != nil {

@@ -48,6 +48,9 @@ type Options struct {
 	DrainTimeout time.Duration
 	// TLSCert, TLSKey and TLSCA enable TLS between nodes when set.
 	TLSCert, TLSKey, TLSCA string
+	// Encrypt encrypts every frame between nodes after the handshake, with
+	// keys from the Noise handshake (off by default; see docs/security.md).
+	Encrypt bool
 	// Codec holds user types sent across nodes; default: a registry with the
 	// core's named types.
 	Codec *codec.Registry
