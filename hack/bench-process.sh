@@ -7,8 +7,8 @@
 #   hack/bench-process.sh [duration]   (default 5s per run)
 #
 # Modes: call (each caller waits for each reply) and send (one-way messages, a barrier call every
-# 1000/concurrency messages); concurrency 1, 16, 256 ($LOTOU_BENCH_CONC). Output: bin/bench/process.txt, and
-# lotouctl CPU profiles bin/bench/process-<mode>-c<n>.cpu.pprof (go tool pprof -top <file>).
+# 1000/concurrency messages); concurrency 1, 16, 256 ($LOTOU_BENCH_CONC). Output: bin/bench/process.txt; with
+# LOTOU_BENCH_PROFILE=1 also lotouctl CPU profiles bin/bench/process-<mode>-c<n>.cpu.pprof (go tool pprof -top <file>).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DUR="${1:-5s}"
@@ -96,7 +96,7 @@ fields() {
 		for c in $CONC; do
 			raw=$("$WORK/rawtcp" -target "$RAW" -mode "$mode" -concurrency "$c" -duration "$DUR" | fields)
 			lot=$(ctl bench --target echo:bs --mode "$mode" --concurrency "$c" --duration "$DUR" \
-				--cpuprofile "$OUT/process-$mode-c$c.cpu.pprof" 2>/dev/null | fields)
+				${LOTOU_BENCH_PROFILE:+--cpuprofile "$OUT/process-$mode-c$c.cpu.pprof"} 2>/dev/null | fields)
 			read -r rr r50 r99 <<<"$raw"
 			read -r lr l50 l99 <<<"$lot"
 			awk -v m="$mode" -v c="$c" -v rr="$rr" -v r50="$r50" -v r99="$r99" -v lr="$lr" -v l50="$l50" -v l99="$l99" 'BEGIN {
