@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the side-by-side benchmarks (Lotou vs protoactor-go, encoding/gob, msgpack, raw TCP)
-# and the operator's envtest benchmark. Output: bin/bench/<name>.txt and the terminal.
+# and the operator's envtest benchmark. Output: bin/bench/<name>.txt and the terminal, plus CPU and allocation
+# profiles of the headline benchmarks (bin/bench/<name>.cpu.pprof, .mem.pprof, .top.txt).
 # Usage: hack/bench.sh [benchtime]   (default 1s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,7 @@ local-send-int core ^BenchmarkLocalSendInt$
 local-call core ^BenchmarkLocalCall$
 remote-call cluster ^BenchmarkRemoteCall$
 remote-send cluster ^BenchmarkRemoteSend$
+remote-send-args cluster ^BenchmarkRemoteSendArgs$
 codec-args-decode codec ^BenchmarkArgs_LotouGob_Decode$
 PROFILES
 assets=$(hack/setup-envtest.sh | tail -n 1)
