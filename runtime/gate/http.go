@@ -1,0 +1,29 @@
+package gate
+
+import (
+	"net/http"
+
+	"github.com/coder/websocket"
+)
+
+// httpHandler serves the WebSocket endpoint and, when set, Options.HTTP.
+func (g *Gate) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(PathWebSocket, g.serveWS)
+	if g.opts.HTTP != nil {
+		mux.Handle("/", g.opts.HTTP)
+	}
+	return mux
+}
+
+// serveWS upgrades to a WebSocket and runs the client on this goroutine.
+// Origins are not checked: clients authenticate with their Hello, not with
+// cookies.
+func (g *Gate) serveWS(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return // Accept wrote the HTTP error
+	}
+	g.metrics.accepted[transportWS].Add(1)
+	g.serve(newWSWire(c, g.opts))
+}
