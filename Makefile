@@ -73,13 +73,17 @@ setup-k8s: ## Build every Kubernetes binary the local cluster needs into bin/k8s
 ##@ Test
 
 .PHONY: test
-test: test-unit test-fuzz test-bench-build test-e2e ## Run every test: unit, envtest, process, fuzz (short), bench build, e2e.
+test: test-unit test-browser test-fuzz test-bench-build test-e2e ## Run every test: unit, envtest, process, browser, fuzz (short), bench build, e2e.
 
 .PHONY: test-unit
 test-unit: ## Unit, envtest and real-process tests (race detector on the runtime).
 	hack/setup-envtest.sh etcd kube-apiserver kubectl
 	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test ./... -count=1 -timeout 20m
 	CGO_ENABLED=1 go test -race -count=1 -timeout 20m ./runtime/...
+
+.PHONY: test-browser
+test-browser: ## The chat example in real headless Chromium on two slaves' gates (installs Debian's chromium when missing).
+	test/browser/run.sh
 
 .PHONY: test-fuzz
 test-fuzz: ## Run each fuzz target for FUZZTIME.
