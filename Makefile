@@ -104,6 +104,10 @@ bench: ## Run the side-by-side benchmarks, then the cluster benchmarks when root
 	hack/bench.sh
 	@if [ "$$(id -u)" = 0 ]; then hack/bench-e2e.sh all; else echo "bench-e2e skipped (needs root: containerd, kubelet, a bridge)"; fi
 
+.PHONY: bench-gate
+bench-gate: ## The gate with 10,000 clients (TCP, WebSocket) beside raw TCP and coder/websocket echo servers.
+	hack/bench-gate.sh
+
 .PHONY: bench-e2e
 bench-e2e: ## apply→Ready with 10 real slaves, and 1,000 kwok slaves in 20 LotouClusters (needs root).
 	hack/bench-e2e.sh all
