@@ -22,13 +22,19 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-"$b/lotou-node" --name bench --http 127.0.0.1:7180 --gate 127.0.0.1:7100 --gate-auth name \
-  --log-level error --drain-timeout 1s &
-pids+=($!)
+# A fresh node per transport, so that each idle measure starts from a clean heap.
+node_pid=
+start_node() {
+  if [ -n "$node_pid" ]; then kill "$node_pid"; wait "$node_pid" 2>/dev/null || true; fi
+  "$b/lotou-node" --name bench --http 127.0.0.1:7180 --gate 127.0.0.1:7100 --gate-auth name \
+    --log-level error --drain-timeout 1s &
+  node_pid=$!
+  pids+=("$node_pid")
+  for _ in $(seq 100); do curl -fs http://127.0.0.1:7180/readyz >/dev/null && return; sleep 0.1; done
+}
 "$b/echo" --tcp 127.0.0.1:7101 --ws 127.0.0.1:7102 >/dev/null &
 echo_pid=$!
 pids+=("$echo_pid")
-for _ in $(seq 100); do curl -fs http://127.0.0.1:7180/readyz >/dev/null && break; sleep 0.1; done
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 load() { "$b/lotouctl" loadtest --mode echo --clients "$clients" --duration "$duration" --ramp 2500 "$@"; }
@@ -36,6 +42,7 @@ load() { "$b/lotouctl" loadtest --mode echo --clients "$clients" --duration "$du
   echo "# hack/bench-gate.sh $clients $duration — $(date -u +%FT%TZ), $(nproc) cores, $(go version | cut -d' ' -f3)"
   for t in tcp ws; do
     ws=(); [ "$t" = ws ] && ws=(--ws)
+    start_node
     echo "== lotou gate ($t): $clients idle clients (RSS per idle connection)"
     load --gate 127.0.0.1:7100 --metrics 127.0.0.1:7180 --rate 0 --duration 5s "${ws[@]}"
     echo "== lotou gate ($t): $clients clients at 1 msg/s"
@@ -44,9 +51,10 @@ load() { "$b/lotouctl" loadtest --mode echo --clients "$clients" --duration "$du
     before=$(rss_kib "$echo_pid")
     echo "== echo server ($t): $clients clients at 1 msg/s (RSS before: ${before} KiB)"
     load --gate "127.0.0.1:$port" --rate 1 "${ws[@]}"
-    echo "== saturation ($t): 1000 clients at 100 msg/s, lotou gate then echo server"
-    "$b/lotouctl" loadtest --mode echo --clients 1000 --rate 100 --duration 10s --gate 127.0.0.1:7100 "${ws[@]}"
-    "$b/lotouctl" loadtest --mode echo --clients 1000 --rate 100 --duration 10s --gate "127.0.0.1:$port" "${ws[@]}"
+    echo "echo server RSS: ${before} KiB before, $(rss_kib "$echo_pid") KiB after"
+    echo "== saturation ($t): 1000 clients at 40 msg/s, lotou gate then echo server"
+    "$b/lotouctl" loadtest --mode echo --clients 1000 --rate 40 --duration 10s --gate 127.0.0.1:7100 "${ws[@]}"
+    "$b/lotouctl" loadtest --mode echo --clients 1000 --rate 40 --duration 10s --gate "127.0.0.1:$port" "${ws[@]}"
   done
 } 2>&1 | tee "$out/gate.txt"
 echo "Results in $out/gate.txt. Copy the figures with this command line into docs/benchmarks.md."

@@ -39,7 +39,9 @@ type Options struct {
 	MaxConns int
 	// QueueSize bounds each client's outbound queue in messages (256).
 	QueueSize int
-	// AgentMailbox is each agent service's mailbox size (64).
+	// AgentMailbox is each agent service's mailbox size (32): pushes waiting
+	// for the agent; the core preallocates part of it, so it is the largest
+	// share of an idle connection's memory.
 	AgentMailbox int
 	// CallTimeout bounds a forwarded KindCall (5s).
 	CallTimeout time.Duration
@@ -77,7 +79,7 @@ func (o *Options) setDefaults() {
 		o.QueueSize = 256
 	}
 	if o.AgentMailbox == 0 {
-		o.AgentMailbox = 64
+		o.AgentMailbox = 32
 	}
 	if o.Log.GetSink() == nil {
 		o.Log = logr.Discard()
