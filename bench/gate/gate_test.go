@@ -39,7 +39,9 @@ func lotouGate(b *testing.B) server {
 	go func() { done <- g.Run(ctx, k) }()
 	return server{addr: g.Addr().String(), stop: func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
 		_ = k.Stop(context.Background())
 	}}
 }
@@ -51,7 +53,12 @@ func tcpEcho(b *testing.B) server {
 	}
 	done := make(chan error, 1)
 	go func() { done <- ServeTCP(ln) }()
-	return server{addr: ln.Addr().String(), stop: func() { _ = ln.Close(); <-done }}
+	return server{addr: ln.Addr().String(), stop: func() {
+		_ = ln.Close()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}}
 }
 
 func wsEcho(b *testing.B) server {

@@ -12,6 +12,9 @@ import (
 // node can be load-tested (lotouctl loadtest) and benchmarked.
 const EchoService = ".gate-echo"
 
+// echoMailbox lets one echo service absorb the bursts of 10,000 clients.
+const echoMailbox = 1 << 16
+
 // StartEcho starts the echo game on k: the command "echo" answers its
 // payload; anything else is an unknown command.
 func StartEcho(ctx context.Context, k *core.Core) (*core.Service, error) {
@@ -19,7 +22,7 @@ func StartEcho(ctx context.Context, k *core.Core) (*core.Service, error) {
 		s.Handle("echo", func(_ core.ServiceID, _ string, p []byte) []byte { return p })
 		s.Handle("disconnected", func(core.ServiceID, string) {})
 		return nil
-	})
+	}, core.WithMailboxSize(echoMailbox))
 	if err != nil {
 		return nil, fmt.Errorf("starting the gate echo game: %w", err)
 	}

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	lotoubin "github.com/lotou-io/lotou/runtime/codec/binary"
 	"github.com/lotou-io/lotou/runtime/codec"
+	lotoubin "github.com/lotou-io/lotou/runtime/codec/binary"
 )
 
 // Version is the gate protocol version a client names in its Hello.

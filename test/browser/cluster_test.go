@@ -115,7 +115,9 @@ func stop(t *testing.T, n *node) {
 		}
 	case <-time.After(15 * time.Second):
 		_ = n.cmd.Process.Kill()
-		<-n.done
+		if err := <-n.done; err != nil {
+			t.Logf("%s killed: %v", n.name, err)
+		}
 		t.Errorf("%s did not stop on SIGTERM; log:\n%s", n.name, n.out.String())
 	}
 }
