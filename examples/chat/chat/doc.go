@@ -10,7 +10,7 @@
 // length then UTF-8):
 //
 //	call "join"  Room string          -> reply empty; push "joined" to the room
-//	call "say"   Room, Text string    -> reply empty once the room took it
+//	call "say"   Room, Text string    -> reply empty once sent to the room (one-way)
 //	call "leave" Room string          -> reply empty
 //	push "msg"    Room, User, Text string
 //	push "joined" Room, User string

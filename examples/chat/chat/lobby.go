@@ -61,12 +61,14 @@ func (l *lobby) join(c *core.Context, agent core.ServiceID, user string, payload
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	id, err := l.room(ctx, c, name)
+	id, err := l.room(c, name)
 	if err != nil {
 		return err
 	}
+	// A call: once the player is told it joined, the room has it. (Say is
+	// one-way, so a busy lobby does not nest calls.)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
 	if _, err := c.Call(ctx, id, "join", agent, user); err != nil {
 		l.forget(name, err)
 		return err
@@ -78,6 +80,9 @@ func (l *lobby) join(c *core.Context, agent core.ServiceID, user string, payload
 	return nil
 }
 
+// say is acknowledged once the message is on its way to the room (queued
+// in its mailbox, or on the link to its node, which a leaving node still
+// flushes).
 func (l *lobby) say(c *core.Context, agent core.ServiceID, user string, payload []byte) error {
 	var m Say
 	if err := binary.Unmarshal(payload, &m); err != nil {
@@ -89,13 +94,11 @@ func (l *lobby) say(c *core.Context, agent core.ServiceID, user string, payload 
 	if !l.joined[agent][m.Room] {
 		return ErrNotMember
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	id, err := l.room(ctx, c, m.Room)
+	id, err := l.room(c, m.Room)
 	if err != nil {
 		return err
 	}
-	if _, err := c.Call(ctx, id, "say", agent, user, m.Text); err != nil {
+	if err := c.Send(id, "say", agent, user, m.Text); err != nil {
 		l.forget(m.Room, err)
 		return err
 	}
@@ -124,13 +127,20 @@ func (l *lobby) disconnected(c *core.Context, agent core.ServiceID, _ string) {
 }
 
 // room finds the room's service, starting it on this node when no node
-// has it: rooms spread over the nodes their first players use.
-func (l *lobby) room(ctx context.Context, c *core.Context, name string) (core.ServiceID, error) {
+// has it: rooms spread over the nodes their first players use. A name the
+// node has not heard of would make Lookup wait for the master, so an
+// unknown room is registered at once and looked up only if another node
+// was faster.
+func (l *lobby) room(c *core.Context, name string) (core.ServiceID, error) {
 	if id, ok := l.rooms[name]; ok {
 		return id, nil
 	}
-	id, err := c.Lookup(ctx, RoomPrefix+name)
+	quick, cancel := context.WithTimeout(context.Background(), knownLookup)
+	id, err := c.Lookup(quick, RoomPrefix+name)
+	cancel()
 	if err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
 		s, serr := startRoom(ctx, l.k, name)
 		switch {
 		case serr == nil:
@@ -154,5 +164,9 @@ func (l *lobby) forget(name string, err error) {
 	}
 }
 
-// callTimeout bounds each call the lobby makes.
-const callTimeout = 3 * time.Second
+// callTimeout bounds starting a room; knownLookup is how long the lobby
+// asks for a room name before creating the room.
+const (
+	callTimeout = 3 * time.Second
+	knownLookup = 20 * time.Millisecond
+)

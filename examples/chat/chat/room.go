@@ -58,6 +58,8 @@ func (r *room) join(c *core.Context, agent core.ServiceID, user string) error {
 	return nil
 }
 
+// say broadcasts a member's message; the lobby checked membership, so a
+// stranger's message (a member that left meanwhile) is dropped.
 func (r *room) say(c *core.Context, agent core.ServiceID, user, text string) error {
 	if _, ok := r.members[agent]; !ok {
 		return ErrNotMember
