@@ -163,6 +163,9 @@ func TestGateDrainOnScaleDown(t *testing.T) {
 	if _, err := s.installOperator(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.k(ctx, "explain", "lotouclusters.spec.gate.service.type"); err != nil {
+		t.Skipf("the installed CRD has no spec.gate yet: %v", err)
+	}
 	if _, err := s.k(ctx, "create", "namespace", gateNS); err != nil && !strings.Contains(err.Error(), "AlreadyExists") {
 		t.Fatal(err)
 	}
