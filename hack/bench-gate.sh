@@ -25,14 +25,18 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-# A fresh node per transport, so that each idle measure starts from a clean heap.
+# A fresh node per transport, so that each idle measure starts from a clean heap. It runs
+# inside the measured block's subshell, which stops it (stop_node) before it ends.
 node_pid=
+stop_node() {
+  if [ -n "$node_pid" ]; then kill "$node_pid" 2>/dev/null || true; wait "$node_pid" 2>/dev/null || true; fi
+  node_pid=
+}
 start_node() {
-  if [ -n "$node_pid" ]; then kill "$node_pid"; wait "$node_pid" 2>/dev/null || true; fi
+  stop_node
   "$b/lotou-node" --name bench --http 127.0.0.1:7180 --gate 127.0.0.1:7100 --gate-auth name \
-    --log-level error --drain-timeout 1s &
+    --log-level error --drain-timeout 1s >>"$b/node.log" 2>&1 &
   node_pid=$!
-  pids+=("$node_pid")
   for _ in $(seq 100); do curl -fs http://127.0.0.1:7180/readyz >/dev/null && return; sleep 0.1; done
 }
 "$b/echo" --tcp 127.0.0.1:7101 --ws 127.0.0.1:7102 >/dev/null &
@@ -59,5 +63,6 @@ load() { "$b/lotouctl" loadtest --mode echo --clients "$clients" --duration "$du
     "$b/lotouctl" loadtest --mode echo --clients 1000 --rate 40 --duration 10s --gate 127.0.0.1:7100 "${ws[@]}"
     "$b/lotouctl" loadtest --mode echo --clients 1000 --rate 40 --duration 10s --gate "127.0.0.1:$port" "${ws[@]}"
   done
+  stop_node
 } 2>&1 | tee "$out/gate.txt"
 echo "Results in $out/gate.txt. Copy the figures with this command line into docs/benchmarks.md."
