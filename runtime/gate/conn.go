@@ -33,18 +33,35 @@ type conn struct {
 	shutDone chan struct{} // closed once the wire is shut
 }
 
-// serve runs one client connection to its end.
+// serve runs one client connection to its end on this goroutine.
 func (g *Gate) serve(w wire) {
+	if c := g.newConn(w); g.admitOrRefuse(c) {
+		g.serveAdmitted(c)
+	}
+}
+
+func (g *Gate) newConn(w wire) *conn {
 	c := &conn{g: g, w: w, shutDone: make(chan struct{})}
 	if ws, ok := w.(*wsWire); ok {
 		ws.expire = func() { c.fail(CodeIdle, "no message within the idle timeout") }
 	}
+	return c
+}
+
+// admitOrRefuse registers c (counting its goroutine in the gate's
+// WaitGroup until release), or tells the client why not and closes it.
+func (g *Gate) admitOrRefuse(c *conn) bool {
 	if code := g.admit(c); code != "" {
 		g.metrics.refused.Add(1)
 		c.fail(code, refusal(code))
 		<-c.shutDone
-		return
+		return false
 	}
+	return true
+}
+
+// serveAdmitted runs an admitted connection to its end.
+func (g *Gate) serveAdmitted(c *conn) {
 	defer g.release(c)
 	code, text := c.run()
 	c.fail(code, text)
