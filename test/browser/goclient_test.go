@@ -2,7 +2,9 @@ package browser
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"slices"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/lotou-io/lotou/examples/chat/chat"
 	"github.com/lotou-io/lotou/runtime/codec/binary"
+	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/runtime/gate"
 	"github.com/lotou-io/lotou/runtime/gate/client"
 )
@@ -56,6 +59,25 @@ func (p *player) say(t *testing.T, room, text string) {
 	}
 }
 
+// sessions reads each node's gate sessions from a node's /cluster.
+func sessions(t *testing.T, httpAddr string) map[string]int {
+	t.Helper()
+	resp, err := http.Get("http://" + httpAddr + contract.PathCluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var v contract.ClusterView
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, n := range v.Nodes {
+		out[n.Name] = n.Sessions
+	}
+	return out
+}
+
 func (p *player) has(line string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -72,6 +94,11 @@ func TestChatGoClients(t *testing.T) {
 	cl := startCluster(t, 2)
 	ann := join(t, cl.slaves[0].gate, "ann", "lobby")
 	bob := join(t, cl.slaves[1].gate, "bob", "lobby")
+	// The master's /cluster counts each slave's gate clients.
+	eventually(t, "sessions per node on the master's /cluster", func() bool {
+		s := sessions(t, cl.master.http)
+		return s["slave-0"] == 1 && s["slave-1"] == 1 && s["master"] == 0
+	})
 	ann.say(t, "lobby", "hello from ann")
 	bob.say(t, "lobby", "hi from bob")
 	for _, p := range []*player{ann, bob} {
