@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,15 +37,9 @@ const (
 	gatePort    = 7000
 )
 
-func chatImage(s *suite) string {
-	if v := os.Getenv("LOTOU_CHAT_IMAGE"); v != "" {
-		return v
-	}
-	if b, err := os.ReadFile(filepath.Join(s.root, ".dev", "images", "chat.tag")); err == nil {
-		return strings.TrimSpace(string(b))
-	}
-	return "lotou-chat:dev"
-}
+// chatImage is the chat example's image: hack/dev.sh imports it as
+// lotou-chat:dev (and under its content tag).
+func chatImage() string { return envOr("LOTOU_CHAT_IMAGE", "lotou-chat:dev") }
 
 func chatYAML(image string, slaves int) string {
 	return fmt.Sprintf(`apiVersion: apps.lotou.io/v1alpha1
@@ -172,7 +165,7 @@ func TestGateDrainOnScaleDown(t *testing.T) {
 	if os.Getenv("LOTOU_E2E_KEEP") != "1" {
 		t.Cleanup(func() { _, _ = s.k(context.WithoutCancel(ctx), "delete", "namespace", gateNS, "--wait=false") })
 	}
-	if out, err := s.kIn(ctx, chatYAML(chatImage(s), 3), "apply", "-f", "-"); err != nil {
+	if out, err := s.kIn(ctx, chatYAML(chatImage(), 3), "apply", "-f", "-"); err != nil {
 		t.Fatalf("applying the chat LotouCluster: %v\n%s", err, out)
 	}
 	if err := eventually(ctx, 5*time.Minute, 2*time.Second, func(ctx context.Context) error { return s.settledChat(ctx, 3) }); err != nil {
