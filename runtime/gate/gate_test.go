@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -470,4 +471,66 @@ func TestOptionsValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSlowAndOddClients: connections that never say hello, stop mid-frame,
+// or speak plain HTTP are closed or answered without affecting others.
+func TestSlowAndOddClients(t *testing.T) {
+	h := start(t, gate.Options{AuthTimeout: 300 * time.Millisecond})
+	good := dial(t, h, false, client.Options{})
+	cases := []struct {
+		name string
+		send []byte
+	}{
+		{"silent", nil},
+		{"half a length prefix", []byte{5, 0}},
+		{"half a hello", gate.AppendFrame(nil, &gate.Message{Kind: gate.KindHello, Cmd: gate.Version})[:9]},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			nc := rawTCP(t, h.addr)
+			if tc.send != nil {
+				if _, err := nc.Write(tc.send); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, 256)
+			for {
+				if _, err := nc.Read(buf); err != nil {
+					break // closed by the gate
+				}
+			}
+			if _, err := good.Call(ctx5(t), "echo", nil); err != nil {
+				t.Fatalf("another client was affected: %v", err)
+			}
+		})
+	}
+	t.Run("plain HTTP", func(t *testing.T) {
+		resp, err := http.Get("http://" + h.addr + "/nothing-here")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("status %d, want 404", resp.StatusCode)
+		}
+		resp, err = http.Get("http://" + h.addr + gate.PathJS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", gate.PathJS, resp.StatusCode)
+		}
+		resp, err = http.Get("http://" + h.addr + gate.PathWebSocket) // no upgrade headers
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode < 400 {
+			t.Fatalf("a WebSocket path without an upgrade answered %d", resp.StatusCode)
+		}
+	})
+	eventually(t, "odd connections gone", func() bool { return h.g.Sessions() == 1 })
 }
