@@ -354,4 +354,3 @@ func TestOptionsValidate(t *testing.T) {
 		})
 	}
 }
-
