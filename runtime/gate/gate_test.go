@@ -288,40 +288,37 @@ func TestKick(t *testing.T) {
 	closedWith(t, c, gate.CodeKicked)
 }
 
+// TestDrain: every client gets a move notice; Drain returns once the
+// clients have left, and refuses new ones meanwhile.
 func TestDrain(t *testing.T) {
 	h := start(t, gate.Options{})
 	var moved atomic.Int32
 	var cs []*client.Client
 	for i, tr := range transports {
-		c := dial(t, h, tr.ws, client.Options{Credentials: []byte{'a' + byte(i)}})
-		cs = append(cs, c)
+		cs = append(cs, dial(t, h, tr.ws, client.Options{Credentials: []byte{'x' + byte(i)}, OnMove: func(string) { moved.Add(1) }}))
 	}
-	for _, c := range cs {
-		go func() { // a well-behaved client leaves when moved
-			<-c.Done()
-		}()
-	}
-	cs2 := make([]*client.Client, 0, len(transports))
-	for i, tr := range transports {
-		c := dial(t, h, tr.ws, client.Options{Credentials: []byte{'x' + byte(i)}, OnMove: func(string) { moved.Add(1) }})
-		cs2 = append(cs2, c)
-	}
-	go func() {
-		eventually(t, "moves", func() bool { return moved.Load() == int32(len(cs2)) })
-		for _, c := range append(cs, cs2...) {
+	left := make(chan struct{})
+	go func() { // well-behaved clients leave when moved
+		defer close(left)
+		for deadline := time.Now().Add(5 * time.Second); moved.Load() < int32(len(cs)) && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		for _, c := range cs {
 			_ = c.Close()
 		}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if left := h.g.Drain(ctx); left != 0 {
-		t.Fatalf("%d sessions left after drain", left)
+	if n := h.g.Drain(ctx); n != 0 {
+		t.Fatalf("%d sessions left after drain", n)
+	}
+	<-left
+	if moved.Load() != int32(len(cs)) {
+		t.Fatalf("%d move notices, want %d", moved.Load(), len(cs))
 	}
 	if _, err := client.Dial(ctx5(t), h.addr, client.Options{Credentials: []byte("late")}); err == nil {
 		t.Fatal("a new client was admitted while draining")
 	}
-	// A drain with clients that never leave ends with its ctx.
-	_ = dial
 }
 
 func TestDrainTimeout(t *testing.T) {
