@@ -31,6 +31,7 @@ type Gate struct {
 	ln       net.Listener
 	k        *core.Core
 	conns    map[*conn]struct{}
+	sniffing map[net.Conn]struct{} // accepted, first bytes not read yet
 	draining bool
 	closed   bool
 	drained  chan struct{} // closed when draining and no session is left
@@ -46,7 +47,8 @@ func New(opts Options) (*Gate, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid gate options: %w", err)
 	}
-	g := &Gate{opts: opts, log: opts.Log, conns: map[*conn]struct{}{}, drained: make(chan struct{})}
+	g := &Gate{opts: opts, log: opts.Log, conns: map[*conn]struct{}{}, sniffing: map[net.Conn]struct{}{},
+		drained: make(chan struct{})}
 	g.metrics = newMetrics(g)
 	return g, nil
 }
@@ -104,7 +106,9 @@ func (g *Gate) Run(ctx context.Context, k *core.Core) error {
 	<-ctx.Done()
 	g.stop()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	_ = srv.Shutdown(sctx) // hijacked WebSocket conns are closed by stop
+	if err := srv.Shutdown(sctx); err != nil { // hijacked WebSocket conns are closed by stop
+		_ = srv.Close()
+	}
 	cancel()
 	g.wg.Wait()
 	return nil
@@ -117,6 +121,9 @@ func (g *Gate) stop() {
 	conns := make([]*conn, 0, len(g.conns))
 	for c := range g.conns {
 		conns = append(conns, c)
+	}
+	for nc := range g.sniffing {
+		_ = nc.Close()
 	}
 	ln := g.ln
 	g.mu.Unlock()
@@ -232,9 +239,21 @@ func (g *Gate) accept(ln net.Listener) {
 var httpPrefix = []byte("GET ")
 
 func (g *Gate) sniff(nc net.Conn) {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		_ = nc.Close()
+		return
+	}
+	g.sniffing[nc] = struct{}{} // stop closes it
+	g.mu.Unlock()
 	var head [lengthPrefix]byte
 	_ = nc.SetReadDeadline(time.Now().Add(g.opts.AuthTimeout))
-	if _, err := io.ReadFull(nc, head[:]); err != nil {
+	_, err := io.ReadFull(nc, head[:])
+	g.mu.Lock()
+	delete(g.sniffing, nc)
+	g.mu.Unlock()
+	if err != nil {
 		g.metrics.closed(CodeMalformed)
 		_ = nc.Close()
 		return

@@ -2,12 +2,14 @@ package gate_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"net"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/lotou-io/lotou/runtime/core"
 	"github.com/lotou-io/lotou/runtime/gate"
 	"github.com/lotou-io/lotou/runtime/gate/client"
 )
@@ -186,4 +188,37 @@ func TestSlowAndOddClients(t *testing.T) {
 		}
 	})
 	eventually(t, "odd connections gone", func() bool { return h.g.Sessions() == 1 })
+}
+
+// TestStopWithHalfOpenClients: Run returns promptly even with connections
+// that never sent their first bytes (their deadline is AuthTimeout, 10s).
+func TestStopWithHalfOpenClients(t *testing.T) {
+	k, err := core.New(core.Options{Node: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = k.Stop(context.Background()) }()
+	g, err := gate.New(gate.Options{Addr: "127.0.0.1:0", Service: ".none", Auth: gate.NameAuth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx, k) }()
+	for range 3 {
+		rawTCP(t, g.Addr().String()) // connected, silent
+	}
+	time.Sleep(100 * time.Millisecond) // accepted and sniffing
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Run waited for silent clients")
+	}
 }
