@@ -311,9 +311,9 @@ func (c *conn) fail(code, text string) {
 	if code != "" {
 		c.q = append(c.q, AppendMessage(nil, &Message{Kind: KindError, Cmd: code, Payload: []byte(text)}))
 	}
+	c.g.metrics.closed(code) // counted before the client can see the reason
 	c.startFlushLocked()
 	c.mu.Unlock()
-	c.g.metrics.closed(code)
 	// A writer stuck on a client that does not read is cut off.
 	time.AfterFunc(min(c.g.opts.WriteTimeout, 2*time.Second), func() {
 		select {

@@ -78,6 +78,21 @@ func (g *Gate) Addr() net.Addr {
 	return g.ln.Addr()
 }
 
+// Close releases the listener of a gate that will not Run (Run closes its
+// own when its ctx ends). Run after Close returns ErrClosed.
+func (g *Gate) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed || g.k != nil {
+		return nil
+	}
+	g.closed = true
+	if g.ln != nil {
+		return g.ln.Close()
+	}
+	return nil
+}
+
 // Sessions returns the authenticated clients connected now.
 func (g *Gate) Sessions() int { return int(g.sessions.Load()) }
 

@@ -135,6 +135,9 @@ func (r *runner) prepare() (int, error) {
 	opts.Start = r.start
 	n, err := New(opts)
 	if err != nil {
+		if r.g != nil {
+			_ = r.g.Close()
+		}
 		return 2, err
 	}
 	r.n = n
@@ -185,7 +188,10 @@ func (r *runner) run(ctx context.Context) error {
 		if r.g != nil {
 			go func() { gateDone <- r.g.Run(gateCtx, k) }()
 		}
-	case err := <-nodeDone:
+	case err := <-nodeDone: // the node failed before its services started
+		if r.g != nil {
+			_ = r.g.Close()
+		}
 		return err
 	}
 	select {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -134,4 +135,32 @@ func sessionsOf(t *testing.T, httpAddr, name string) int {
 		}
 	}
 	panic(fmt.Sprintf("node %s not in /cluster", name))
+}
+
+// TestMainGateBadNode: a node that cannot start releases the gate's port.
+func TestMainGateBadNode(t *testing.T) {
+	var out syncBuffer
+	// A slave whose master never answers fails to join; a port taken by the
+	// HTTP server makes New fail earlier. Use the bad HTTP address.
+	gate := freeAddr(t)
+	code := MainArgs(context.Background(), []string{"--name", "n", "--http", "256.0.0.1:1", "--gate", gate, "--gate-auth", "name"},
+		func(string) string { return "" }, &out, App{})
+	if code == 0 {
+		t.Fatalf("exit 0 for a node that cannot serve HTTP; log:\n%s", out.String())
+	}
+	ln, err := net.Listen("tcp", gate)
+	if err != nil {
+		t.Fatalf("the gate's port %s is still held: %v", gate, err)
+	}
+	_ = ln.Close()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().String()
 }
