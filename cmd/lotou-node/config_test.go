@@ -25,6 +25,7 @@ func TestRunBadConfigExits2(t *testing.T) {
 		{"slave without master", []string{"--role", "slave", "--name", "n"}, map[string]string{contract.EnvClusterToken: "t"}, "master"},
 		{"bad duration", []string{"--name", "n", "--heartbeat-interval", "soon"}, nil, "heartbeat-interval"},
 		{"bad log level", []string{"--name", "n", "--log-level", "loud"}, nil, "log level"},
+		{"bad encrypt", []string{"--name", "n", "--encrypt", "maybe"}, nil, "--encrypt"},
 		{"extra args", []string{"--name", "n", "extra"}, nil, "unexpected"},
 		{"unknown yaml key", []string{"--name", "n", "--config", writeFile(t, "bogus: 1\n")}, nil, "bogus"},
 	}

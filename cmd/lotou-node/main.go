@@ -18,7 +18,10 @@ func main() {
 }
 
 // run is node.MainArgs for the plain lotou-node: the built-in services
-// only, and the echo game behind the gate when --gate is set.
+// only, and the echo game behind the gate when --gate is set. Exit codes:
+// 0 after a graceful stop, 1 on a runtime failure, 2 on bad configuration,
+// 3 when the master refused the node because a live node already has its
+// name (node.ExitDuplicate).
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
 	return node.MainArgs(ctx, args, getenv, stderr, node.App{})
 }

@@ -39,6 +39,9 @@ const (
 	// EnvDrainTimeout bounds how long a stopping node waits for its gate's
 	// clients to move (Go duration).
 	EnvDrainTimeout = "LOTOU_DRAIN_TIMEOUT"
+	// EnvEncrypt ("true"/"false") encrypts every frame between nodes after
+	// the handshake.
+	EnvEncrypt = "LOTOU_ENCRYPT"
 )
 
 // Roles a node can take.

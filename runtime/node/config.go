@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +60,7 @@ type fileConfig struct {
 	Gate              string `json:"gate"`
 	GateAuth          string `json:"gate-auth"`
 	DrainTimeout      string `json:"drain-timeout"`
+	Encrypt           string `json:"encrypt"`
 }
 
 // setting is one configuration key: its flag, its environment variable and
@@ -89,6 +91,7 @@ func settings() []*setting {
 		{flag: "gate", env: contract.EnvGate, usage: fmt.Sprintf("game-client gate address, TCP and WebSocket (e.g. :%d; default: no gate)", contract.DefaultGatePort), file: func(c *fileConfig) string { return c.Gate }},
 		{flag: "gate-auth", env: contract.EnvGateAuth, def: GateAuthTicket, usage: "gate client check when the program sets none: ticket or name (demos only)", file: func(c *fileConfig) string { return c.GateAuth }},
 		{flag: "drain-timeout", env: contract.EnvDrainTimeout, def: contract.DefaultDrainTimeout.String(), usage: "on SIGTERM, how long the gate waits for clients to move", file: func(c *fileConfig) string { return c.DrainTimeout }},
+		{flag: "encrypt", env: contract.EnvEncrypt, def: "false", usage: "encrypt frames between nodes (true/false)", file: func(c *fileConfig) string { return c.Encrypt }},
 	}
 }
 
@@ -181,6 +184,9 @@ func buildNodeOptions(s map[string]*setting, getenv func(string) string) (Option
 		}
 	}
 	var err error
+	if o.Encrypt, err = strconv.ParseBool(s["encrypt"].val); err != nil {
+		return o, fmt.Errorf("--encrypt %q: want true or false", s["encrypt"].val)
+	}
 	if o.Heartbeat, err = time.ParseDuration(s["heartbeat-interval"].val); err != nil || o.Heartbeat <= 0 {
 		return o, fmt.Errorf("--heartbeat-interval %q: want a positive duration such as 1s", s["heartbeat-interval"].val)
 	}

@@ -117,3 +117,32 @@ func TestParseConfigGate(t *testing.T) {
 		})
 	}
 }
+
+func TestEncryptSetting(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte("encrypt: \"true\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{"off by default", []string{"--name", "n"}, nil, false},
+		{"env", []string{"--name", "n"}, map[string]string{contract.EnvEncrypt: "true"}, true},
+		{"flag beats env", []string{"--name", "n", "--encrypt", "false"}, map[string]string{contract.EnvEncrypt: "true"}, false},
+		{"config file", []string{"--name", "n", "--config", file}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := ParseConfig("lotou-node", tt.args, envOf(tt.env), &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Options.Encrypt != tt.want {
+				t.Fatalf("Encrypt = %v, want %v", cfg.Options.Encrypt, tt.want)
+			}
+		})
+	}
+}

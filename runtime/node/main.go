@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/lotou-io/lotou/runtime/cluster"
 	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/runtime/core"
 	"github.com/lotou-io/lotou/runtime/gate"
@@ -28,10 +29,18 @@ type App struct {
 	Gate gate.Options
 }
 
+// Exit codes returned by Main.
+const (
+	ExitOK        = 0
+	ExitFailure   = 1
+	ExitConfig    = 2
+	ExitDuplicate = 3 // the master refused the node: a live node has its name (cluster.ErrDuplicateName)
+)
+
 // Main runs a node configured from os.Args, the environment and the YAML
 // file exactly like lotou-node, until ctx ends (wire it to SIGTERM); it
-// returns the process exit code: 0 after a graceful stop, 1 on a runtime
-// failure, 2 on bad configuration. A game's main is then:
+// returns the process exit code (ExitOK after a graceful stop, ExitFailure,
+// ExitConfig, ExitDuplicate). A game's main is then:
 //
 //	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 //	code := node.Main(ctx, node.App{Name: "chat", Start: chat.Start, Gate: gate.Options{Service: ".chat"}})
@@ -86,9 +95,12 @@ func MainArgs(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if err := r.run(ctx); err != nil {
 		log.Error(err, "Node failed")
-		return 1
+		if errors.Is(err, cluster.ErrDuplicateName) {
+			return ExitDuplicate
+		}
+		return ExitFailure
 	}
-	return 0
+	return ExitOK
 }
 
 // runner runs one node and its optional gate.
