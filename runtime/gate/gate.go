@@ -93,6 +93,13 @@ func (g *Gate) Close() error {
 	return nil
 }
 
+// Draining reports whether Drain has begun: the node should not look ready.
+func (g *Gate) Draining() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.draining
+}
+
 // Sessions returns the authenticated clients connected now.
 func (g *Gate) Sessions() int { return int(g.sessions.Load()) }
 

@@ -29,6 +29,10 @@ func (n *Node) Handler() http.Handler {
 			http.Error(w, "not ready: not registered with the master", http.StatusServiceUnavailable)
 			return
 		}
+		if n.opts.Draining != nil && n.opts.Draining() {
+			http.Error(w, "not ready: the gate is draining", http.StatusServiceUnavailable)
+			return
+		}
 		if err := n.clusterPortErr(); err != nil {
 			http.Error(w, "not ready: the cluster port cannot accept: "+err.Error(), http.StatusServiceUnavailable)
 			return

@@ -143,6 +143,7 @@ func (r *runner) prepare() (int, error) {
 		}
 		r.g = g
 		opts.Collectors = append(opts.Collectors, g.Metrics())
+		opts.Draining = g.Draining
 	}
 	opts.Start = r.start
 	n, err := New(opts)

@@ -85,11 +85,17 @@ func TestMainGateDrain(t *testing.T) {
 		t.Fatalf("/metrics lacks the gate's sessions:\n%s", metrics)
 	}
 
+	if code := httpStatus(t, "http://"+httpAddr+contract.PathReadyz); code != http.StatusOK {
+		t.Fatalf("/readyz %d before the drain", code)
+	}
 	cancel() // SIGTERM
 	select {
 	case <-moved:
 	case <-time.After(5 * time.Second):
 		t.Fatal("no move notice")
+	}
+	if code := httpStatus(t, "http://"+httpAddr+contract.PathReadyz); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz %d while draining, want 503", code)
 	}
 	select {
 	case code := <-done:
@@ -121,6 +127,16 @@ func httpGet(t *testing.T, url string) string {
 	var b bytes.Buffer
 	_, _ = b.ReadFrom(resp.Body)
 	return b.String()
+}
+
+func httpStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
 }
 
 func sessionsOf(t *testing.T, httpAddr, name string) int {

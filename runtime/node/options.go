@@ -69,6 +69,9 @@ type Options struct {
 	// Collectors are served on /metrics beside the node's own (the gate's
 	// lotou_gate_* counters).
 	Collectors []prometheus.Collector
+	// Draining, if set and true, makes /readyz answer 503: the gate is
+	// moving its clients away, so load balancers should send no new ones.
+	Draining func() bool
 
 	tls *tls.Config
 }
