@@ -194,9 +194,10 @@ Next, try:
   $("$ROOT/hack/local-cluster.sh" env | tr '\n' ';' | sed 's/;$//; s/;/; /')
   kubectl scale lc/$NAME --replicas=5 && kubectl wait --for=condition=Ready lc/$NAME
   kubectl get lc $NAME -w
-  kubectl exec $master -- lotouctl --master $addr status
-  kubectl exec $master -- lotouctl --master $addr call echo:$NAME-slaves-0 echo '"hello"'
-  kubectl patch lc/$NAME --type=merge -p '{"spec":{"image":"$NODE_IMAGE"}}'   # change the image (rolls the pods)
+  kubectl exec $master -- /lotouctl --master $addr status
+  kubectl exec $master -- /lotouctl --master $addr call echo:$NAME-slaves-0 echo '"hello"'
+  kubectl patch lc/$NAME --type=merge -p '{"spec":{"image":"${NODE_IMAGE%:*}:canary"}}'   # change the image (rolls the pods)
+  docs/quickstart.md: the first five minutes, step by step
   kubectl delete lc/$NAME
   sed 's|lotou-chat:dev|$CHAT_IMAGE_CT|' config/samples/chat.yaml | kubectl apply -f -   # the chat game, /play on chat-gate
   make dev-down
