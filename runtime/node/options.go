@@ -59,6 +59,8 @@ type Options struct {
 	// ready (/readyz); an error aborts Run, which returns it wrapped. ctx is
 	// Run's ctx: services it spawns stop with the node.
 	Start func(ctx context.Context, c *core.Core) error
+	// Backends choose discovery (master, etcd) and delivery (tcp, nats).
+	Backends Backends
 
 	tls *tls.Config
 }
@@ -68,6 +70,7 @@ func (o *Options) Validate() error {
 	o.setDefaults()
 	errs := o.checkIdentity()
 	errs = append(errs, o.checkAddresses()...)
+	errs = append(errs, o.Backends.check(o.Role)...)
 	if o.Role != contract.RoleStandalone && len(o.Token) == 0 {
 		errs = append(errs, fmt.Errorf("a cluster token is required (%s or %s)", contract.EnvClusterToken, contract.EnvTokenFile))
 	}
@@ -127,7 +130,7 @@ func (o *Options) checkIdentity() []error {
 
 func (o *Options) checkAddresses() []error {
 	var errs []error
-	if o.Role == contract.RoleSlave && o.Master == "" {
+	if o.Role == contract.RoleSlave && o.Master == "" && o.Backends.needsMaster() {
 		errs = append(errs, fmt.Errorf("a slave needs the master address (%s)", contract.EnvMaster))
 	}
 	if o.Master != "" {
