@@ -33,6 +33,11 @@ type fileConfig struct {
 	TLSCert           string `json:"tls-cert"`
 	TLSKey            string `json:"tls-key"`
 	TLSCA             string `json:"tls-ca"`
+	// Optional backends (docs/backends.md).
+	Discovery     string `json:"discovery"`
+	EtcdEndpoints string `json:"etcd-endpoints"`
+	Transport     string `json:"transport"`
+	NATSURL       string `json:"nats-url"`
 }
 
 // setting is one configuration key: its flag, its environment variable and
@@ -60,6 +65,11 @@ func settings() []*setting {
 		{flag: "tls-cert", usage: "PEM certificate for TLS between nodes", file: func(c *fileConfig) string { return c.TLSCert }},
 		{flag: "tls-key", usage: "PEM key for TLS between nodes", file: func(c *fileConfig) string { return c.TLSKey }},
 		{flag: "tls-ca", usage: "PEM CA verifying peers (mutual TLS)", file: func(c *fileConfig) string { return c.TLSCA }},
+		// Optional backends (docs/backends.md); secrets come from the environment only.
+		{flag: "discovery", env: contract.EnvDiscovery, def: contract.DiscoveryMaster, usage: "master or etcd", file: func(c *fileConfig) string { return c.Discovery }},
+		{flag: "etcd-endpoints", env: contract.EnvEtcdEndpoints, usage: "comma list of etcd client URLs (etcd discovery)", file: func(c *fileConfig) string { return c.EtcdEndpoints }},
+		{flag: "transport", env: contract.EnvTransport, def: contract.TransportTCP, usage: "tcp or nats", file: func(c *fileConfig) string { return c.Transport }},
+		{flag: "nats-url", env: contract.EnvNATSURL, usage: "NATS server URL (nats transport)", file: func(c *fileConfig) string { return c.NATSURL }},
 	}
 }
 
@@ -140,6 +150,7 @@ func buildOptions(s map[string]*setting, getenv func(string) string) (node.Optio
 	} else if tok := getenv(contract.EnvClusterToken); tok != "" {
 		o.Token = []byte(tok)
 	}
+	o.Backends = backendOptions(s, getenv)
 	if err := o.Validate(); err != nil {
 		return o, "", err
 	}
@@ -153,4 +164,22 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
+}
+
+// backendOptions reads the optional backends' settings: the flags above and
+// the environment-only secrets and paths.
+func backendOptions(s map[string]*setting, getenv func(string) string) node.Backends {
+	b := node.Backends{
+		Discovery: s["discovery"].val, Transport: s["transport"].val, NATSURL: s["nats-url"].val,
+		EtcdUsername: getenv(contract.EnvEtcdUsername), EtcdPassword: getenv(contract.EnvEtcdPassword),
+		EtcdTLSDir: getenv(contract.EnvEtcdTLSDir), EtcdPrefix: getenv(contract.EnvEtcdPrefix),
+		NATSCreds: getenv(contract.EnvNATSCreds), NATSToken: getenv(contract.EnvNATSToken),
+		NATSTLSDir: getenv(contract.EnvNATSTLSDir), NATSPrefix: getenv(contract.EnvNATSPrefix),
+	}
+	for _, e := range strings.Split(s["etcd-endpoints"].val, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			b.EtcdEndpoints = append(b.EtcdEndpoints, e)
+		}
+	}
+	return b
 }
