@@ -203,10 +203,19 @@ func (c *Cluster) closeBackends(ctx context.Context) error {
 func (c *Cluster) backendLink(node uint16) (sender, error) {
 	c.mu.Lock()
 	n, ok := c.view.Node(node)
+	var conn *transport.Conn
+	if !ok { // a light client (lotouctl) is not on the backend: answer on the connection it opened
+		if conn = c.inbound[node]; conn == nil {
+			conn = c.byNode[node]
+		}
+	}
 	c.mu.Unlock()
 	switch {
 	case node == uint16(c.ID()):
 		return nil, fmt.Errorf("node %d is this node: %w", node, core.ErrServiceNotFound)
+	case !ok && conn != nil:
+		c.routes.Store(node, conn)
+		return conn, nil
 	case !ok:
 		return nil, fmt.Errorf("node %d unknown: %w", node, core.ErrNodeDown)
 	case !n.Up:
