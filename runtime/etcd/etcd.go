@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
@@ -314,16 +315,18 @@ func (d *Discovery) putName(ctx context.Context, lease clientv3.LeaseID, name st
 	if txn.Succeeded {
 		return nil
 	}
-	for _, r := range txn.Responses {
-		for _, kv := range r.GetResponseRange().GetKvs() {
-			if string(kv.Value) == v {
-				return nil
-			}
-			held, _ := strconv.ParseUint(string(kv.Value), 10, 64)
-			return fmt.Errorf("name %q held by %v: %w", name, core.ServiceID(held), core.ErrNameTaken)
-		}
+	var kvs []*mvccpb.KeyValue
+	if len(txn.Responses) > 0 {
+		kvs = txn.Responses[0].GetResponseRange().GetKvs()
 	}
-	return fmt.Errorf("name %q: changed while registering: %w", name, core.ErrNameTaken)
+	if len(kvs) == 0 { // released between the compare and the read: try again
+		return d.putName(ctx, lease, name, svc)
+	}
+	if string(kvs[0].Value) == v {
+		return nil
+	}
+	held, _ := strconv.ParseUint(string(kvs[0].Value), 10, 64)
+	return fmt.Errorf("name %q held by %v: %w", name, core.ServiceID(held), core.ErrNameTaken)
 }
 
 // DelName implements cluster.Discovery.

@@ -18,7 +18,7 @@ import (
 func (d *Discovery) Run(ctx context.Context) error {
 	var stopWatch context.CancelFunc
 	startWatch := func() clientv3.WatchChan {
-		wctx, cancel := context.WithCancel(ctx)
+		wctx, cancel := context.WithCancel(ctx) //nolint:gosec // G118: cancelled through stopWatch
 		stopWatch = cancel
 		return d.watch(wctx)
 	}

@@ -39,6 +39,10 @@ type Options struct {
 	// QueueBytes bounds the frames waiting for one node (DefaultQueueBytes);
 	// beyond it a send fails with transport.ErrQueueFull.
 	QueueBytes int
+	// PendingMessages and PendingBytes bound what this node's subscription
+	// buffers before the client drops messages (a slow consumer); zero keeps
+	// nats.go's defaults (512Ki messages, 64 MiB).
+	PendingMessages, PendingBytes int
 	// ReconnectWait is the pause between reconnection attempts (250ms).
 	ReconnectWait time.Duration
 	// Log receives the backend's logs (default: discard).
@@ -170,6 +174,19 @@ func (l *Links) Start(self uint16, in cluster.LinkInput) error {
 	if err != nil {
 		nc.Close()
 		return fmt.Errorf("nats: subscribing to %s: %w", l.Subject(self), err)
+	}
+	if l.opts.PendingMessages > 0 || l.opts.PendingBytes > 0 {
+		msgs, bytes := l.opts.PendingMessages, l.opts.PendingBytes
+		if msgs <= 0 {
+			msgs = natsgo.DefaultSubPendingMsgsLimit
+		}
+		if bytes <= 0 {
+			bytes = natsgo.DefaultSubPendingBytesLimit
+		}
+		if err := sub.SetPendingLimits(msgs, bytes); err != nil {
+			nc.Close()
+			return fmt.Errorf("nats: setting pending limits: %w", err)
+		}
 	}
 	l.mu.Lock()
 	l.nc, l.sub = nc, sub

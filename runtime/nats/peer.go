@@ -53,7 +53,7 @@ func (p *peer) encode(enc transport.Encoder, v any, now bool) error {
 		p.buf = b[:start]
 		return fmt.Errorf("nats %s: %d-byte payload: %w", p.subj, size, transport.ErrFrameTooLarge)
 	}
-	binary.LittleEndian.PutUint32(b[start:], uint32(size)) //nolint:gosec // size <= MaxFrame
+	binary.LittleEndian.PutUint32(b[start:], uint32(size))
 	p.buf = b
 	p.frames++
 	if now && start == 0 && !p.queued {

@@ -121,7 +121,7 @@ func TestBackendProcesses(t *testing.T) {
 
 // ctlToken runs lotouctl with another cluster's token file.
 func ctlToken(e *env, token string, args ...string) (string, string, error) {
-	cmd := exec.Command(filepath.Join(e.bin, "lotouctl"), append([]string{"--token-file", token}, args...)...) //nolint:gosec // our own binary
+	cmd := exec.Command(filepath.Join(e.bin, "lotouctl"), append([]string{"--token-file", token}, args...)...)
 	cmd.Env = []string{}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
