@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ type fileConfig struct {
 	TLSCert           string `json:"tls-cert"`
 	TLSKey            string `json:"tls-key"`
 	TLSCA             string `json:"tls-ca"`
+	Encrypt           string `json:"encrypt"`
 	// Optional backends (docs/backends.md).
 	Discovery     string `json:"discovery"`
 	EtcdEndpoints string `json:"etcd-endpoints"`
@@ -65,6 +67,7 @@ func settings() []*setting {
 		{flag: "tls-cert", usage: "PEM certificate for TLS between nodes", file: func(c *fileConfig) string { return c.TLSCert }},
 		{flag: "tls-key", usage: "PEM key for TLS between nodes", file: func(c *fileConfig) string { return c.TLSKey }},
 		{flag: "tls-ca", usage: "PEM CA verifying peers (mutual TLS)", file: func(c *fileConfig) string { return c.TLSCA }},
+		{flag: "encrypt", env: contract.EnvEncrypt, def: "false", usage: "encrypt frames between nodes (true/false)", file: func(c *fileConfig) string { return c.Encrypt }},
 		// Optional backends (docs/backends.md); secrets come from the environment only.
 		{flag: "discovery", env: contract.EnvDiscovery, def: contract.DiscoveryMaster, usage: "master or etcd", file: func(c *fileConfig) string { return c.Discovery }},
 		{flag: "etcd-endpoints", env: contract.EnvEtcdEndpoints, usage: "comma list of etcd client URLs (etcd discovery)", file: func(c *fileConfig) string { return c.EtcdEndpoints }},
@@ -135,6 +138,9 @@ func buildOptions(s map[string]*setting, getenv func(string) string) (node.Optio
 		}
 	}
 	var err error
+	if o.Encrypt, err = strconv.ParseBool(s["encrypt"].val); err != nil {
+		return o, "", fmt.Errorf("--encrypt %q: want true or false", s["encrypt"].val)
+	}
 	if o.Heartbeat, err = time.ParseDuration(s["heartbeat-interval"].val); err != nil || o.Heartbeat <= 0 {
 		return o, "", fmt.Errorf("--heartbeat-interval %q: want a positive duration such as 1s", s["heartbeat-interval"].val)
 	}

@@ -74,6 +74,31 @@ func TestParseConfigPrecedence(t *testing.T) {
 	}
 }
 
+func TestEncryptSetting(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{"off by default", []string{"--name", "n"}, nil, false},
+		{"env", []string{"--name", "n"}, map[string]string{contract.EnvEncrypt: "true"}, true},
+		{"flag beats env", []string{"--name", "n", "--encrypt", "false"}, map[string]string{contract.EnvEncrypt: "true"}, false},
+		{"config file", []string{"--name", "n", "--config", writeFile(t, "encrypt: \"true\"\n")}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, _, err := parseConfig(tt.args, envOf(tt.env), &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Encrypt != tt.want {
+				t.Fatalf("Encrypt = %v, want %v", o.Encrypt, tt.want)
+			}
+		})
+	}
+}
+
 func TestRunBadConfigExits2(t *testing.T) {
 	tests := []struct {
 		name string
@@ -86,6 +111,7 @@ func TestRunBadConfigExits2(t *testing.T) {
 		{"slave without master", []string{"--role", "slave", "--name", "n"}, map[string]string{contract.EnvClusterToken: "t"}, "master"},
 		{"bad duration", []string{"--name", "n", "--heartbeat-interval", "soon"}, nil, "heartbeat-interval"},
 		{"bad log level", []string{"--name", "n", "--log-level", "loud"}, nil, "log level"},
+		{"bad encrypt", []string{"--name", "n", "--encrypt", "maybe"}, nil, "--encrypt"},
 		{"extra args", []string{"--name", "n", "extra"}, nil, "unexpected"},
 		{"unknown yaml key", []string{"--name", "n", "--config", writeFile(t, "bogus: 1\n")}, nil, "bogus"},
 	}

@@ -116,7 +116,7 @@ func (c *Cluster) joinDiscovery(ctx context.Context) (core.NodeID, error) {
 	if id := c.ID(); id != 0 {
 		return id, nil
 	}
-	self := NodeEntry{Name: c.opts.Name, Addr: c.addr, Role: c.opts.Role, Up: true}
+	self := NodeEntry{Name: c.opts.Name, Addr: c.addr, Role: c.opts.Role, Up: true, Inc: c.inc}
 	id, err := c.opts.Discovery.Join(ctx, self, discoveryFeed{c})
 	if err != nil {
 		return 0, fmt.Errorf("joining through discovery: %w", err)

@@ -275,7 +275,7 @@ var backendCases = []backendCase{
 	{name: "duplicate global name refused", run: testDuplicateName},
 	{name: "crash fails pending calls and drops names", run: testCrash},
 	{name: "graceful leave is immediate", run: testLeave},
-	{name: "later incarnation retires the earlier", applies: func(c combo) bool { return c.etcd }, run: testIncarnation},
+	{name: "a live node keeps its name, a crashed one is replaced", run: testIncarnation},
 	{name: "master restart", applies: func(c combo) bool { return !c.etcd }, run: testMasterRestart},
 	{name: "etcd outage", applies: func(c combo) bool { return c.etcd }, run: testEtcdOutage},
 	{name: "NATS restart", applies: func(c combo) bool { return c.nats }, run: testNATSRestart},
@@ -368,21 +368,22 @@ func testLeave(w *world) {
 func testIncarnation(w *world) {
 	m, a, _ := w.three()
 	old := uint16(a.cl.ID())
-	a2 := w.start(contract.RoleSlave, "a", "")
-	if uint16(a2.cl.ID()) == old {
-		w.t.Fatalf("the new incarnation got the old id %d", old)
+	if _, err := w.tryStart(contract.RoleSlave, "a", ""); !errors.Is(err, cluster.ErrDuplicateName) {
+		w.t.Fatalf("second live node named a: %v, want ErrDuplicateName", err)
 	}
-	waitFor(w.t, "m sees only the new a", 2*time.Second, func() bool {
-		return m.upNames()["a"] == uint16(a2.cl.ID())
+	if m.upNames()["a"] != old {
+		w.t.Fatalf("the live a lost its entry: %v", m.upNames())
+	}
+	a.crash()
+	a2 := w.start(contract.RoleSlave, "a", "") // waits out the crashed one's lease (etcd)
+	if uint16(a2.cl.ID()) == old && w.c.etcd {
+		w.t.Fatalf("etcd gave the old id %d again", old)
+	}
+	waitFor(w.t, "m sees the new a", w.detect(), func() bool {
+		return m.upNames()["a"] == uint16(a2.cl.ID()) && m.knows("echo:a")
 	})
-	select {
-	case err := <-a.done:
-		a.done <- err
-		if !errors.Is(err, cluster.ErrIDChanged) {
-			w.t.Fatalf("earlier incarnation's Run: %v, want ErrIDChanged", err)
-		}
-	case <-time.After(5 * time.Second):
-		w.t.Fatal("the earlier incarnation still runs")
+	if _, err := m.call("echo:a", "echo", 2*time.Second); err != nil {
+		w.t.Fatalf("m calls the new a: %v", err)
 	}
 }
 

@@ -31,6 +31,9 @@ const (
 	EnvCallTimeout = "LOTOU_CALL_TIMEOUT"
 	// EnvConfig names an optional YAML file with the same keys as the flags.
 	EnvConfig = "LOTOU_CONFIG"
+	// EnvEncrypt ("true"/"false") encrypts every frame between nodes after
+	// the handshake.
+	EnvEncrypt = "LOTOU_ENCRYPT"
 )
 
 // Roles a node can take.

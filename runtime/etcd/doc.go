@@ -31,9 +31,11 @@
 // of another node is refused with core.ErrNameTaken (the name key is
 // created only if absent, in a transaction); a name whose holder died is
 // free again (its key went with the lease). A node joining under the name
-// of a node still listed is a later incarnation: the earlier one's lease is
-// revoked (it is down; if it was still running, it finds its name taken when
-// it tries to renew and stops with cluster.ErrIDChanged).
+// of a listed node of another incarnation is refused with
+// cluster.ErrDuplicateName, after waiting up to one TTL in case that node
+// crashed and its lease is about to expire (a restarted pod). Each join
+// gets a new id; a node whose name was taken during an outage stops with
+// cluster.ErrIDChanged.
 //
 // # The master role in this mode
 //

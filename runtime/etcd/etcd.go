@@ -138,6 +138,7 @@ type nodeValue struct {
 	Name string `json:"name"`
 	Addr string `json:"addr"`
 	Role string `json:"role"`
+	Inc  uint64 `json:"inc,omitempty"`
 }
 
 // Join implements cluster.Discovery. It retries until etcd answers or ctx
@@ -164,7 +165,8 @@ func (d *Discovery) join(ctx context.Context, self cluster.NodeEntry, feed clust
 	if err != nil {
 		return 0, d.unreachable("granting a lease", err)
 	}
-	if err := d.retireEarlier(octx, self.Name); err != nil {
+	if err := d.checkNamesake(ctx, self); err != nil {
+		_, _ = d.cli.Revoke(octx, lease.ID)
 		return 0, err
 	}
 	id, err := d.allocate(octx, self, lease.ID)
@@ -186,25 +188,64 @@ func (d *Discovery) join(ctx context.Context, self cluster.NodeEntry, feed clust
 	return id, nil
 }
 
-// retireEarlier revokes the lease of an earlier incarnation of the node
-// called name, if one is still listed.
-func (d *Discovery) retireEarlier(ctx context.Context, name string) error {
-	resp, err := d.cli.Get(ctx, d.key("byname", name))
-	if err != nil {
-		return d.unreachable("reading node names", err)
-	}
-	for _, kv := range resp.Kvs {
-		d.log.Info("Retiring an earlier incarnation of this node", "name", name, "id", string(kv.Value))
-		if _, err := d.cli.Revoke(ctx, clientv3.LeaseID(kv.Lease)); err != nil && !strings.Contains(err.Error(), "not found") {
-			return d.unreachable("revoking an earlier incarnation", err)
+// checkNamesake applies the master registry's rule for node names: a live
+// node of another incarnation keeps its name and the newcomer is refused
+// with cluster.ErrDuplicateName. A crashed namesake stays listed until its
+// lease expires, so the newcomer waits up to one TTL for that before giving
+// up; an entry of this very incarnation (a retry) is simply replaced.
+func (d *Discovery) checkNamesake(ctx context.Context, self cluster.NodeEntry) error {
+	deadline := time.Now().Add(d.opts.TTL + d.opts.OpTimeout)
+	for {
+		octx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
+		holder, err := d.namesake(octx, self)
+		cancel()
+		if err != nil || holder == "" {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("node name %q is held by a live node (id %s) of another incarnation: %w",
+				self.Name, holder, cluster.ErrDuplicateName)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for node name %q: %w", self.Name, ctx.Err())
+		case <-time.After(d.opts.Retry):
 		}
 	}
-	return nil
+}
+
+// namesake returns the id of a listed node called self.Name of another
+// incarnation, or "". An entry of self's incarnation is revoked.
+func (d *Discovery) namesake(ctx context.Context, self cluster.NodeEntry) (string, error) {
+	resp, err := d.cli.Get(ctx, d.key("byname", self.Name))
+	if err != nil {
+		return "", d.unreachable("reading node names", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return "", nil
+	}
+	id, lease := string(resp.Kvs[0].Value), clientv3.LeaseID(resp.Kvs[0].Lease)
+	node, err := d.cli.Get(ctx, d.key("nodes", id))
+	if err != nil {
+		return "", d.unreachable("reading a node", err)
+	}
+	var v nodeValue
+	if len(node.Kvs) > 0 {
+		_ = json.Unmarshal(node.Kvs[0].Value, &v)
+	}
+	if v.Inc != 0 && v.Inc != self.Inc {
+		return id, nil
+	}
+	d.log.Info("Replacing a stale entry of this node", "name", self.Name, "id", id)
+	if _, err := d.cli.Revoke(ctx, lease); err != nil && !strings.Contains(err.Error(), "not found") {
+		return "", d.unreachable("revoking a stale entry", err)
+	}
+	return "", nil
 }
 
 // allocate takes the next node id in a transaction and lists the node.
 func (d *Discovery) allocate(ctx context.Context, self cluster.NodeEntry, lease clientv3.LeaseID) (uint16, error) {
-	val, err := json.Marshal(nodeValue{Name: self.Name, Addr: self.Addr, Role: self.Role})
+	val, err := json.Marshal(nodeValue{Name: self.Name, Addr: self.Addr, Role: self.Role, Inc: self.Inc})
 	if err != nil {
 		return 0, fmt.Errorf("etcd: encoding node entry: %w", err)
 	}
@@ -280,7 +321,7 @@ func (d *Discovery) node(id string, val []byte) (cluster.NodeEntry, bool) {
 		d.log.V(1).Info("Ignoring malformed node key", "id", id)
 		return cluster.NodeEntry{}, false
 	}
-	return cluster.NodeEntry{ID: uint16(n), Name: v.Name, Addr: v.Addr, Role: v.Role, Up: true}, true
+	return cluster.NodeEntry{ID: uint16(n), Name: v.Name, Addr: v.Addr, Role: v.Role, Up: true, Inc: v.Inc}, true
 }
 
 // AddName implements cluster.Discovery.
@@ -376,7 +417,7 @@ func (d *Discovery) Close() error {
 }
 
 func jsonNode(n cluster.NodeEntry) (string, error) {
-	val, err := json.Marshal(nodeValue{Name: n.Name, Addr: n.Addr, Role: n.Role})
+	val, err := json.Marshal(nodeValue{Name: n.Name, Addr: n.Addr, Role: n.Role, Inc: n.Inc})
 	if err != nil {
 		return "", fmt.Errorf("etcd: encoding node entry: %w", err)
 	}

@@ -27,6 +27,10 @@ func (n *Node) Handler() http.Handler {
 			http.Error(w, "not ready: not registered with the master", http.StatusServiceUnavailable)
 			return
 		}
+		if err := n.clusterPortErr(); err != nil {
+			http.Error(w, "not ready: the cluster port cannot accept: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle(contract.PathMetrics, promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
@@ -39,6 +43,25 @@ func (n *Node) Handler() http.Handler {
 	return mux
 }
 
+// Limits of the HTTP server: probes and scrapes are small and quick, so
+// slow or idle clients are cut off early (see docs/security.md).
+const (
+	httpReadHeaderTimeout = 5 * time.Second
+	httpReadTimeout       = 10 * time.Second
+	httpWriteTimeout      = 30 * time.Second
+	httpIdleTimeout       = 15 * time.Second
+	httpMaxHeaderBytes    = 16 << 10
+)
+
+// clusterPortErr reports why the cluster listener cannot serve, nil if it
+// can (or the node has none).
+func (n *Node) clusterPortErr() error {
+	if n.cl == nil {
+		return nil
+	}
+	return n.cl.Transport().ListenErr()
+}
+
 func (n *Node) startHTTP(wg *sync.WaitGroup) (*http.Server, error) {
 	ln, err := net.Listen("tcp", n.opts.HTTP)
 	if err != nil {
@@ -47,7 +70,10 @@ func (n *Node) startHTTP(wg *sync.WaitGroup) (*http.Server, error) {
 	n.mu.Lock()
 	n.httpAddr = ln.Addr()
 	n.mu.Unlock()
-	srv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{
+		Handler: n.Handler(), ReadHeaderTimeout: httpReadHeaderTimeout, ReadTimeout: httpReadTimeout,
+		WriteTimeout: httpWriteTimeout, IdleTimeout: httpIdleTimeout, MaxHeaderBytes: httpMaxHeaderBytes,
+	}
 	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error(err, "HTTP server stopped")
