@@ -51,7 +51,7 @@ func testEtcdOutage(w *world) {
 	}
 	back := time.Now()
 	for _, n := range []*member{m, a, b} {
-		waitFor(w.t, n.name+" serves again with everyone", 10*time.Second, func() bool {
+		waitFor(w.t, n.name+" serves again with everyone", 20*time.Second, func() bool {
 			up := n.upNames()
 			return n.cl.Ready() && len(up) == 3 && up["a"] == ids["a"] && up["b"] == ids["b"] && up["m"] == ids["m"] &&
 				n.knows("echo:m") && n.knows("echo:a") && n.knows("echo:b")

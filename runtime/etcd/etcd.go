@@ -18,6 +18,8 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/lotou-io/lotou/runtime/cluster"
 	"github.com/lotou-io/lotou/runtime/core"
@@ -94,6 +96,12 @@ func New(opts Options) (*Discovery, error) {
 		Endpoints: opts.Endpoints, Username: opts.Username, Password: opts.Password, TLS: opts.TLS,
 		DialTimeout: opts.OpTimeout, DialKeepAliveTime: opts.TTL, DialKeepAliveTimeout: opts.OpTimeout,
 		Logger: zap.NewNop(),
+		// Reconnect within a second of etcd's return, not after gRPC's
+		// default backoff (which grows to minutes).
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: opts.OpTimeout,
+		})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("etcd: creating client for %v: %w", opts.Endpoints, err)

@@ -179,12 +179,11 @@ func TestOutageFailsFastAndRecovers(t *testing.T) {
 	if err := to.EncodeNow(bytesEnc{}, []byte("lost")); !errors.Is(err, cluster.ErrBackendDown) {
 		t.Fatalf("send while NATS is down: %v", err)
 	}
-	aIn.mu.Lock()
-	lost := len(aIn.lost)
-	aIn.mu.Unlock()
-	if lost == 0 {
-		t.Fatal("the cluster was not told the link was lost")
-	}
+	waitFor(t, "the cluster told the link was lost", func() bool { // nats.go calls back on its own goroutine
+		aIn.mu.Lock()
+		defer aIn.mu.Unlock()
+		return len(aIn.lost) > 0
+	})
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
