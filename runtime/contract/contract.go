@@ -130,7 +130,7 @@ const (
 	// EnvNATSURL is the NATS server URL.
 	EnvNATSURL = "LOTOU_NATS_URL"
 	// EnvNATSCreds is the path of a NATS user credentials (.creds) file.
-	EnvNATSCreds = "LOTOU_NATS_CREDS"
+	EnvNATSCreds = "LOTOU_NATS_CREDS" //nolint:gosec // G101: the name of a variable, not a credential
 	// EnvNATSToken is a NATS authentication token.
 	EnvNATSToken = "LOTOU_NATS_TOKEN" //nolint:gosec // G101: the name of a variable, not a credential
 	// EnvNATSTLSDir is a directory holding ca.crt, tls.crt and tls.key for NATS client TLS.
