@@ -232,34 +232,13 @@ func (c *Cluster) backendLink(node uint16) (sender, error) {
 // linkInput feeds a Links backend's frames into the cluster.
 type linkInput struct{ c *Cluster }
 
-// Frame decodes a data frame and delivers it locally, as handleData does
-// for TCP.
+// Frame delivers a data frame locally exactly as a frame read from a TCP
+// connection (handleData: undecodable calls answered, early frames refused).
 func (l linkInput) Frame(payload []byte) {
-	c := l.c
-	k := c.core.Load()
-	if k == nil || len(payload) == 0 || payload[0] >= ctlBase {
-		return
+	if len(payload) == 0 || payload[0] >= ctlBase {
+		return // control messages never travel over a Links backend
 	}
-	var msg core.Message
-	m := &msg
-	var scratch *[4]any
-	var dst []any
-	if payload[0] != byte(core.KindReply) {
-		scratch = c.argBufs.Get().(*[4]any)
-		dst = scratch[:0]
-		defer c.putArgs(scratch)
-	}
-	if err := decodeMessageInto(m, payload, c.opts.Codec, &c.cmds, dst); err != nil {
-		c.log.V(1).Info("Dropping data frame from the delivery backend", "err", err.Error())
-		return
-	}
-	c.stats.In[m.Kind].Add(1)
-	if m.Kind == core.KindReply && c.opts.ObserveCall != nil {
-		c.observeReply(m.Session)
-	}
-	if err := k.DeliverLocal(m); err != nil {
-		c.log.V(1).Info("Remote message not delivered", "to", m.To.String(), "cmd", m.Cmd, "err", err.Error())
-	}
+	l.c.handleData(nil, payload)
 }
 
 // Lost fails every call waiting on another node: the frames they wait on
