@@ -104,6 +104,12 @@ bench: ## Run the side-by-side benchmarks, then the cluster benchmarks when root
 	hack/bench.sh
 	@if [ "$$(id -u)" = 0 ]; then hack/bench-e2e.sh all; else echo "bench-e2e skipped (needs root: containerd, kubelet, a bridge)"; fi
 
+.PHONY: bench-backends
+bench-backends: ## Side-by-side benchmarks of the optional backends (TCP vs NATS, master vs etcd); figures in docs/benchmarks.md.
+	hack/setup-envtest.sh etcd
+	cd bench && KUBEBUILDER_ASSETS="$(K8S_BIN)" go test -run '^$$' -bench 'Send|NATSPublishRaw|Call|NATSRequestRaw|Register|Lookup' -benchtime 1s ./backends
+	cd bench && KUBEBUILDER_ASSETS="$(K8S_BIN)" go test -run '^$$' -bench DetectKill -benchtime 3x ./backends
+
 .PHONY: bench-e2e
 bench-e2e: ## apply→Ready with 10 real slaves, and 1,000 kwok slaves in 20 LotouClusters (needs root).
 	hack/bench-e2e.sh all
