@@ -18,6 +18,12 @@
 //
 // # Failures
 //
+// Start returns once the server has confirmed the node's subscription, so
+// frames published after the node's services registered their names are
+// not lost for want of a subscriber. Frames sent to a node in the moment
+// between its join and its subscription (before it registered any name)
+// are lost: NATS keeps nothing for a subject nobody subscribes to.
+//
 // Which nodes are up is decided by the discovery backend (master registry or
 // etcd), never by NATS. While the connection to NATS is down, sends fail at
 // once with an error wrapping cluster.ErrBackendDown, and calls waiting for

@@ -188,6 +188,14 @@ func (l *Links) Start(self uint16, in cluster.LinkInput) error {
 			return fmt.Errorf("nats: setting pending limits: %w", err)
 		}
 	}
+	// Wait until the server has the subscription: the node is already listed
+	// by discovery, and NATS drops what is published to a subject nobody
+	// subscribes to yet.
+	if nc.IsConnected() {
+		if err := nc.FlushTimeout(5 * time.Second); err != nil {
+			l.log.Info("NATS did not confirm the subscription; frames sent meanwhile may be lost", "err", err.Error())
+		}
+	}
 	l.mu.Lock()
 	l.nc, l.sub = nc, sub
 	l.mu.Unlock()
