@@ -328,7 +328,7 @@ func testCrash(w *world) {
 		_, err := a.call("echo:b", "hang", 30*time.Second)
 		callErr <- err
 	}()
-	waitFor(w.t, "the call reaches b", 2*time.Second, func() bool { return b.cl.Stats().In[core.KindCall].Load() > 0 })
+	waitFor(w.t, "the call reaches b", 5*time.Second, func() bool { return b.cl.Stats().In[core.KindCall].Load() > 0 })
 	b.crash()
 	select {
 	case err := <-callErr:
