@@ -70,6 +70,7 @@ type member struct {
 	once    sync.Once
 	runErr  error
 	release chan struct{} // unblocks the "hang" handler
+	codec   *codec.Registry
 }
 
 func backendCodec() *codec.Registry {
@@ -98,7 +99,7 @@ func (w *world) tryStart(role, name, listen string) (*member, error) {
 	}
 	o := cluster.Options{Role: role, Name: name, Listen: listen, Master: w.master, Token: []byte("secret"),
 		Heartbeat: backendHB, LookupTimeout: 300 * time.Millisecond, Codec: backendCodec(), BackoffMax: 50 * time.Millisecond}
-	m := &member{t: w.t, name: name, done: make(chan error, 1), release: make(chan struct{})}
+	m := &member{t: w.t, name: name, done: make(chan error, 1), release: make(chan struct{}), codec: o.Codec}
 	if w.c.etcd {
 		d, err := etcd.New(etcd.Options{Endpoints: []string{w.srv.etcd.Endpoint()}, Prefix: "/" + w.prefix,
 			TTL: 2 * time.Second, OpTimeout: time.Second, Retry: 100 * time.Millisecond})
@@ -275,6 +276,7 @@ var backendCases = []backendCase{
 	{name: "duplicate global name refused", run: testDuplicateName},
 	{name: "crash fails pending calls and drops names", run: testCrash},
 	{name: "graceful leave is immediate", run: testLeave},
+	{name: "a call the callee cannot decode fails at once", run: testUndecodable},
 	{name: "a live node keeps its name, a crashed one is replaced", run: testIncarnation},
 	{name: "master restart", applies: func(c combo) bool { return !c.etcd }, run: testMasterRestart},
 	{name: "etcd outage", applies: func(c combo) bool { return c.etcd }, run: testEtcdOutage},
@@ -403,5 +405,29 @@ func testMasterRestart(w *world) {
 	}
 	if _, err := b.call("echo:m", "echo", 2*time.Second); err != nil {
 		w.t.Fatalf("b calls the new master: %v", err)
+	}
+}
+
+// secret is registered in a's codec only: b cannot decode it.
+type secret struct{ X int }
+
+func testUndecodable(w *world) {
+	_, a, _ := w.three()
+	if err := a.codec.RegisterName("test.secret", secret{}); err != nil {
+		w.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	id, err := a.core.Lookup(ctx, "echo:b")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = a.core.Call(ctx, id, "echo", secret{X: 1})
+	if !errors.Is(err, core.ErrUndeliverable) {
+		w.t.Fatalf("call with a type b does not know: %v, want ErrUndeliverable", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		w.t.Fatalf("failed only after %v", d)
 	}
 }
