@@ -117,6 +117,12 @@ bench-process: ## Master + slave processes (lotouctl bench) vs a raw TCP echo, a
 bench-gate: ## The gate with 10,000 clients (TCP, WebSocket) beside raw TCP and coder/websocket echo servers.
 	hack/bench-gate.sh
 
+.PHONY: bench-backends
+bench-backends: ## Side-by-side benchmarks of the optional backends (TCP vs NATS, master vs etcd); figures in docs/benchmarks.md.
+	hack/setup-envtest.sh etcd
+	cd bench && KUBEBUILDER_ASSETS="$(K8S_BIN)" go test -run '^$$' -bench 'Send|NATSPublishRaw|Call|NATSRequestRaw|Register|Lookup' -benchtime 1s ./backends
+	cd bench && KUBEBUILDER_ASSETS="$(K8S_BIN)" go test -run '^$$' -bench DetectKill -benchtime 3x ./backends
+
 .PHONY: bench-e2e
 bench-e2e: ## apply→Ready with 10 real slaves, and 1,000 kwok slaves in 20 LotouClusters (needs root).
 	hack/bench-e2e.sh all

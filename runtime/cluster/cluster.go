@@ -83,6 +83,10 @@ type Options struct {
 	Now func() time.Time
 	// Log receives the cluster's logs (default: discard).
 	Log logr.Logger
+	// Discovery and Links, if set, replace the master registry and direct
+	// TCP links (see backend.go).
+	Discovery Discovery
+	Links     Links
 }
 
 // Cluster joins a node to the others: it drives the membership state
@@ -169,7 +173,7 @@ func New(opts Options) (*Cluster, error) {
 	if opts.Name == "" {
 		return nil, errors.New("cluster: a node name is required")
 	}
-	if opts.Role != contract.RoleMaster && opts.Master == "" {
+	if opts.Role != contract.RoleMaster && opts.Master == "" && opts.Discovery == nil {
 		return nil, errors.New("cluster: the master address is required")
 	}
 	if opts.Role != RoleClient && opts.Listen == "" {
@@ -242,6 +246,9 @@ func (c *Cluster) Start() (net.Addr, error) {
 			c.log.Info("No advertised address given; guessed one", "advertise", c.addr)
 		}
 	}
+	if c.opts.Discovery != nil {
+		return bound, nil // Join admits the node
+	}
 	if c.opts.Role == contract.RoleMaster {
 		self := NodeEntry{Name: c.opts.Name, Addr: c.addr, Role: contract.RoleMaster, Inc: c.inc}
 		timeout := contract.MissedHeartbeats * c.opts.Heartbeat
@@ -307,6 +314,9 @@ func (c *Cluster) ID() core.NodeID { return core.NodeID(c.self.Load()) }
 
 // Join waits until the master has accepted this node and returns its id.
 func (c *Cluster) Join(ctx context.Context) (core.NodeID, error) {
+	if c.opts.Discovery != nil {
+		return c.joinDiscovery(ctx)
+	}
 	select {
 	case <-c.joined:
 		c.mu.Lock()
@@ -335,7 +345,7 @@ func (c *Cluster) Attach(k *core.Core) error {
 	c.core.Store(k)
 	k.SetRemote(c)
 	k.SetRegistry(c)
-	return nil
+	return c.attachLinks()
 }
 
 // Ready reports whether the node is registered with the master (for the
@@ -349,6 +359,9 @@ func (c *Cluster) Ready() bool {
 // Run drives heartbeats and failure detection until ctx ends or the node
 // must restart (ErrIDChanged).
 func (c *Cluster) Run(ctx context.Context) error {
+	if c.opts.Discovery != nil {
+		return c.opts.Discovery.Run(ctx)
+	}
 	step := max(min(c.opts.Heartbeat, 100*time.Millisecond)/4, time.Millisecond)
 	t := time.NewTicker(step)
 	defer t.Stop()

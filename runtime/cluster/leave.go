@@ -18,8 +18,8 @@ import (
 // links. Readiness turns false. Then stop the core (it drains), Flush, and
 // Leave (phase 2).
 func (c *Cluster) Drain(ctx context.Context) {
-	if c.opts.Role == RoleClient {
-		return // a client serves nothing: there is nothing to drain
+	if c.opts.Role == RoleClient || c.opts.Discovery != nil {
+		return // a client serves nothing; discovery backends have no draining phase (docs/backends.md)
 	}
 	var e effects
 	c.mu.Lock()
@@ -67,6 +67,10 @@ func (c *Cluster) Flush(ctx context.Context) {
 // and tells the master it leaves; the master removes it from every node
 // table. The frames are queued; Close drains them.
 func (c *Cluster) Leave() {
+	if c.opts.Discovery != nil {
+		c.leaveDiscovery()
+		return
+	}
 	if c.opts.Role == contract.RoleMaster {
 		return
 	}
@@ -84,6 +88,7 @@ func (c *Cluster) Leave() {
 // and waits for the transport's goroutines. Links to other nodes drain in
 // parallel, so one unreachable peer does not use up ctx for the others.
 func (c *Cluster) Close(ctx context.Context) error {
+	defer c.closeBackends(ctx) //nolint:errcheck // logged there
 	var wg sync.WaitGroup
 	for _, p := range c.tr.Peers() {
 		wg.Add(1)

@@ -82,6 +82,9 @@ func (c *Cluster) link(node uint16) (sender, error) {
 	if s, ok := c.routes.Load(node); ok {
 		return s.(sender), nil
 	}
+	if c.opts.Links != nil {
+		return c.backendLink(node)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var s sender
@@ -179,6 +182,9 @@ func (c *Cluster) Register(ctx context.Context, name string, id core.ServiceID) 
 	if len(name) > MaxNameLen {
 		return fmt.Errorf("registering a name of %d bytes (max %d): %w", len(name), MaxNameLen, core.ErrTooLarge)
 	}
+	if c.opts.Discovery != nil {
+		return c.registerDiscovery(ctx, name, id)
+	}
 	if c.opts.Role == contract.RoleMaster {
 		var e effects
 		c.mu.Lock()
@@ -232,7 +238,10 @@ func (c *Cluster) Register(ctx context.Context, name string, id core.ServiceID) 
 }
 
 // Unregister implements core.Registry.
-func (c *Cluster) Unregister(_ context.Context, name string, id core.ServiceID) error {
+func (c *Cluster) Unregister(ctx context.Context, name string, id core.ServiceID) error {
+	if c.opts.Discovery != nil {
+		return c.unregisterDiscovery(ctx, name, id)
+	}
 	var e effects
 	c.mu.Lock()
 	if c.opts.Role == contract.RoleMaster {

@@ -132,3 +132,39 @@ type GlobalName struct {
 	Name string `json:"name"`
 	ID   uint64 `json:"id"`
 }
+
+// Optional backends (issue 14): discovery through etcd instead of the master
+// registry, delivery through NATS instead of direct TCP links.
+const (
+	// EnvDiscovery selects the discovery backend: DiscoveryMaster or DiscoveryEtcd.
+	EnvDiscovery = "LOTOU_DISCOVERY"
+	// EnvEtcdEndpoints is a comma-separated list of etcd client URLs.
+	EnvEtcdEndpoints = "LOTOU_ETCD_ENDPOINTS"
+	// EnvEtcdUsername and EnvEtcdPassword authenticate to etcd.
+	EnvEtcdUsername = "LOTOU_ETCD_USERNAME"
+	EnvEtcdPassword = "LOTOU_ETCD_PASSWORD" //nolint:gosec // G101: the name of a variable, not a credential
+	// EnvEtcdTLSDir is a directory holding ca.crt, tls.crt and tls.key for etcd client TLS.
+	EnvEtcdTLSDir = "LOTOU_ETCD_TLS_DIR"
+	// EnvEtcdPrefix overrides the cluster's etcd key prefix (default: derived from the cluster token).
+	EnvEtcdPrefix = "LOTOU_ETCD_PREFIX"
+	// EnvTransport selects the delivery backend: TransportTCP or TransportNATS.
+	EnvTransport = "LOTOU_TRANSPORT"
+	// EnvNATSURL is the NATS server URL.
+	EnvNATSURL = "LOTOU_NATS_URL"
+	// EnvNATSCreds is the path of a NATS user credentials (.creds) file.
+	EnvNATSCreds = "LOTOU_NATS_CREDS" //nolint:gosec // G101: the name of a variable, not a credential
+	// EnvNATSToken is a NATS authentication token.
+	EnvNATSToken = "LOTOU_NATS_TOKEN" //nolint:gosec // G101: the name of a variable, not a credential
+	// EnvNATSTLSDir is a directory holding ca.crt, tls.crt and tls.key for NATS client TLS.
+	EnvNATSTLSDir = "LOTOU_NATS_TLS_DIR"
+	// EnvNATSPrefix overrides the cluster's NATS subject prefix (default: derived from the cluster token).
+	EnvNATSPrefix = "LOTOU_NATS_PREFIX"
+)
+
+// Backend names for EnvDiscovery and EnvTransport.
+const (
+	DiscoveryMaster = "master"
+	DiscoveryEtcd   = "etcd"
+	TransportTCP    = "tcp"
+	TransportNATS   = "nats"
+)

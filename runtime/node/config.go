@@ -61,6 +61,11 @@ type fileConfig struct {
 	GateAuth          string `json:"gate-auth"`
 	DrainTimeout      string `json:"drain-timeout"`
 	Encrypt           string `json:"encrypt"`
+	// Optional backends (docs/backends.md).
+	Discovery     string `json:"discovery"`
+	EtcdEndpoints string `json:"etcd-endpoints"`
+	Transport     string `json:"transport"`
+	NATSURL       string `json:"nats-url"`
 }
 
 // setting is one configuration key: its flag, its environment variable and
@@ -92,6 +97,11 @@ func settings() []*setting {
 		{flag: "gate-auth", env: contract.EnvGateAuth, def: GateAuthTicket, usage: "gate client check when the program sets none: ticket or name (demos only)", file: func(c *fileConfig) string { return c.GateAuth }},
 		{flag: "drain-timeout", env: contract.EnvDrainTimeout, def: contract.DefaultDrainTimeout.String(), usage: "on SIGTERM, how long the gate waits for clients to move", file: func(c *fileConfig) string { return c.DrainTimeout }},
 		{flag: "encrypt", env: contract.EnvEncrypt, def: "false", usage: "encrypt frames between nodes (true/false)", file: func(c *fileConfig) string { return c.Encrypt }},
+		// Optional backends (docs/backends.md); secrets come from the environment only.
+		{flag: "discovery", env: contract.EnvDiscovery, def: contract.DiscoveryMaster, usage: "master or etcd", file: func(c *fileConfig) string { return c.Discovery }},
+		{flag: "etcd-endpoints", env: contract.EnvEtcdEndpoints, usage: "comma list of etcd client URLs (etcd discovery)", file: func(c *fileConfig) string { return c.EtcdEndpoints }},
+		{flag: "transport", env: contract.EnvTransport, def: contract.TransportTCP, usage: "tcp or nats", file: func(c *fileConfig) string { return c.Transport }},
+		{flag: "nats-url", env: contract.EnvNATSURL, usage: "NATS server URL (nats transport)", file: func(c *fileConfig) string { return c.NATSURL }},
 	}
 }
 
@@ -202,6 +212,7 @@ func buildNodeOptions(s map[string]*setting, getenv func(string) string) (Option
 	} else if tok := getenv(contract.EnvClusterToken); tok != "" {
 		o.Token = []byte(tok)
 	}
+	o.Backends = backendOptions(s, getenv)
 	if err := o.Validate(); err != nil {
 		return o, err
 	}
@@ -215,4 +226,22 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
+}
+
+// backendOptions reads the optional backends' settings: the flags above and
+// the environment-only secrets and paths.
+func backendOptions(s map[string]*setting, getenv func(string) string) Backends {
+	b := Backends{
+		Discovery: s["discovery"].val, Transport: s["transport"].val, NATSURL: s["nats-url"].val,
+		EtcdUsername: getenv(contract.EnvEtcdUsername), EtcdPassword: getenv(contract.EnvEtcdPassword),
+		EtcdTLSDir: getenv(contract.EnvEtcdTLSDir), EtcdPrefix: getenv(contract.EnvEtcdPrefix),
+		NATSCreds: getenv(contract.EnvNATSCreds), NATSToken: getenv(contract.EnvNATSToken),
+		NATSTLSDir: getenv(contract.EnvNATSTLSDir), NATSPrefix: getenv(contract.EnvNATSPrefix),
+	}
+	for _, e := range strings.Split(s["etcd-endpoints"].val, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			b.EtcdEndpoints = append(b.EtcdEndpoints, e)
+		}
+	}
+	return b
 }

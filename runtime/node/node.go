@@ -50,10 +50,14 @@ func New(opts Options) (*Node, error) {
 	if opts.Role == contract.RoleStandalone {
 		return n, nil
 	}
+	disc, links, err := n.backends()
+	if err != nil {
+		return nil, fmt.Errorf("creating node backends: %w", err)
+	}
 	cl, err := cluster.New(cluster.Options{
 		Role: opts.Role, Name: opts.Name, Listen: opts.Listen, Advertise: opts.Advertise, Master: opts.Master,
 		Token: opts.Token, TLS: opts.tls, Encrypt: opts.Encrypt, Heartbeat: opts.Heartbeat, Codec: opts.Codec,
-		ObserveCall: n.metrics.observeCall, Log: opts.Log.WithName("cluster"),
+		ObserveCall: n.metrics.observeCall, Log: opts.Log.WithName("cluster"), Discovery: disc, Links: links,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating node: %w", err)

@@ -72,6 +72,8 @@ type Options struct {
 	// Draining, if set and true, makes /readyz answer 503: the gate is
 	// moving its clients away, so load balancers should send no new ones.
 	Draining func() bool
+	// Backends choose discovery (master, etcd) and delivery (tcp, nats).
+	Backends Backends
 
 	tls *tls.Config
 }
@@ -81,6 +83,7 @@ func (o *Options) Validate() error {
 	o.setDefaults()
 	errs := o.checkIdentity()
 	errs = append(errs, o.checkAddresses()...)
+	errs = append(errs, o.Backends.check(o.Role)...)
 	if o.Role != contract.RoleStandalone && len(o.Token) == 0 {
 		errs = append(errs, fmt.Errorf("a cluster token is required (%s or %s)", contract.EnvClusterToken, contract.EnvTokenFile))
 	}
@@ -143,7 +146,7 @@ func (o *Options) checkIdentity() []error {
 
 func (o *Options) checkAddresses() []error {
 	var errs []error
-	if o.Role == contract.RoleSlave && o.Master == "" {
+	if o.Role == contract.RoleSlave && o.Master == "" && o.Backends.needsMaster() {
 		errs = append(errs, fmt.Errorf("a slave needs the master address (%s)", contract.EnvMaster))
 	}
 	if o.Master != "" {
