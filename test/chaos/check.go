@@ -1,0 +1,257 @@
+package chaos
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Bounds of the resources invariant: after heal and with the load stopped, a
+// node may hold goroutineSlack more goroutines than at the warm baseline
+// (links re-dialled in another order) and rssFactor × baseline + rssSlack of
+// resident memory (the Go runtime returns memory lazily).
+const (
+	goroutineSlack = 12
+	rssFactor      = 1.5
+	rssSlack       = 24 << 20
+	// hangSlack is how late after its deadline a Call may return before it
+	// counts as hung.
+	hangSlack = 500 * time.Millisecond
+)
+
+func withinBaseline(base, now Resources) bool {
+	return now.Goroutines <= base.Goroutines+goroutineSlack && float64(now.RSS) <= float64(base.RSS)*rssFactor+rssSlack
+}
+
+// readRecords counts every request id in every record file.
+func readRecords(dir string) (map[string]int, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "exec-*.log"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, f := range files {
+		fh, err := os.Open(f) //nolint:gosec // G304: the harness's own records
+		if err != nil {
+			return nil, err
+		}
+		sc := bufio.NewScanner(fh)
+		for sc.Scan() {
+			if id := strings.TrimSpace(sc.Text()); id != "" {
+				out[id]++
+			}
+		}
+		_ = fh.Close()
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", f, err)
+		}
+	}
+	return out, nil
+}
+
+// Verdict is one row of the invariant table.
+type Verdict struct {
+	Name   string
+	OK     bool
+	Detail string
+}
+
+// excusedBy returns the fault that excuses a failed Call that ran, or nil:
+// a crash or partition fault (excuses) on the Call's target or relay node
+// whose span [Start, End+grace] overlaps the Call's [Start, End].
+func excusedBy(r *CallRec, evs []Event, grace time.Duration) *Event {
+	for i := range evs {
+		e := &evs[i]
+		if !excuses[e.Kind] || (e.Node != r.Target && e.Node != r.Via) {
+			continue
+		}
+		if r.Start.Before(e.End.Add(grace)) && e.Start.Before(r.End) {
+			return e
+		}
+	}
+	return nil
+}
+
+// Check computes every invariant from a result.
+func Check(cfg Config, res *Result, harnessLeak string) []Verdict {
+	var hung, late, failed, failedRan, excused, ok, okMissing, okWrong int
+	var examples []string
+	issued := map[string]bool{}
+	for i := range res.Calls {
+		r := &res.Calls[i]
+		issued[r.ID] = true
+		switch {
+		case !r.Returned:
+			hung++
+		case r.End.Sub(r.Start) > cfg.Deadline+hangSlack:
+			late++
+		}
+		if r.Failed() {
+			failed++
+			if res.Executed[r.ID] > 0 {
+				if e := excusedBy(r, res.Events, cfg.Deadline); e != nil {
+					excused++
+				} else {
+					failedRan++
+					if len(examples) < 5 {
+						examples = append(examples, fmt.Sprintf("%s %s→%s %q at %s", r.ID, orDash(r.Via), r.Target,
+							r.Err, nearest(r, res.Events)))
+					}
+				}
+			}
+		}
+		if r.Returned && r.Err == "" {
+			ok++
+			if res.Executed[r.ID] == 0 {
+				okMissing++
+			} else if r.Reply != r.ID {
+				okWrong++
+			}
+		}
+	}
+	var twice, unknown int
+	for id, n := range res.Executed {
+		if n > 1 {
+			twice++
+		}
+		if !issued[id] {
+			unknown++
+		}
+	}
+	vs := []Verdict{
+		{InvNoHang, hung+late == 0, fmt.Sprintf("%d calls: %d hung, %d returned later than deadline %v + %v", len(res.Calls), hung, late, cfg.Deadline, hangSlack)},
+		{InvFailedNotRun, failedRan == 0, fmt.Sprintf("%d failed, %d of them ran: %d excused (crash/partition on path), %d not excused%s",
+			failed, failedRan+excused, excused, failedRan, exampleText(examples))},
+		{InvAtMostOnce, twice == 0, fmt.Sprintf("%d ids executed, %d more than once", len(res.Executed), twice)},
+		{InvOKRan, okMissing+okWrong+unknown == 0, fmt.Sprintf("%d answered OK: %d not executed, %d with another reply; %d executed ids never issued", ok, okMissing, okWrong, unknown)},
+		{InvAgree, res.AgreeErr == "", agreeText(cfg, res)},
+		resourcesVerdict(res),
+		{InvHarness, harnessLeak == "", orText(harnessLeak, "load client, proxies and waiters all returned")},
+	}
+	return vs
+}
+
+func resourcesVerdict(res *Result) Verdict {
+	v := Verdict{Name: InvResources, OK: true}
+	var parts []string
+	names := make([]string, 0, len(res.Baseline))
+	for n := range res.Baseline {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		b, f := res.Baseline[n], res.Final[n]
+		good := f.RSS > 0 && withinBaseline(b, f)
+		if !good {
+			v.OK = false
+		}
+		parts = append(parts, fmt.Sprintf("%s g %d→%d rss %.0f→%.0fMiB%s", n, b.Goroutines, f.Goroutines,
+			float64(b.RSS)/(1<<20), float64(f.RSS)/(1<<20), map[bool]string{true: "", false: " (over)"}[good]))
+	}
+	v.Detail = strings.Join(parts, "; ")
+	return v
+}
+
+func agreeText(cfg Config, res *Result) string {
+	if res.AgreeErr != "" {
+		return fmt.Sprintf("not within %d heartbeats (%v): %s", cfg.AgreeBeats, time.Duration(cfg.AgreeBeats)*cfg.Heartbeat, res.AgreeErr)
+	}
+	return fmt.Sprintf("agreed %v after heal (%.1f heartbeats; allowed %d)", res.AgreeAfter.Round(time.Millisecond),
+		float64(res.AgreeAfter)/float64(cfg.Heartbeat), cfg.AgreeBeats)
+}
+
+// nearest names the fault closest in time to a Call, for the examples.
+func nearest(r *CallRec, evs []Event) string {
+	best, bestD := "no fault", time.Duration(1<<62)
+	for _, e := range evs {
+		d := absDur(r.Start.Sub(e.Start))
+		if r.Start.After(e.Start) && r.Start.Before(e.End) {
+			d = 0
+		}
+		if d < bestD {
+			best, bestD = fmt.Sprintf("%s of %s %+.1fs", e.Kind, e.Node, r.Start.Sub(e.Start).Seconds()), d
+		}
+	}
+	return best
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+func orDash(s string) string { return orText(s, "-") }
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func exampleText(ex []string) string {
+	if len(ex) == 0 {
+		return ""
+	}
+	return "; e.g. " + strings.Join(ex, " | ")
+}
+
+// Table renders the verdicts, whether each is asserted, and the fault and
+// outcome counts.
+func Table(cfg Config, res *Result, vs []Verdict) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nchaos run: %v of faults, seed %d, %d slaves, %d workers, heartbeat %v, call deadline %v\n",
+		cfg.Duration, cfg.Seed, cfg.Slaves, cfg.Workers, cfg.Heartbeat, cfg.Deadline)
+	counts := map[string]int{}
+	for _, e := range res.Events {
+		counts[e.Kind]++
+	}
+	b.WriteString("faults:")
+	for _, k := range AllFaults {
+		fmt.Fprintf(&b, " %s=%d", k, counts[k])
+	}
+	b.WriteString("\nerrors:")
+	errs := map[string]int{}
+	for i := range res.Calls {
+		if res.Calls[i].Failed() {
+			errs[errorClass(res.Calls[i].Err)]++
+		}
+	}
+	keys := make([]string, 0, len(errs))
+	for k := range errs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%d", k, errs[k])
+	}
+	fmt.Fprintf(&b, "\n\n| invariant | result | asserted | detail |\n|---|---|---|---|\n")
+	for _, v := range vs {
+		res := "PASS"
+		if !v.OK {
+			res = "FAIL"
+		}
+		asserted := "no"
+		if slices.Contains(cfg.Assert, v.Name) {
+			asserted = "yes"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", v.Name, res, asserted, strings.ReplaceAll(v.Detail, "|", "/"))
+	}
+	return b.String()
+}
+
+// errorClass groups error texts for the table.
+func errorClass(s string) string {
+	for _, c := range []string{"never sent", "draining", "node down", "call timeout", "service not found", "stopped", "mailbox full", "incarnation"} {
+		if strings.Contains(s, c) {
+			return strings.ReplaceAll(c, " ", "-")
+		}
+	}
+	return "other"
+}
