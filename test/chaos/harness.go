@@ -131,10 +131,10 @@ func (h *Harness) Run(ctx context.Context) (res *Result, err error) {
 	}
 	cctx, stopClient := context.WithCancel(context.WithoutCancel(ctx))
 	lctx, stopLoad := context.WithCancel(context.WithoutCancel(ctx))
-	var lwg sync.WaitGroup
-	defer func() { stopLoad(); stopClient(); lwg.Wait() }()
+	var lwg, cwg sync.WaitGroup
+	defer func() { stopLoad(); lwg.Wait(); stopClient(); cwg.Wait() }()
 	ready := make(chan struct{})
-	lwg.Go(func() { cl.run(cctx, ready) })
+	cwg.Go(func() { cl.run(cctx, ready) })
 	select {
 	case <-ready:
 	case <-time.After(15 * time.Second):
@@ -171,6 +171,8 @@ func (h *Harness) Run(ctx context.Context) (res *Result, err error) {
 	}
 	stopLoad()
 	lwg.Wait() // the client stays until the load is done
+	stopClient()
+	cwg.Wait()
 	res.Calls = ld.records()
 
 	// Resources back to baseline: poll, the Go runtime returns memory lazily.
