@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/lotou-io/lotou/runtime/cluster"
 	"github.com/lotou-io/lotou/runtime/node"
 )
 
@@ -19,9 +20,18 @@ func main() {
 	os.Exit(code)
 }
 
+// Exit codes of lotou-node.
+const (
+	exitOK        = 0
+	exitFailure   = 1
+	exitConfig    = 2
+	exitDuplicate = 3 // another live node runs under this name
+)
+
 // run parses the configuration and runs the node until ctx ends; it returns
 // the exit code: 0 after a graceful stop, 1 on a runtime failure, 2 on bad
-// configuration. Logs go through the node's asynchronous sink, whose writer
+// configuration, 3 when the master refused the node because a live node
+// already has its name (the live one keeps it; see cluster.ErrDuplicateName). Logs go through the node's asynchronous sink, whose writer
 // goroutine run owns: it is stopped, and what it buffered is flushed, only
 // after the node has left, so the last lines are never lost.
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
@@ -57,7 +67,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	if err := n.Run(ctx); err != nil {
 		log.Error(err, "Node failed")
-		return 1
+		if errors.Is(err, cluster.ErrDuplicateName) {
+			return exitDuplicate
+		}
+		return exitFailure
 	}
-	return 0
+	return exitOK
 }

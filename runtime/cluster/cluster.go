@@ -23,6 +23,11 @@ import (
 // ErrNotJoined means the node has not (yet) been accepted by the master.
 var ErrNotJoined = errors.New("cluster: not registered with the master")
 
+// ErrDuplicateName means the master refused this node because a live node
+// (another process, heartbeating and connected) already runs under its
+// name. The live one keeps the name; this process must exit.
+var ErrDuplicateName = errors.New("cluster: a live node already has this name")
+
 // ErrIDChanged means the master gave this node a new id after a reconnect
 // (its old id was taken meanwhile). The node's service ids are no longer
 // valid: it must restart.
@@ -64,6 +69,14 @@ type Options struct {
 	// ObserveCall, if set, is told the round-trip time of every remote call
 	// and request answered.
 	ObserveCall func(time.Duration)
+	// Incarnation tells this process apart from earlier and later ones with
+	// the same name or node id (default: random). Its low bits tag every
+	// service id of the process (core.Options.Incarnation).
+	Incarnation uint64
+	// RegisterTimeout bounds the wait for the master's answer to a global
+	// name registration whose ctx has no deadline (10s): a lost answer never
+	// blocks a Spawn for ever.
+	RegisterTimeout time.Duration
 	// Now is the clock (time.Now).
 	Now func() time.Time
 	// Log receives the cluster's logs (default: discard).
@@ -83,7 +96,12 @@ type Cluster struct {
 	addr string // advertised address
 
 	routes sync.Map // uint16 -> sender
-	stats  Stats
+	// draining holds the ids of nodes that are leaving (nil when none): no
+	// new Call, Request or Send goes to them.
+	draining atomic.Pointer[map[uint16]bool]
+	asm      sync.Map // *transport.Conn -> *assembler: paged control messages
+	inc      uint64
+	stats    Stats
 	enc    *msgEncoder
 	cmds   cmdCache
 
@@ -103,6 +121,13 @@ type Cluster struct {
 	seq        uint64
 	waiters    map[string][]chan struct{}
 	fatal      chan error
+	// lateFail holds nodes that left after draining: calls still pending on
+	// them fail at the given time, not at once, so replies already on their
+	// way over the direct link are not reported as failures.
+	lateFail     map[uint16]time.Time
+	selfDraining bool
+	drainSeen    chan struct{} // closed when the master confirmed our draining
+	lastTick     time.Time     // Run's goroutine only
 
 	callMu    sync.Mutex
 	callStart map[uint64]time.Time
@@ -163,6 +188,12 @@ func New(opts Options) (*Cluster, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.RegisterTimeout <= 0 {
+		opts.RegisterTimeout = 10 * time.Second
+	}
+	for opts.Incarnation == 0 {
+		opts.Incarnation = rand.Uint64() //nolint:gosec // telling processes apart needs no cryptographic randomness
+	}
 	if opts.Log.GetSink() == nil {
 		opts.Log = logr.Discard()
 	}
@@ -172,6 +203,7 @@ func New(opts Options) (*Cluster, error) {
 		inbound: map[uint16]*transport.Conn{}, joined: make(chan struct{}), owned: map[string]uint64{},
 		acks: map[uint64]pendingName{}, waiters: map[string][]chan struct{}{}, fatal: make(chan error, 1),
 		callStart: map[uint64]time.Time{}, enc: &msgEncoder{reg: opts.Codec},
+		lateFail: map[uint16]time.Time{}, drainSeen: make(chan struct{}), inc: opts.Incarnation,
 	}
 	c.argBufs.New = func() any { return new([4]any) }
 	tr, err := transport.New(transport.Options{
@@ -191,6 +223,10 @@ func New(opts Options) (*Cluster, error) {
 // Start listens (master and slave) and, for slaves and clients, starts
 // dialling the master. It returns the bound listen address, if any.
 func (c *Cluster) Start() (net.Addr, error) {
+	// Frames handled as soon as the listener accepts wait for c.mu: they
+	// never meet a half-built state (no master table yet).
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var bound net.Addr
 	if c.opts.Listen != "" {
 		a, err := c.tr.Listen(c.opts.Listen)
@@ -204,10 +240,8 @@ func (c *Cluster) Start() (net.Addr, error) {
 			c.log.Info("No advertised address given; guessed one", "advertise", c.addr)
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.opts.Role == contract.RoleMaster {
-		self := NodeEntry{Name: c.opts.Name, Addr: c.addr, Role: contract.RoleMaster}
+		self := NodeEntry{Name: c.opts.Name, Addr: c.addr, Role: contract.RoleMaster, Inc: c.inc}
 		timeout := contract.MissedHeartbeats * c.opts.Heartbeat
 		c.ms = NewMasterState(self, timeout)
 		c.ms.SetDownRetention(c.opts.DownRetention)
@@ -251,6 +285,18 @@ func (c *Cluster) setSelf(id uint16) {
 	c.tr.SetSelf(transport.Identity{ID: id, Name: c.opts.Name})
 }
 
+// Incarnation returns the tag of this process's service ids, derived from
+// Options.Incarnation: give it to core.Options.Incarnation.
+func (c *Cluster) Incarnation() core.Incarnation {
+	return IncarnationTag(c.inc)
+}
+
+// IncarnationTag maps a 64-bit incarnation to the 14-bit tag carried in
+// service ids: never 0.
+func IncarnationTag(inc uint64) core.Incarnation {
+	return core.Incarnation(inc%uint64(core.MaxIncarnation)) + 1
+}
+
 // heartbeat returns the interval in force: the master's once joined.
 func (c *Cluster) heartbeat() time.Duration { return time.Duration(c.beat.Load()) }
 
@@ -273,11 +319,16 @@ func (c *Cluster) Join(ctx context.Context) (core.NodeID, error) {
 	}
 }
 
-// Attach plugs the cluster into a core created with the joined node id: the
-// core's remote messages and global names go through the cluster from now on.
+// Attach plugs the cluster into a core created with the joined node id and
+// Incarnation (a core without an incarnation is accepted, its ids are then
+// not told apart across restarts): the core's remote messages and global
+// names go through the cluster from now on.
 func (c *Cluster) Attach(k *core.Core) error {
 	if uint16(k.Node()) != uint16(c.ID()) {
 		return fmt.Errorf("attaching core of node %d to cluster node %d: %w", k.Node(), c.ID(), ErrIDChanged)
+	}
+	if k.Incarnation() != 0 && k.Incarnation() != c.Incarnation() {
+		return fmt.Errorf("attaching core of incarnation %d to cluster incarnation %d: %w", k.Incarnation(), c.Incarnation(), ErrIDChanged)
 	}
 	c.core.Store(k)
 	k.SetRemote(c)
@@ -290,7 +341,7 @@ func (c *Cluster) Attach(k *core.Core) error {
 func (c *Cluster) Ready() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.ready
+	return c.ready && !c.selfDraining
 }
 
 // Run drives heartbeats and failure detection until ctx ends or the node
@@ -309,6 +360,7 @@ func (c *Cluster) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		now := c.opts.Now()
+		c.failLate(now)
 		beat := now.Sub(lastBeat) >= c.heartbeat()
 		if beat {
 			lastBeat = now
@@ -321,8 +373,57 @@ func (c *Cluster) Run(ctx context.Context) error {
 	}
 }
 
-// Leave deregisters this node's names and tells the master it leaves. The
-// frames are queued; Close drains them.
+// Drain is phase 1 of a graceful leave: it tells the master that this node
+// takes no new work, and waits until the master has pushed that to every
+// node (or ctx ends). From then on other nodes fail new Calls, Requests and
+// Sends to this node with core.ErrNodeDraining (lookups of its names too),
+// while the work it accepted, and the replies to it, complete over the open
+// links. Readiness turns false. Then stop the core (it drains), Flush, and
+// Leave (phase 2).
+func (c *Cluster) Drain(ctx context.Context) {
+	var e effects
+	c.mu.Lock()
+	c.selfDraining = true
+	if c.opts.Role == contract.RoleMaster {
+		c.dispatchLocked(c.ms.Drain(MasterID), &e)
+	} else {
+		c.sendMasterLocked(&Control{Type: CtlDraining})
+	}
+	c.mu.Unlock()
+	c.runEffects(e)
+	select {
+	case <-c.drainSeen:
+	case <-ctx.Done():
+		c.log.Info("Draining not confirmed by the master in time; going on", "err", ctx.Err().Error())
+	}
+}
+
+// Flush waits until every frame queued for another node has been written,
+// or ctx ends: the replies of the work this node drained reach their
+// callers before it announces that it left.
+func (c *Cluster) Flush(ctx context.Context) {
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for {
+		queued := 0
+		for _, p := range c.tr.Peers() {
+			queued += p.Queued()
+		}
+		if queued == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			c.log.Info("Frames still queued at the drain deadline", "bytes", queued)
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Leave is phase 2 of a graceful leave: it deregisters this node's names
+// and tells the master it leaves; the master removes it from every node
+// table. The frames are queued; Close drains them.
 func (c *Cluster) Leave() {
 	if c.opts.Role == contract.RoleMaster {
 		return
@@ -338,8 +439,18 @@ func (c *Cluster) Leave() {
 }
 
 // Close drains what is queued until ctx ends, then closes every connection
-// and waits for the transport's goroutines.
+// and waits for the transport's goroutines. Links to other nodes drain in
+// parallel, so one unreachable peer does not use up ctx for the others.
 func (c *Cluster) Close(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, p := range c.tr.Peers() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.Drain(ctx)
+		}()
+	}
+	wg.Wait()
 	if err := c.tr.Shutdown(ctx); err != nil {
 		return fmt.Errorf("closing transport: %w", err)
 	}

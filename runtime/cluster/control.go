@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/lotou-io/lotou/runtime/codec"
+	"github.com/lotou-io/lotou/runtime/core"
 )
 
 // CtlType says what a control message is. Control frames start with a byte
@@ -37,6 +38,13 @@ const (
 	CtlHeartbeat
 	// CtlLeave: node → master, graceful leave.
 	CtlLeave
+	// CtlDraining: node → master, phase 1 of a graceful leave: route no new
+	// work to me. The master pushes the node's entry (Draining set) to all.
+	CtlDraining
+	// CtlMore: the next page of the Names of the message before it on the
+	// same connection (a table too large for one frame); More on the last
+	// page is false.
+	CtlMore
 	ctlEnd
 )
 
@@ -54,6 +62,10 @@ type NodeEntry struct {
 	Addr string
 	Role string
 	Up   bool
+	// Draining: the node is leaving gracefully; no new work goes to it.
+	Draining bool
+	// Inc is the node process's incarnation (see Options.Incarnation).
+	Inc uint64
 }
 
 // NameEntry is one global name on the wire.
@@ -75,14 +87,142 @@ type Control struct {
 	// Heartbeat is the cluster's heartbeat interval in nanoseconds (Welcome):
 	// every node beats at the master's pace.
 	Heartbeat uint64
-	Nodes     []NodeEntry
-	Names     []NameEntry
+	// Inc is the sender's incarnation (Register) or the node's (Welcome).
+	Inc uint64
+	// Code qualifies Err: a core.ErrorCode in an Ack, a Refuse* reason in a
+	// Refuse.
+	Code uint64
+	// More says that CtlMore pages with the rest of Names follow.
+	More  bool
+	Nodes []NodeEntry
+	Names []NameEntry
 }
 
+// Reasons of a CtlRefuse (Control.Code).
 const (
-	maxCtlString = 1024
-	maxCtlList   = 1 << 20
+	// RefuseOther: see Err.
+	RefuseOther uint64 = iota
+	// RefuseDuplicate: a live node already runs under this name.
+	RefuseDuplicate
 )
+
+const (
+	// MaxNameLen is the longest global or node name the wire carries;
+	// Register refuses longer names with core.ErrTooLarge.
+	MaxNameLen   = 1024
+	maxCtlString = MaxNameLen
+	maxCtlList   = 1 << 20
+	// maxTableBytes bounds the assembled Names of one paged message (the
+	// whole name table), against a peer sending pages for ever.
+	maxTableBytes = 1 << 30
+	// PageBytes bounds the encoded size of one control frame's Names: a
+	// table larger than that goes in CtlMore pages, so any table fits the
+	// transport's frame limit.
+	PageBytes = 256 << 10
+)
+
+// checkControl verifies, before anything is sent, that c fits what the
+// receiving side accepts.
+func checkControl(c *Control) error {
+	for _, s := range []string{c.Name, c.Addr, c.Role, c.Err} {
+		if len(s) > maxCtlString {
+			return fmt.Errorf("control string of %d bytes (max %d): %w", len(s), maxCtlString, core.ErrTooLarge)
+		}
+	}
+	if len(c.Nodes) > maxCtlList {
+		return fmt.Errorf("%d node entries (max %d): %w", len(c.Nodes), maxCtlList, core.ErrTooLarge)
+	}
+	for _, n := range c.Nodes {
+		if len(n.Name) > maxCtlString || len(n.Addr) > maxCtlString || len(n.Role) > maxCtlString {
+			return fmt.Errorf("node entry %d: string too long: %w", n.ID, core.ErrTooLarge)
+		}
+	}
+	for _, n := range c.Names {
+		if len(n.Name) > maxCtlString {
+			return fmt.Errorf("name of %d bytes (max %d): %w", len(n.Name), maxCtlString, core.ErrTooLarge)
+		}
+	}
+	return nil
+}
+
+// encodeControl checks c and encodes it as one or more frame payloads: the
+// message itself with as many Names as fit PageBytes, then CtlMore pages.
+func encodeControl(c *Control) ([][]byte, error) {
+	if err := checkControl(c); err != nil {
+		return nil, fmt.Errorf("encoding control %#x: %w", byte(c.Type), err)
+	}
+	pages := splitNames(c.Names, PageBytes)
+	if len(pages) <= 1 {
+		return [][]byte{appendControl(nil, c)}, nil
+	}
+	out := make([][]byte, 0, len(pages))
+	first := *c
+	first.Names, first.More = pages[0], true
+	out = append(out, appendControl(nil, &first))
+	for i, p := range pages[1:] {
+		out = append(out, appendControl(nil, &Control{Type: CtlMore, Names: p, More: i < len(pages)-2}))
+	}
+	return out, nil
+}
+
+// splitNames cuts names into pages of at most limit encoded bytes each.
+func splitNames(names []NameEntry, limit int) [][]NameEntry {
+	var pages [][]NameEntry
+	start, size := 0, 0
+	for i, n := range names {
+		sz := len(n.Name) + 2*binaryUvarintMax
+		if size+sz > limit && i > start {
+			pages = append(pages, names[start:i])
+			start, size = i, 0
+		}
+		size += sz
+	}
+	if start < len(names) || len(pages) == 0 {
+		pages = append(pages, names[start:])
+	}
+	return pages
+}
+
+// binaryUvarintMax is the largest size of a uvarint.
+const binaryUvarintMax = 10
+
+// assembler joins a paged control message (a message with More, then its
+// CtlMore pages) received on one connection.
+type assembler struct {
+	msg   *Control
+	bytes int
+}
+
+// add takes the next control message of the connection and returns the
+// complete message when it has one.
+func (a *assembler) add(c *Control) (*Control, error) {
+	if c.Type == CtlMore {
+		if a.msg == nil {
+			return nil, fmt.Errorf("%w: a page with nothing before it", ErrBadFrame)
+		}
+		for _, n := range c.Names {
+			a.bytes += len(n.Name) + 8
+		}
+		if a.bytes > maxTableBytes {
+			a.msg = nil
+			return nil, fmt.Errorf("%w: paged table above %d bytes", ErrBadFrame, maxTableBytes)
+		}
+		a.msg.Names = append(a.msg.Names, c.Names...)
+		if c.More {
+			return nil, nil
+		}
+		m := a.msg
+		a.msg, a.bytes = nil, 0
+		m.More = false
+		return m, nil
+	}
+	if c.More {
+		a.msg, a.bytes = c, 0
+		return nil, nil
+	}
+	a.msg = nil // a new message ends any unfinished one
+	return c, nil
+}
 
 // appendControl encodes c; every field is written, in a fixed order.
 func appendControl(b []byte, c *Control) []byte {
@@ -95,17 +235,28 @@ func appendControl(b []byte, c *Control) []byte {
 	b = codec.AppendUvarint(b, c.Service)
 	b = codec.AppendString(b, c.Err)
 	b = codec.AppendUvarint(b, c.Heartbeat)
+	b = codec.AppendUvarint(b, c.Inc)
+	b = codec.AppendUvarint(b, c.Code)
+	more := byte(0)
+	if c.More {
+		more = 1
+	}
+	b = append(b, more)
 	b = codec.AppendUvarint(b, uint64(len(c.Nodes)))
 	for _, n := range c.Nodes {
 		b = codec.AppendUvarint(b, uint64(n.ID))
 		b = codec.AppendString(b, n.Name)
 		b = codec.AppendString(b, n.Addr)
 		b = codec.AppendString(b, n.Role)
-		up := byte(0)
+		flags := byte(0)
 		if n.Up {
-			up = 1
+			flags |= nodeUp
 		}
-		b = append(b, up)
+		if n.Draining {
+			flags |= nodeDraining
+		}
+		b = append(b, flags)
+		b = codec.AppendUvarint(b, n.Inc)
 	}
 	b = codec.AppendUvarint(b, uint64(len(c.Names)))
 	for _, n := range c.Names {
@@ -114,6 +265,12 @@ func appendControl(b []byte, c *Control) []byte {
 	}
 	return b
 }
+
+// NodeEntry flags on the wire.
+const (
+	nodeUp       = 1
+	nodeDraining = 2
+)
 
 func (r *wireReader) u16() uint16 {
 	v := r.uvarint()
@@ -151,7 +308,10 @@ func decodeControl(b []byte) (*Control, error) {
 	c.Service = r.uvarint()
 	c.Err = r.str(maxCtlString)
 	c.Heartbeat = r.uvarint()
-	if n := r.count(5); n > 0 {
+	c.Inc = r.uvarint()
+	c.Code = r.uvarint()
+	c.More = r.byte() == 1
+	if n := r.count(6); n > 0 {
 		c.Nodes = make([]NodeEntry, n)
 		for i := range c.Nodes {
 			e := &c.Nodes[i]
@@ -159,7 +319,9 @@ func decodeControl(b []byte) (*Control, error) {
 			e.Name = r.str(maxCtlString)
 			e.Addr = r.str(maxCtlString)
 			e.Role = r.str(maxCtlString)
-			e.Up = r.byte() == 1
+			flags := r.byte()
+			e.Up, e.Draining = flags&nodeUp != 0, flags&nodeDraining != 0
+			e.Inc = r.uvarint()
 		}
 	}
 	if n := r.count(2); n > 0 {

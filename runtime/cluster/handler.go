@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/lotou-io/lotou/runtime/codec"
 	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/runtime/core"
 	"github.com/lotou-io/lotou/runtime/transport"
@@ -16,13 +15,72 @@ import (
 type effects struct {
 	events []core.Event
 	down   []uint16
+	late   map[uint16]bool // down nodes that were draining: fail their calls later
+}
+
+// markDownLocked records that node id is gone or unreachable. Calls pending
+// on a node that was draining fail only after a grace of one heartbeat
+// interval (failLate): it answered what it accepted before leaving, and
+// those replies may still be in flight on the direct link. c.mu is held.
+func (c *Cluster) markDownLocked(id uint16, e *effects) {
+	e.down = append(e.down, id)
+	if d := c.draining.Load(); d != nil && (*d)[id] {
+		if e.late == nil {
+			e.late = map[uint16]bool{}
+		}
+		e.late[id] = true
+		if _, ok := c.lateFail[id]; !ok {
+			c.lateFail[id] = c.opts.Now().Add(c.heartbeat())
+		}
+	}
+}
+
+// failLate fails the calls still pending on drained nodes whose grace has
+// passed.
+func (c *Cluster) failLate(now time.Time) {
+	var due []uint16
+	c.mu.Lock()
+	for id, at := range c.lateFail {
+		if !now.Before(at) {
+			due = append(due, id)
+			delete(c.lateFail, id)
+		}
+	}
+	c.mu.Unlock()
+	k := c.core.Load()
+	if k == nil {
+		return
+	}
+	for _, id := range due {
+		k.FailNode(core.NodeID(id), fmt.Errorf("node %d left the cluster after draining: %w", id, core.ErrNodeDown))
+	}
+}
+
+// refreshDrainingLocked recomputes the set of draining nodes from the view
+// and notices the master's confirmation of our own draining. c.mu is held.
+func (c *Cluster) refreshDrainingLocked() {
+	set := c.view.drainingSet()
+	if set == nil {
+		if c.draining.Load() != nil {
+			c.draining.Store(nil)
+		}
+	} else {
+		c.draining.Store(&set)
+	}
+	if c.selfDraining && set[uint16(c.ID())] {
+		select {
+		case <-c.drainSeen:
+		default:
+			close(c.drainSeen)
+		}
+	}
 }
 
 func (c *Cluster) runEffects(e effects) {
 	k := c.core.Load()
 	for _, id := range e.down {
 		c.forgetRoute(id)
-		if k != nil {
+		if k != nil && !e.late[id] {
 			k.FailNode(core.NodeID(id), fmt.Errorf("node %d left the cluster: %w", id, core.ErrNodeDown))
 		}
 	}
@@ -42,7 +100,7 @@ func (c *Cluster) applyLocked(m *Control, e *effects) {
 	for _, ev := range evs {
 		switch ev.Type {
 		case core.EventNodeDown:
-			e.down = append(e.down, uint16(ev.Node))
+			c.markDownLocked(uint16(ev.Node), e)
 		case core.EventNodeUp:
 			c.routes.Delete(uint16(ev.Node)) // its address may have changed
 		case core.EventNameAdded:
@@ -51,6 +109,10 @@ func (c *Cluster) applyLocked(m *Control, e *effects) {
 			}
 			delete(c.waiters, ev.Name)
 		}
+	}
+	switch m.Type {
+	case CtlWelcome, CtlNodeUp, CtlNodeDown:
+		c.refreshDrainingLocked()
 	}
 }
 
@@ -64,6 +126,17 @@ func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
 		return
 	}
 	m, err := decodeControl(payload)
+	if err == nil && (m.More || m.Type == CtlMore) {
+		a, _ := c.asm.LoadOrStore(conn, &assembler{})
+		m, err = a.(*assembler).add(m)
+		if m == nil && err == nil {
+			return // more pages to come
+		}
+	} else if err == nil {
+		if a, ok := c.asm.Load(conn); ok {
+			a.(*assembler).msg = nil // an unfinished paged message is abandoned
+		}
+	}
 	if err != nil {
 		c.log.Info("Dropping control frame", "peer", conn.RemoteAddr().String(), "err", err.Error())
 		return
@@ -78,6 +151,7 @@ func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
 func (c *Cluster) handleData(conn *transport.Conn, payload []byte) {
 	k := c.core.Load()
 	if k == nil {
+		c.notAttached(conn, payload)
 		return
 	}
 	// DeliverLocal copies what it keeps (the mailbox stores the fields) and
@@ -112,31 +186,55 @@ func (c *Cluster) putArgs(a *[4]any) {
 	c.argBufs.Put(a)
 }
 
-// undecodable handles a data frame whose header decoded but whose arguments
-// hold a type this node has not registered: a Call or Request gets an error
-// reply at once (the caller would otherwise wait for its deadline), a reply
-// fails the local caller the same way, a Send is logged with its sender. Other bad frames are dropped with a debug log.
+// notAttached answers a Call or Request that arrived before the core was
+// attached (the node is starting): its caller gets an error at once instead
+// of waiting for its deadline.
+func (c *Cluster) notAttached(conn *transport.Conn, payload []byte) {
+	m, err := decodeMessage(payload, c.opts.Codec)
+	if err != nil || (m.Kind != core.KindCall && m.Kind != core.KindRequest) {
+		c.log.V(1).Info("Dropping data frame: node not started", "peer", conn.RemoteAddr().String())
+		return
+	}
+	reply := core.Message{Kind: core.KindReply, To: m.From, From: m.To, Session: m.Session,
+		Err: fmt.Sprintf("node %q is starting: %v", c.opts.Name, core.ErrStopped), Code: core.CodeOf(core.ErrStopped)}
+	if derr := c.Deliver(&reply); derr != nil {
+		c.log.V(1).Info("Error reply not sent", "to", m.From.String(), "err", derr.Error())
+	}
+}
+
+// undecodable handles a data frame that did not decode. If its header did
+// (only the arguments failed: an unregistered type, a limit, a kind
+// mismatch), a Call or Request gets an error reply naming the reason at
+// once (the caller would otherwise wait for its deadline), a reply fails
+// the local caller the same way and a Send is counted as dropped. A frame
+// whose header did not decode cannot be answered: it is counted and
+// dropped.
 func (c *Cluster) undecodable(conn *transport.Conn, m *core.Message, err error) {
-	if !errors.Is(err, codec.ErrUnknownType) {
+	k := c.core.Load()
+	if !errors.Is(err, errBadArgs) {
+		reason := core.DropDecode
+		if errors.Is(err, errUnknownKind) {
+			reason = core.DropUnknownKind
+		}
+		k.Drop(reason)
 		c.log.V(1).Info("Dropping data frame", "peer", conn.RemoteAddr().String(), "err", err.Error())
 		return
 	}
 	c.stats.In[m.Kind].Add(1)
+	uerr := fmt.Errorf("node %q cannot decode %q for %v: %w: %w", c.opts.Name, m.Cmd, m.To, core.ErrUndeliverable, err)
 	switch m.Kind {
 	case core.KindReply: // the caller is here: fail its call now
-		m.Args, m.Err = nil, fmt.Sprintf("node %q cannot decode the reply from %v: %v", c.opts.Name, m.From, err)
-		if derr := c.core.Load().DeliverLocal(m); derr != nil {
+		m.Args, m.Err, m.Code = nil, uerr.Error(), core.CodeOf(core.ErrUndeliverable)
+		if derr := k.DeliverLocal(m); derr != nil {
 			c.log.V(1).Info("Remote message not delivered", "to", m.To.String(), "err", derr.Error())
 		}
-	case core.KindCall, core.KindRequest:
-		reply := core.Message{Kind: core.KindReply, To: m.From, From: m.To, Session: m.Session,
-			Err: fmt.Sprintf("node %q cannot decode %q for %v: %v", c.opts.Name, m.Cmd, m.To, err)}
-		if derr := c.Deliver(&reply); derr != nil {
-			c.log.Info("Error reply not sent", "to", m.From.String(), "cmd", m.Cmd, "err", derr.Error())
-		}
 	default:
-		c.log.Info("Dropping message with an unregistered type", "from", m.From.String(), "to", m.To.String(),
-			"cmd", m.Cmd, "peer", conn.RemoteAddr().String(), "err", err.Error())
+		m.Args = nil
+		k.Refuse(m, uerr, core.DropDecode)
+		if m.Kind == core.KindSend {
+			c.log.Info("Dropping message whose arguments do not decode (unregistered type, limit, kind mismatch)", "from", m.From.String(), "to", m.To.String(),
+				"cmd", m.Cmd, "peer", conn.RemoteAddr().String(), "err", err.Error())
+		}
 	}
 }
 
@@ -153,7 +251,7 @@ func (c *Cluster) ConnUp(conn *transport.Conn) {
 	}
 	if conn.Peer() == c.master {
 		c.masterSeen = c.opts.Now()
-		reg := &Control{Type: CtlRegister, ID: uint16(c.ID()), Name: c.opts.Name, Addr: c.addr, Role: c.opts.Role}
+		reg := &Control{Type: CtlRegister, ID: uint16(c.ID()), Name: c.opts.Name, Addr: c.addr, Role: c.opts.Role, Inc: c.inc}
 		for name, svc := range c.owned {
 			reg.Names = append(reg.Names, NameEntry{Name: name, ID: svc})
 		}
@@ -162,7 +260,15 @@ func (c *Cluster) ConnUp(conn *transport.Conn) {
 			// nodes hold, so it does not give them away meanwhile.
 			reg.Nodes = c.view.Nodes()
 		}
-		if err := conn.SendFirst(appendControl(nil, reg)); err != nil {
+		frames, err := encodeControl(reg)
+		for i, f := range frames {
+			if i == 0 {
+				err = conn.SendFirst(f)
+			} else if err == nil {
+				err = conn.Send(f)
+			}
+		}
+		if err != nil {
 			c.log.Error(err, "Registering with master")
 		}
 		c.log.Info("Connected to master", "master", c.opts.Master, "id", reg.ID, "names", len(reg.Names))
@@ -171,6 +277,7 @@ func (c *Cluster) ConnUp(conn *transport.Conn) {
 
 // ConnDown implements transport.Handler.
 func (c *Cluster) ConnDown(conn *transport.Conn, err error) {
+	c.asm.Delete(conn)
 	var e effects
 	c.mu.Lock()
 	switch {
@@ -191,13 +298,13 @@ func (c *Cluster) ConnDown(conn *transport.Conn, err error) {
 			c.log.Info("Lost master; reconnecting", "master", c.opts.Master, "err", errText(err))
 		}
 		c.ready = false
-		e.down = append(e.down, MasterID) // calls to the master's services were in flight on it
+		c.markDownLocked(MasterID, &e) // calls to the master's services were in flight on it
 	default:
 		// A direct link to another node dropped: what was in flight is lost,
 		// so calls waiting on that node fail now rather than at their deadline.
 		if id := conn.Remote().ID; id != 0 && id != uint16(c.ID()) {
 			c.log.V(1).Info("Lost link to node", "node", id, "addr", conn.Peer().Addr(), "err", errText(err))
-			e.down = append(e.down, id)
+			c.markDownLocked(id, &e)
 		}
 	}
 	c.mu.Unlock()
@@ -215,7 +322,7 @@ func (c *Cluster) sendConn(conn *transport.Conn, m *Control) {
 	if conn == nil {
 		return
 	}
-	if err := conn.Send(appendControl(nil, m)); err != nil {
+	if err := sendFrames(conn, m); err != nil {
 		c.log.V(1).Info("Control message not sent", "peer", conn.RemoteAddr().String(), "err", err.Error())
 	}
 }
@@ -224,9 +331,28 @@ func (c *Cluster) sendMasterLocked(m *Control) {
 	if c.master == nil {
 		return
 	}
-	if err := c.master.Send(appendControl(nil, m)); err != nil {
+	if err := sendFrames(c.master, m); err != nil {
 		c.log.V(1).Info("Control message to master not sent", "err", err.Error())
 	}
+}
+
+// frameSender is a link control frames go out on.
+type frameSender interface {
+	Send(payload []byte) error
+}
+
+// sendFrames encodes m, in pages if its table is large, and queues it.
+func sendFrames(s frameSender, m *Control) error {
+	frames, err := encodeControl(m)
+	if err != nil {
+		return err
+	}
+	for _, f := range frames {
+		if err := s.Send(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // masterControl handles a control message received by the master.
@@ -267,6 +393,11 @@ func (c *Cluster) masterControl(conn *transport.Conn, m *Control) {
 		if registered {
 			c.dispatchLocked(c.ms.DelName(from, m.Name, m.Service), &e)
 		}
+	case CtlDraining:
+		if registered {
+			c.log.Info("Node draining", "id", from)
+			c.dispatchLocked(c.ms.Drain(from), &e)
+		}
 	case CtlLeave:
 		if registered {
 			c.log.Info("Node left", "id", from)
@@ -292,11 +423,18 @@ func (c *Cluster) dispatchLocked(outs []Output, e *effects) {
 				c.log.Info("Node removed from the table", "id", o.Msg.ID)
 			}
 		}
-		frame := appendControl(nil, o.Msg)
+		frames, err := encodeControl(o.Msg)
+		if err != nil {
+			c.log.Error(err, "Push not encoded")
+			continue
+		}
 		for _, id := range c.ms.UpMembers() {
 			if conn := c.byNode[id]; conn != nil {
-				if err := conn.Send(frame); err != nil {
-					c.log.Info("Push to node failed", "id", id, "err", err.Error())
+				for _, f := range frames {
+					if err := conn.Send(f); err != nil {
+						c.log.Info("Push to node failed", "id", id, "err", err.Error())
+						break
+					}
 				}
 			}
 		}
@@ -326,8 +464,13 @@ func (c *Cluster) slaveControl(m *Control) {
 	case CtlWelcome:
 		c.welcomeLocked(m, &e)
 	case CtlRefuse:
-		c.log.Error(fmt.Errorf("%w: %s", ErrNotJoined, m.Err), "Master refused registration")
-		c.failLocked(fmt.Errorf("master refused registration: %s: %w", m.Err, ErrNotJoined))
+		reason := ErrNotJoined
+		if m.Code == RefuseDuplicate {
+			reason = ErrDuplicateName
+		}
+		err := fmt.Errorf("master refused registration: %s: %w", m.Err, reason)
+		c.log.Error(err, "Master refused registration")
+		c.failLocked(err)
 	case CtlNodeDown:
 		if m.ID == uint16(c.ID()) && c.master != nil {
 			c.log.Info("Master does not know this node; registering again")
@@ -344,7 +487,7 @@ func (c *Cluster) slaveControl(m *Control) {
 			delete(c.acks, m.Seq)
 			var err error
 			if m.Err != "" {
-				err = &core.RemoteError{Msg: m.Err}
+				err = &core.RemoteError{Msg: m.Err, Code: core.ErrorCode(min(m.Code, 0xff))}
 			}
 			p.done <- err
 		}
@@ -409,7 +552,8 @@ func nameResult(table []NameEntry, name string, svc uint64) error {
 			if n.ID == svc {
 				return nil
 			}
-			return &core.RemoteError{Msg: fmt.Sprintf("name %q held by %v: %v", name, core.ServiceID(n.ID), core.ErrNameTaken)}
+			return &core.RemoteError{Msg: fmt.Sprintf("name %q held by %v: %v", name, core.ServiceID(n.ID), core.ErrNameTaken),
+				Code: core.CodeOf(core.ErrNameTaken)}
 		}
 	}
 	return &core.RemoteError{Msg: fmt.Sprintf("name %q refused by the master", name)}
@@ -431,6 +575,14 @@ func (c *Cluster) failLocked(err error) {
 func (c *Cluster) slaveTick(now time.Time, beat bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// A node that did not run for a while (stopped, throttled) suspects
+	// itself first: the master could not be heard meanwhile.
+	if !c.lastTick.IsZero() {
+		if late := now.Sub(c.lastTick) - c.heartbeat(); late > 0 {
+			c.masterSeen = c.masterSeen.Add(late)
+		}
+	}
+	c.lastTick = now
 	conn := c.master.Conn()
 	if conn == nil {
 		return

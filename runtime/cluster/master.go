@@ -27,6 +27,7 @@ type Output struct {
 type member struct {
 	NodeEntry
 	lastSeen time.Time
+	connLost bool // its connection to the master closed; not re-registered since
 }
 
 // MasterState is the master's membership and global name table. It is a
@@ -48,6 +49,9 @@ type MasterState struct {
 	// Recover.
 	recoverUntil time.Time
 	recoverNext  uint16
+	// lastTick is when Tick last ran: a late tick means the master itself
+	// stalled (see Tick).
+	lastTick time.Time
 }
 
 // reservation keeps an id for the node that held it under a previous master
@@ -117,6 +121,11 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 	if req.Name == s.self.Name {
 		return 0, []Output{{Msg: &Control{Type: CtlRefuse, Err: fmt.Sprintf("node name %q is the master's", req.Name)}}}
 	}
+	if m := s.liveNamesake(now, req); m != nil {
+		return 0, []Output{{Msg: &Control{Type: CtlRefuse, Code: RefuseDuplicate, Err: fmt.Sprintf(
+			"node name %q is held by a live node (id %d, incarnation %x, heard from %v ago)",
+			req.Name, m.ID, m.Inc, now.Sub(m.lastSeen).Round(time.Millisecond))}}}
+	}
 	var outs []Output
 	id := req.ID
 	if !s.mayTake(now, id, req.Name) {
@@ -152,7 +161,7 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 	if role != RoleClient {
 		role = "slave"
 	}
-	s.members[id] = &member{NodeEntry: NodeEntry{ID: id, Name: req.Name, Addr: req.Addr, Role: role, Up: true}, lastSeen: now}
+	s.members[id] = &member{NodeEntry: NodeEntry{ID: id, Name: req.Name, Addr: req.Addr, Role: role, Up: true, Inc: req.Inc}, lastSeen: now}
 	var adds []Output
 	var refused []string
 	for _, n := range req.Names {
@@ -177,6 +186,25 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 	return id, append(outs, adds...)
 }
 
+// liveNamesake returns the member that keeps req's node name against req:
+// another incarnation under the same name that is up, still connected and
+// heard from within the timeout. The live node keeps its name and the
+// newcomer is refused; once the old one's connection is gone or it fell
+// silent, the newcomer takes over (and the old one, if it comes back, is
+// the one refused), so two processes never evict each other in turn.
+// Incarnation 0 (an unknown one) never conflicts.
+func (s *MasterState) liveNamesake(now time.Time, req *Control) *member {
+	if req.Inc == 0 {
+		return nil
+	}
+	for _, m := range s.sortedMembers() {
+		if m.Name == req.Name && m.Up && m.Inc != 0 && m.Inc != req.Inc && !m.connLost && now.Sub(m.lastSeen) <= s.timeout {
+			return m
+		}
+	}
+	return nil
+}
+
 // mayTake reports whether a node called name may have the id it asks for:
 // not the master's, not a live node's under another name, not reserved for
 // another node.
@@ -195,14 +223,21 @@ func (s *MasterState) mayTake(now time.Time, id uint16, name string) bool {
 // held by other nodes: they are likely to come back under them.
 func (s *MasterState) reserveKnown(now time.Time, self uint16, known []NodeEntry) {
 	for _, n := range known {
-		if n.ID <= MasterID || n.ID == self || !n.Up || n.Role == RoleClient {
+		if n.ID <= MasterID || n.ID == self || n.Role == RoleClient {
 			continue
 		}
 		if _, ok := s.members[n.ID]; ok {
 			continue
 		}
+		// A node that died before the master restarted is still listed
+		// (down) by the others for the retention: its id stays out of
+		// reach as long as they may hold ids of it.
+		until := now.Add(s.timeout)
+		if !n.Up {
+			until = now.Add(s.retain)
+		}
 		if _, ok := s.reserved[n.ID]; !ok {
-			s.reserved[n.ID] = reservation{name: n.Name, until: now.Add(s.timeout)}
+			s.reserved[n.ID] = reservation{name: n.Name, until: until}
 		}
 	}
 }
@@ -298,7 +333,7 @@ func ackTo(to uint16, seq uint64, err error) []Output {
 	}
 	a := &Control{Type: CtlAck, Seq: seq}
 	if err != nil {
-		a.Err = err.Error()
+		a.Err, a.Code = err.Error(), uint64(core.CodeOf(err))
 	}
 	return []Output{{To: to, Msg: a}}
 }
@@ -331,9 +366,31 @@ func (s *MasterState) ConnLost(now time.Time, id uint16) {
 	if !ok || !m.Up {
 		return
 	}
+	m.connLost = true
 	if grace := now.Add(s.timeout/missedBeats - s.timeout); grace.Before(m.lastSeen) {
 		m.lastSeen = grace
 	}
+}
+
+// Drain marks node id (MasterID for the master itself) as leaving: it takes
+// no new work but finishes what it accepted; every node learns it from the
+// pushed entry. Its names stay until it leaves.
+func (s *MasterState) Drain(id uint16) []Output {
+	var e NodeEntry
+	switch m, ok := s.members[id]; {
+	case id == MasterID:
+		s.self.Draining = true
+		e = s.self
+	case ok && m.Up && !m.Draining:
+		m.Draining = true
+		e = m.NodeEntry
+		if m.Role == RoleClient {
+			return nil
+		}
+	default:
+		return nil
+	}
+	return []Output{{To: Broadcast, Msg: &Control{Type: CtlNodeUp, Nodes: []NodeEntry{e}}}}
 }
 
 // Leave handles a graceful leave of node id: its names go and it is removed
@@ -351,8 +408,25 @@ func (s *MasterState) Leave(id uint16) []Output {
 	return []Output{{To: Broadcast, Msg: &Control{Type: CtlNodeDown, ID: id, Err: NodeGone}}}
 }
 
-// Tick declares down every node silent for longer than the timeout.
+// Tick declares down every node silent for longer than the timeout. A
+// master that was itself stalled (GC, CPU throttling: the tick comes more
+// than one heartbeat interval late) suspects itself first: nobody could be
+// heard while it did not run, so every node is credited the lateness
+// instead of being declared down all at once.
 func (s *MasterState) Tick(now time.Time) []Output {
+	if !s.lastTick.IsZero() {
+		if late := now.Sub(s.lastTick) - s.timeout/missedBeats; late > 0 {
+			for _, m := range s.members {
+				if !m.Up {
+					continue
+				}
+				if m.lastSeen = m.lastSeen.Add(late); m.lastSeen.After(now) {
+					m.lastSeen = now
+				}
+			}
+		}
+	}
+	s.lastTick = now
 	for id, r := range s.reserved {
 		if !now.Before(r.until) {
 			delete(s.reserved, id)

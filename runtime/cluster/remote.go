@@ -26,6 +26,9 @@ func (c *Cluster) Stats() *Stats { return &c.stats }
 // call or a reply on an idle link, it writes the frame itself (~100µs bound).
 func (c *Cluster) Deliver(m *core.Message) error {
 	node := uint16(m.To.Node())
+	if d := c.draining.Load(); d != nil && (*d)[node] && m.Kind != core.KindReply && m.Kind != core.KindClose {
+		return fmt.Errorf("sending %q to node %d: %w", m.Cmd, node, core.ErrNodeDraining)
+	}
 	s, err := c.link(node)
 	if err != nil {
 		return err
@@ -159,6 +162,9 @@ func (c *Cluster) PeerStats() []PeerStat {
 // Register implements core.Registry: the master records the name and pushes
 // it to every node. A slave waits for the master's answer until ctx ends.
 func (c *Cluster) Register(ctx context.Context, name string, id core.ServiceID) error {
+	if len(name) > MaxNameLen {
+		return fmt.Errorf("registering a name of %d bytes (max %d): %w", len(name), MaxNameLen, core.ErrTooLarge)
+	}
 	if c.opts.Role == contract.RoleMaster {
 		var e effects
 		c.mu.Lock()
@@ -183,6 +189,11 @@ func (c *Cluster) Register(ctx context.Context, name string, id core.ServiceID) 
 	c.acks[seq] = pendingName{name: name, svc: uint64(id), done: ch}
 	c.sendMasterLocked(&Control{Type: CtlNameAdd, Seq: seq, Name: name, Service: uint64(id)})
 	c.mu.Unlock()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.RegisterTimeout)
+		defer cancel()
+	}
 	var err error
 	timedOut := false
 	select {
@@ -226,7 +237,11 @@ func (c *Cluster) Unregister(_ context.Context, name string, id core.ServiceID) 
 func (c *Cluster) Lookup(ctx context.Context, name string) (core.ServiceID, error) {
 	c.mu.Lock()
 	if svc, ok := c.view.Lookup(name); ok {
+		draining := c.view.Draining(uint16(core.ServiceID(svc).Node()))
 		c.mu.Unlock()
+		if draining {
+			return 0, fmt.Errorf("looking up %q: held by %v: %w", name, core.ServiceID(svc), core.ErrNodeDraining)
+		}
 		return core.ServiceID(svc), nil
 	}
 	w := make(chan struct{})
@@ -252,6 +267,9 @@ func (c *Cluster) Lookup(ctx context.Context, name string) (core.ServiceID, erro
 		delete(c.waiters, name)
 	}
 	if svc, ok := c.view.Lookup(name); ok {
+		if c.view.Draining(uint16(core.ServiceID(svc).Node())) {
+			return 0, fmt.Errorf("looking up %q: held by %v: %w", name, core.ServiceID(svc), core.ErrNodeDraining)
+		}
 		return core.ServiceID(svc), nil
 	}
 	return 0, fmt.Errorf("looking up %q: not registered in the cluster: %w", name, core.ErrServiceNotFound)

@@ -131,6 +131,23 @@ func (v *View) Node(id uint16) (NodeEntry, bool) {
 	return n, ok
 }
 
+// Draining reports whether node id is leaving (see CtlDraining).
+func (v *View) Draining(id uint16) bool { return v.nodes[id].Draining }
+
+// drainingSet returns the ids of the draining nodes, or nil if none.
+func (v *View) drainingSet() map[uint16]bool {
+	var out map[uint16]bool
+	for id, n := range v.nodes {
+		if n.Draining && n.Up {
+			if out == nil {
+				out = map[uint16]bool{}
+			}
+			out[id] = true
+		}
+	}
+	return out
+}
+
 // Nodes returns the members sorted by id.
 func (v *View) Nodes() []NodeEntry {
 	out := make([]NodeEntry, 0, len(v.nodes))

@@ -68,7 +68,7 @@ func (mb *mailbox) init(size int, node NodeID) {
 func (mb *mailbox) push(m *Message, args []any, force bool) error {
 	var more *extra
 	if m.Err != "" || m.err != nil {
-		more = &extra{errText: m.Err, err: m.err}
+		more = &extra{errText: m.Err, code: m.Code, err: m.err}
 	}
 	if err := mb.put(m.Kind, m.From, m.Session, m.Cmd, args, m.w, more, force); err != nil {
 		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, err)

@@ -24,6 +24,7 @@ const (
 const (
 	kindTimer   Kind = 200 + iota // a timer tick; Session is the TimerID
 	kindTimeout                   // a Request deadline; Session is the request session
+	kindStop                      // Core.Stop: run the stop hooks now
 )
 
 // Message is the unit of routing. Its exported fields are plain data that the
@@ -45,6 +46,9 @@ type Message struct {
 	Args []any
 	// Err is the error text of an error reply; empty on success.
 	Err string
+	// Code is the wire code of the core sentinel an error reply wraps (see
+	// CodeOf); 0 if none.
+	Code ErrorCode
 
 	w   *waiter // local Core.Call waiting on this message; never encoded
 	err error   // typed error of a local error reply; never encoded
@@ -68,6 +72,7 @@ type envelope struct {
 type extra struct {
 	args    []any // more than two arguments
 	errText string
+	code    ErrorCode
 	err     error
 }
 
@@ -93,7 +98,7 @@ func (e *envelope) replyErr() error {
 	case e.more.err != nil:
 		return e.more.err
 	case e.more.errText != "":
-		return &RemoteError{Msg: e.more.errText}
+		return &RemoteError{Msg: e.more.errText, Code: e.more.code}
 	}
 	return nil
 }
@@ -109,7 +114,7 @@ func (m *Message) replyErr() error {
 		return m.err
 	}
 	if m.Err != "" {
-		return &RemoteError{Msg: m.Err}
+		return &RemoteError{Msg: m.Err, Code: m.Code}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -48,6 +49,8 @@ type Service struct {
 	name string
 	log  logr.Logger
 	mb   mailbox
+	// events counts cluster events queued and not yet handled (see Publish).
+	events atomic.Int64
 
 	// Owned by the service goroutine.
 	handlers map[string]*handler
@@ -57,6 +60,7 @@ type Service struct {
 	timers   map[TimerID]*timerEntry
 	timerSeq uint64
 	depth    int
+	waitDL   time.Time // earliest deadline of the Calls this goroutine waits in
 	ctxs     []*Context
 	onStop   []func()
 	onEvent  func(Event)
@@ -95,9 +99,13 @@ func (c *Core) Start(ctx context.Context, name string, a Actor, opts ...ServiceO
 	if sc.mailboxSize <= 0 {
 		return nil, fmt.Errorf("starting service %q: mailbox size %d: %w", name, sc.mailboxSize, ErrBadArgs)
 	}
+	n := c.seq.Add(1)
+	if n > indexMask {
+		return nil, fmt.Errorf("starting service %q: this process has used all %d ids: %w", name, uint64(indexMask), ErrTooLarge)
+	}
 	s := &Service{
 		core:     c,
-		id:       MakeID(c.node, c.seq.Add(1)),
+		id:       MakeIncID(c.node, c.inc, uint32(n)),
 		name:     name,
 		handlers: make(map[string]*handler),
 		calls:    make(map[uint64]*pendingCall),
@@ -196,12 +204,16 @@ func (s *Service) Handle(cmd string, fn any) {
 	s.handlers[cmd] = h
 }
 
-// OnStop adds a hook run on the service goroutine when the service stops,
-// after its mailbox is drained.
+// OnStop adds a hook run on the service goroutine when the service stops:
+// after what was queued before the stop was handled. When the whole core
+// stops, every service runs its hooks while the others still serve (a hook
+// may Call another service of the node) and the mailboxes close only
+// afterwards; see Core.Stop.
 func (s *Service) OnStop(fn func()) { s.onStop = append(s.onStop, fn) }
 
 // Subscribe makes the service receive cluster events; fn runs on the service
-// goroutine.
+// goroutine. At most the mailbox capacity of events wait for the service;
+// beyond that events are dropped and counted (DropEventOverflow).
 func (s *Service) Subscribe(fn func(Event)) {
 	first := s.onEvent == nil
 	s.onEvent = fn

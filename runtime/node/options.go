@@ -43,6 +43,9 @@ type Options struct {
 	Heartbeat time.Duration
 	// CallTimeout bounds calls without a deadline (contract.DefaultCallTimeout).
 	CallTimeout time.Duration
+	// DrainTimeout bounds a graceful leave (10s): draining the mailboxes,
+	// running stop hooks, writing the replies. See runtime/core/doc.go.
+	DrainTimeout time.Duration
 	// TLSCert, TLSKey and TLSCA enable TLS between nodes when set.
 	TLSCert, TLSKey, TLSCA string
 	// Codec holds user types sent across nodes; default: a registry with the
@@ -104,6 +107,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.CallTimeout == 0 {
 		o.CallTimeout = contract.DefaultCallTimeout
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 10 * time.Second
 	}
 	if o.Log.GetSink() == nil {
 		o.Log = logr.Discard()
