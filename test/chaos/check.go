@@ -80,6 +80,7 @@ func excusedBy(r *CallRec, evs []Event, grace time.Duration) *Event {
 func Check(cfg Config, res *Result, harnessLeak string) []Verdict {
 	var hung, late, failed, failedRan, excused, ok, okMissing, okWrong int
 	var examples []string
+	blame := map[string]int{} // not excused failed-but-ran, by the fault nearest on the path
 	issued := map[string]bool{}
 	for i := range res.Calls {
 		r := &res.Calls[i]
@@ -97,6 +98,7 @@ func Check(cfg Config, res *Result, harnessLeak string) []Verdict {
 					excused++
 				} else {
 					failedRan++
+					blame[pathFault(r, res.Events, cfg.Deadline)]++
 					if len(examples) < 5 {
 						examples = append(examples, fmt.Sprintf("%s %s→%s %q at %s", r.ID, orDash(r.Via), r.Target,
 							r.Err, nearest(r, res.Events)))
@@ -124,8 +126,8 @@ func Check(cfg Config, res *Result, harnessLeak string) []Verdict {
 	}
 	vs := []Verdict{
 		{InvNoHang, hung+late == 0, fmt.Sprintf("%d calls: %d hung, %d returned later than deadline %v + %v", len(res.Calls), hung, late, cfg.Deadline, hangSlack)},
-		{InvFailedNotRun, failedRan == 0, fmt.Sprintf("%d failed, %d of them ran: %d excused (crash/partition on path), %d not excused%s",
-			failed, failedRan+excused, excused, failedRan, exampleText(examples))},
+		{InvFailedNotRun, failedRan == 0, fmt.Sprintf("%d failed, %d of them ran: %d excused (crash/partition on path), %d not excused%s%s",
+			failed, failedRan+excused, excused, failedRan, countText(" (by fault on path: ", blame, ")"), exampleText(examples))},
 		{InvAtMostOnce, twice == 0, fmt.Sprintf("%d ids executed, %d more than once", len(res.Executed), twice)},
 		{InvOKRan, okMissing+okWrong+unknown == 0, fmt.Sprintf("%d answered OK: %d not executed, %d with another reply; %d executed ids never issued", ok, okMissing, okWrong, unknown)},
 		{InvAgree, res.AgreeErr == "", agreeText(cfg, res)},
@@ -162,6 +164,34 @@ func agreeText(cfg Config, res *Result) string {
 	}
 	return fmt.Sprintf("agreed %v after heal (%.1f heartbeats; allowed %d)", res.AgreeAfter.Round(time.Millisecond),
 		float64(res.AgreeAfter)/float64(cfg.Heartbeat), cfg.AgreeBeats)
+}
+
+// pathFault names the kind of the fault on the Call's path (target or
+// relay) that overlaps it, "none" if no fault was on its path.
+func pathFault(r *CallRec, evs []Event, grace time.Duration) string {
+	for _, e := range evs {
+		if (e.Node == r.Target || e.Node == r.Via) && r.Start.Before(e.End.Add(grace)) && e.Start.Before(r.End) {
+			return e.Kind
+		}
+	}
+	return "none"
+}
+
+// countText renders counts sorted by key, "" when empty.
+func countText(prefix string, m map[string]int, suffix string) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+	}
+	return prefix + strings.Join(parts, " ") + suffix
 }
 
 // nearest names the fault closest in time to a Call, for the examples.
@@ -216,21 +246,14 @@ func Table(cfg Config, res *Result, vs []Verdict) string {
 	for _, k := range AllFaults {
 		fmt.Fprintf(&b, " %s=%d", k, counts[k])
 	}
-	b.WriteString("\nerrors:")
 	errs := map[string]int{}
 	for i := range res.Calls {
 		if res.Calls[i].Failed() {
 			errs[errorClass(res.Calls[i].Err)]++
 		}
 	}
-	keys := make([]string, 0, len(errs))
-	for k := range errs {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		fmt.Fprintf(&b, " %s=%d", k, errs[k])
-	}
+	b.WriteString(countText("\nerrors: ", errs, ""))
+	b.WriteString(countText("\nrestarts: ", res.Restarts, ""))
 	fmt.Fprintf(&b, "\n\n| invariant | result | asserted | detail |\n|---|---|---|---|\n")
 	for _, v := range vs {
 		res := "PASS"
