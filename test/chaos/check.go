@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -27,30 +28,39 @@ func withinBaseline(base, now Resources) bool {
 	return now.Goroutines <= base.Goroutines+goroutineSlack && float64(now.RSS) <= float64(base.RSS)*rssFactor+rssSlack
 }
 
-// readRecords counts every request id in every record file.
-func readRecords(dir string) (map[string]int, error) {
+// readRecords counts every request id in every record file and keeps the
+// time of its first execution.
+func readRecords(dir string) (map[string]int, map[string]time.Time, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "exec-*.log"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := map[string]int{}
+	out, at := map[string]int{}, map[string]time.Time{}
 	for _, f := range files {
 		fh, err := os.Open(f) //nolint:gosec // G304: the harness's own records
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		sc := bufio.NewScanner(fh)
 		for sc.Scan() {
-			if id := strings.TrimSpace(sc.Text()); id != "" {
-				out[id]++
+			fields := strings.Fields(sc.Text())
+			if len(fields) == 0 {
+				continue
+			}
+			id := fields[0]
+			out[id]++
+			if len(fields) > 1 && out[id] == 1 {
+				if ns, err := strconv.ParseInt(fields[1], 10, 64); err == nil {
+					at[id] = time.Unix(0, ns)
+				}
 			}
 		}
 		_ = fh.Close()
 		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", f, err)
+			return nil, nil, fmt.Errorf("reading %s: %w", f, err)
 		}
 	}
-	return out, nil
+	return out, at, nil
 }
 
 // Verdict is one row of the invariant table.
@@ -100,8 +110,8 @@ func Check(cfg Config, res *Result, harnessLeak string) []Verdict {
 					failedRan++
 					blame[pathFault(r, res.Events, cfg.Deadline)]++
 					if len(examples) < 5 {
-						examples = append(examples, fmt.Sprintf("%s %s→%s %q at %s", r.ID, orDash(r.Via), r.Target,
-							r.Err, nearest(r, res.Events)))
+						examples = append(examples, fmt.Sprintf("%s %s→%s %q, ran %s, nearest fault %s", r.ID, orDash(r.Via), r.Target,
+							r.Err, ranText(r, res.ExecAt[r.ID]), nearest(r, res.Events)))
 					}
 				}
 			}
@@ -130,7 +140,7 @@ func Check(cfg Config, res *Result, harnessLeak string) []Verdict {
 			failed, failedRan+excused, excused, failedRan, countText(" (by fault on path: ", blame, ")"), exampleText(examples))},
 		{InvAtMostOnce, twice == 0, fmt.Sprintf("%d ids executed, %d more than once", len(res.Executed), twice)},
 		{InvOKRan, okMissing+okWrong+unknown == 0, fmt.Sprintf("%d answered OK: %d not executed, %d with another reply; %d executed ids never issued", ok, okMissing, okWrong, unknown)},
-		{InvAgree, res.AgreeErr == "", agreeText(cfg, res)},
+		agreeVerdict(cfg, res),
 		resourcesVerdict(res),
 		{InvHarness, harnessLeak == "", orText(harnessLeak, "load client, proxies and waiters all returned")},
 	}
@@ -158,12 +168,43 @@ func resourcesVerdict(res *Result) Verdict {
 	return v
 }
 
-func agreeText(cfg Config, res *Result) string {
-	if res.AgreeErr != "" {
-		return fmt.Sprintf("not within %d heartbeats (%v): %s", cfg.AgreeBeats, time.Duration(cfg.AgreeBeats)*cfg.Heartbeat, res.AgreeErr)
+// agreeVerdict: after every fault's heal and after the final heal, all
+// nodes agreed within cfg.AgreeBeats heartbeats.
+func agreeVerdict(cfg Config, res *Result) Verdict {
+	v := Verdict{Name: InvAgree, OK: res.AgreeErr == ""}
+	var worst time.Duration
+	var late []string
+	for _, e := range res.Events {
+		if e.AgreeErr != "" {
+			v.OK = false
+			if len(late) < 3 {
+				late = append(late, e.Kind+" of "+e.Node+": "+e.AgreeErr)
+			}
+			continue
+		}
+		worst = max(worst, e.Agree)
 	}
-	return fmt.Sprintf("agreed %v after heal (%.1f heartbeats; allowed %d)", res.AgreeAfter.Round(time.Millisecond),
-		float64(res.AgreeAfter)/float64(cfg.Heartbeat), cfg.AgreeBeats)
+	beats := func(d time.Duration) float64 { return float64(d) / float64(cfg.Heartbeat) }
+	v.Detail = fmt.Sprintf("after %d fault heals: worst %.1f heartbeats, %d not within %d", len(res.Events), beats(worst), countLate(res.Events), cfg.AgreeBeats)
+	if res.AgreeErr != "" {
+		v.Detail += "; final heal: " + res.AgreeErr
+	} else {
+		v.Detail += fmt.Sprintf("; final heal: %.1f heartbeats", beats(res.AgreeAfter))
+	}
+	if len(late) > 0 {
+		v.Detail += "; e.g. " + strings.Join(late, " / ")
+	}
+	return v
+}
+
+func countLate(evs []Event) int {
+	n := 0
+	for _, e := range evs {
+		if e.AgreeErr != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // pathFault names the kind of the fault on the Call's path (target or
@@ -207,6 +248,15 @@ func nearest(r *CallRec, evs []Event) string {
 		}
 	}
 	return best
+}
+
+// ranText says when a Call ran relative to its start and end.
+func ranText(r *CallRec, at time.Time) string {
+	if at.IsZero() {
+		return "(time unknown)"
+	}
+	return fmt.Sprintf("%.0fms after the call started (it failed after %.0fms)",
+		float64(at.Sub(r.Start))/1e6, float64(r.End.Sub(r.Start))/1e6)
 }
 
 func absDur(d time.Duration) time.Duration {

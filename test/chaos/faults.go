@@ -40,6 +40,10 @@ type Event struct {
 	Start time.Time
 	End   time.Time // when healed: restarted and ready, continued, reconnected
 	Note  string
+	// Agree is how long after End every node agreed on the name table again
+	// (AgreeErr says why not, within Config.AgreeBeats heartbeats).
+	Agree    time.Duration
+	AgreeErr string
 }
 
 // faulter injects one fault at a time, at random.
@@ -64,7 +68,12 @@ func (f *faulter) schedule(ctx context.Context) []Event {
 		}
 		kind := AllFaults[f.rng.IntN(len(AllFaults))]
 		ev := f.inject(ctx, kind)
-		f.h.logf("fault %-16s %-4s %6.2fs %s", ev.Kind, ev.Node, ev.End.Sub(ev.Start).Seconds(), ev.Note)
+		var err error
+		if ev.Agree, err = f.h.agree(context.WithoutCancel(ctx), f.h.nodes(), time.Duration(f.h.cfg.AgreeBeats)*f.h.cfg.Heartbeat); err != nil {
+			ev.AgreeErr = err.Error()
+		}
+		f.h.logf("fault %-16s %-4s %6.2fs agreed after %v %s%s", ev.Kind, ev.Node, ev.End.Sub(ev.Start).Seconds(),
+			ev.Agree.Round(time.Millisecond), ev.Note, ev.AgreeErr)
 		evs = append(evs, ev)
 	}
 }

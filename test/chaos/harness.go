@@ -41,7 +41,8 @@ type Harness struct {
 // Result is everything the invariants are computed from.
 type Result struct {
 	Calls      []CallRec
-	Executed   map[string]int // request id → times recorded
+	Executed   map[string]int       // request id → times recorded
+	ExecAt     map[string]time.Time // request id → first execution
 	Events     []Event
 	AgreeAfter time.Duration // from heal to agreement; < 0 if never
 	AgreeErr   string
@@ -181,9 +182,12 @@ func (h *Harness) Run(ctx context.Context) (res *Result, err error) {
 		res.Restarts[n.Name] = n.starts - 1
 	}
 	h.stopNodes()
-	res.Executed, err = readRecords(h.recordDir)
+	res.Executed, res.ExecAt, err = readRecords(h.recordDir)
 	return res, err
 }
+
+// nodes returns the master and the slaves.
+func (h *Harness) nodes() []*Node { return append([]*Node{h.master}, h.slaves...) }
 
 // healAll removes every fault still on and restarts what is not running.
 func (h *Harness) healAll() {

@@ -9,7 +9,7 @@
 //	                                             Call exec on that name from this node, reply its answer
 //
 // "Executed" means "appended to the record": the record is the file
-// <record dir>/exec-<node name>-<pid>.log, one id per line, written with one
+// <record dir>/exec-<node name>-<pid>.log, one "<id> <unix ns>" line per execution, written with one
 // unbuffered write(2) before the reply is sent, so it survives SIGKILL and the
 // harness can compare what ran with what callers were told.
 //

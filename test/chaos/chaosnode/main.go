@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -94,7 +95,7 @@ func startLedger(ctx context.Context, k *core.Core, name string, rec io.Writer) 
 				return nil, fmt.Errorf("exec <id> <work ms>: %w", core.ErrBadArgs)
 			}
 			time.Sleep(time.Duration(work) * time.Millisecond)
-			if _, err := io.WriteString(rec, id+"\n"); err != nil {
+			if _, err := io.WriteString(rec, id+" "+strconv.FormatInt(time.Now().UnixNano(), 10)+"\n"); err != nil {
 				return nil, fmt.Errorf("recording %s: %w", id, err)
 			}
 			return []any{id}, nil
