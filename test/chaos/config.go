@@ -39,7 +39,7 @@ type Config struct {
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{Duration: 75 * time.Second, Net: "10.213.0", Slaves: 4, Workers: 8,
 		Heartbeat: 200 * time.Millisecond, Deadline: 2 * time.Second, AgreeBeats: 25,
-		Seed: uint64(time.Now().UnixNano()), Assert: AllInvariants} //nolint:gosec // G115: a seed
+		Seed: uint64(time.Now().UnixNano()), Assert: AllInvariants}
 	var err error
 	if v := getenv("CHAOS_DURATION"); v != "" {
 		if c.Duration, err = time.ParseDuration(v); err != nil {

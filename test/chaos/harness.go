@@ -73,7 +73,7 @@ func NewHarness(ctx context.Context, cfg Config, work, scriptPath string, logf f
 func (h *Harness) slot(name, role string, index int) (*Node, error) {
 	listen := fmt.Sprintf("%s.1:%d", h.cfg.Net, proxyBase+index)
 	ip := fmt.Sprintf("%s.%d", h.cfg.Net, 10+index)
-	p, err := proxy.New(listen, fmt.Sprintf("%s:%d", ip, clusterPort), h.cfg.Seed+uint64(index)) //nolint:gosec // G115: small index
+	p, err := proxy.New(listen, fmt.Sprintf("%s:%d", ip, clusterPort), h.cfg.Seed+uint64(index))
 	if err != nil {
 		return nil, err
 	}
@@ -145,11 +145,11 @@ func (h *Harness) Run(ctx context.Context) (res *Result, err error) {
 
 	// Warm up, then baseline.
 	sleepCtx(ctx, 3*time.Second)
-	if d, err := h.agree(ctx, all, 10*time.Second); err != nil {
+	d, err := h.agree(ctx, all, 10*time.Second)
+	if err != nil {
 		return res, fmt.Errorf("before any fault: %w", err)
-	} else {
-		h.logf("warm: name tables agree (%v)", d)
 	}
+	h.logf("warm: name tables agree (%v)", d)
 	for _, n := range all {
 		if res.Baseline[n.Name], err = n.Resources(ctx); err != nil {
 			return res, fmt.Errorf("baseline: %w", err)

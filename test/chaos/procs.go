@@ -83,7 +83,7 @@ func (n *Node) Start(nameOverride string) error {
 	}
 	n.starts++
 	_, _ = fmt.Fprintf(logf, "=== start %d as %s at %s\n", n.starts, name, time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command("ip", args...) //nolint:gosec // G204: the harness's own binary and flags
+	cmd := exec.Command("ip", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
@@ -259,7 +259,7 @@ func httpGet(ctx context.Context, url string) (int, []byte, error) {
 
 // script runs hack/chaos.sh with args.
 func (h *Harness) script(ctx context.Context, args ...string) error {
-	cmd := exec.CommandContext(ctx, h.scriptPath, args...) //nolint:gosec // G204: our own script
+	cmd := exec.CommandContext(ctx, h.scriptPath, args...)
 	cmd.Env = append(os.Environ(), "CHAOS_NET="+h.cfg.Net)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
