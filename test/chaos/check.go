@@ -108,7 +108,7 @@ func Check(cfg Config, res *Result, harnessLeak string) []Verdict {
 					excused++
 				} else {
 					failedRan++
-					blame[pathFault(r, res.Events, cfg.Deadline)]++
+					blame[pathFault(r, res.Events, cfg.Deadline)+collateral(r, res.Calls, res.Events, cfg.Deadline)]++
 					if len(examples) < 5 {
 						examples = append(examples, fmt.Sprintf("%s %s→%s %q, ran %s, nearest fault %s", r.ID, orDash(r.Via), r.Target,
 							r.Err, ranText(r, res.ExecAt[r.ID]), nearest(r, res.Events)))
@@ -216,6 +216,29 @@ func pathFault(r *CallRec, evs []Event, grace time.Duration) string {
 		}
 	}
 	return "none"
+}
+
+// collateral explains a relayed Call with no fault on its path: if another
+// Call through the same relay overlapped it and had a fault on its own
+// target, the relay's nested dispatch may have held this reply behind that
+// stuck Call (replies of nested Calls return last-in, first-out). It returns
+// "/relay-behind-<kind>" or "".
+func collateral(r *CallRec, calls []CallRec, evs []Event, grace time.Duration) string {
+	if r.Via == "" {
+		return ""
+	}
+	for i := range calls {
+		q := &calls[i]
+		if q.ID == r.ID || q.Via != r.Via || !q.Returned || !q.Start.Before(r.End) || !r.Start.Before(q.End) {
+			continue
+		}
+		for _, e := range evs {
+			if e.Node == q.Target && q.Start.Before(e.End.Add(grace)) && e.Start.Before(q.End) {
+				return "/relay-behind-" + e.Kind
+			}
+		}
+	}
+	return ""
 }
 
 // countText renders counts sorted by key, "" when empty.
