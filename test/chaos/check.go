@@ -320,13 +320,18 @@ func Table(cfg Config, res *Result, vs []Verdict) string {
 		fmt.Fprintf(&b, " %s=%d", k, counts[k])
 	}
 	errs := map[string]int{}
+	retried := 0
 	for i := range res.Calls {
 		if res.Calls[i].Failed() {
-			errs[errorClass(res.Calls[i].Err)]++
+			errs[res.Calls[i].Class]++
+		}
+		if res.Calls[i].Attempts > 1 {
+			retried++
 		}
 	}
 	b.WriteString(countText("\nerrors: ", errs, ""))
 	b.WriteString(countText("\nrestarts: ", res.Restarts, ""))
+	fmt.Fprintf(&b, "\nretried with the same id after a not-delivered answer: %d calls", retried)
 	fmt.Fprintf(&b, "\n\n| invariant | result | asserted | detail |\n|---|---|---|---|\n")
 	for _, v := range vs {
 		res := "PASS"
@@ -340,14 +345,4 @@ func Table(cfg Config, res *Result, vs []Verdict) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", v.Name, res, asserted, strings.ReplaceAll(v.Detail, "|", "/"))
 	}
 	return b.String()
-}
-
-// errorClass groups error texts for the table.
-func errorClass(s string) string {
-	for _, c := range []string{"never sent", "draining", "node down", "call timeout", "service not found", "stopped", "mailbox full", "incarnation"} {
-		if strings.Contains(s, c) {
-			return strings.ReplaceAll(c, " ", "-")
-		}
-	}
-	return "other"
 }

@@ -24,6 +24,8 @@ type CallRec struct {
 	End      time.Time
 	Returned bool   // false: still waiting when the load stopped (a hang)
 	Err      string // "" when answered OK
+	Class    string // the error's kind (errorClass), "" when answered OK
+	Attempts int    // sends of this request id (retries after "not delivered")
 	Reply    string
 }
 
@@ -166,24 +168,26 @@ func (l *load) call(k *core.Core, r *CallRec, work int64) {
 	l.mu.Lock()
 	r.Start = start
 	l.mu.Unlock()
-	first, cmd, args := ledgerName(r.Target), "exec", []any{r.ID, work}
-	if r.Via != "" {
-		budget := (l.deadline - 300*time.Millisecond).Milliseconds()
-		first, cmd, args = ledgerName(r.Via), "relay", []any{r.ID, ledgerName(r.Target), work, budget}
-	}
 	var ret []any
-	id, err := k.Lookup(ctx, first)
-	if err == nil {
-		ret, err = k.Call(ctx, id, cmd, args...)
-	} else {
-		err = fmt.Errorf("lookup (never sent): %w", err)
+	var err error
+	attempts := 0
+	for {
+		attempts++
+		ret, err = l.attempt(ctx, k, r, work)
+		if !retrySafe(err) || attempts == maxAttempts {
+			break
+		}
+		if d, ok := ctx.Deadline(); !ok || time.Until(d) < 400*time.Millisecond {
+			break
+		}
+		time.Sleep(retryPause)
 	}
 	end := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r.Start, r.End, r.Returned = start, end, true
+	r.Start, r.End, r.Returned, r.Attempts = start, end, true, attempts
 	if err != nil {
-		r.Err = err.Error()
+		r.Err, r.Class = err.Error(), errorClass(err)
 		return
 	}
 	if len(ret) == 1 {
@@ -191,6 +195,60 @@ func (l *load) call(k *core.Core, r *CallRec, work int64) {
 	} else {
 		r.Reply = fmt.Sprint(ret)
 	}
+}
+
+// A client that is told a Call was not delivered retries it with the same
+// request id, as a game client would: the runtime promises that lookups that
+// fail, ErrNodeDraining and ErrStaleID mean "not delivered", so a retry must
+// not make it run twice (the at-most-once invariant checks that promise).
+const (
+	maxAttempts = 3
+	retryPause  = 50 * time.Millisecond
+)
+
+// errNeverSent marks a Call whose target name could not be looked up.
+var errNeverSent = errors.New("lookup failed, never sent")
+
+func retrySafe(err error) bool {
+	return errors.Is(err, errNeverSent) || errors.Is(err, core.ErrNodeDraining) || errors.Is(err, core.ErrStaleID)
+}
+
+// attempt sends the Call once, within ctx.
+func (l *load) attempt(ctx context.Context, k *core.Core, r *CallRec, work int64) ([]any, error) {
+	first, cmd, args := ledgerName(r.Target), "exec", []any{r.ID, work}
+	if r.Via != "" {
+		budget := int64(1)
+		if d, ok := ctx.Deadline(); ok {
+			budget = max(1, (time.Until(d) - 300*time.Millisecond).Milliseconds())
+		}
+		first, cmd, args = ledgerName(r.Via), "relay", []any{r.ID, ledgerName(r.Target), work, budget}
+	}
+	id, err := k.Lookup(ctx, first)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNeverSent, err)
+	}
+	return k.Call(ctx, id, cmd, args...)
+}
+
+// errorClass names the kind of a failure for the table, by the core's
+// sentinels (carried on the wire as codes).
+func errorClass(err error) string {
+	for _, c := range []struct {
+		err  error
+		name string
+	}{
+		{errNeverSent, "never-sent"}, {core.ErrNodeDraining, "draining"}, {core.ErrStaleID, "stale-id"},
+		{core.ErrNodeDown, "node-down"}, {core.ErrCallTimeout, "call-timeout"}, {core.ErrServiceNotFound, "service-not-found"},
+		{core.ErrStopped, "stopped"}, {core.ErrMailboxFull, "mailbox-full"}, {core.ErrUndeliverable, "undeliverable"},
+	} {
+		if errors.Is(err, c.err) {
+			return c.name
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "call-timeout"
+	}
+	return "other"
 }
 
 // records returns a copy of every record.
