@@ -78,14 +78,18 @@ setup-k8s: ## Build every Kubernetes binary the local cluster needs into bin/k8s
 
 ##@ Test
 
+# The steps of `make test`, in order; hack/test.sh times each and prints a summary.
+TEST_STEPS ?= test-unit test-fuzz test-bench-build test-chaos test-e2e
+
 .PHONY: test
-test: test-unit test-fuzz test-bench-build test-chaos test-e2e ## Run every test: unit, envtest, process, fuzz (short), bench build, chaos (short), e2e.
+test: ## Run every test: unit, envtest, process, fuzz (short), bench build, chaos (short), e2e (a summary times each step).
+	hack/test.sh $(TEST_STEPS)
 
 .PHONY: test-unit
 test-unit: ## Unit, envtest and real-process tests (race detector on the runtime).
 	hack/setup-envtest.sh etcd kube-apiserver kubectl
-	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test ./... -count=1 -timeout 20m
-	CGO_ENABLED=1 go test -race -count=1 -timeout 20m ./runtime/...
+	KUBEBUILDER_ASSETS="$(K8S_BIN)" hack/gotest.sh unit ./... -count=1 -timeout 20m
+	CGO_ENABLED=1 hack/gotest.sh race -race -count=1 -timeout 20m ./runtime/...
 
 .PHONY: test-fuzz
 test-fuzz: ## Run each fuzz target for FUZZTIME.

@@ -33,6 +33,10 @@ BASE_OVERLAY="$ROOT/config/dev"
 OVERLAY="$DEV/overlay"
 READY_TIMEOUT="${LOTOU_DEV_READY_TIMEOUT:-300s}"
 
+# shellcheck source=hack/lib/progress.sh
+source "$ROOT/hack/lib/progress.sh"
+progress_init
+
 T0=$SECONDS
 log() { printf '[dev %3ds] %s\n' "$((SECONDS - T0))" "$*" >&2; }
 die() {
@@ -46,7 +50,7 @@ cluster_up() {
 		log "local cluster already running (hack/local-cluster.sh down to stop it)"
 		return 0
 	fi
-	log "bringing up the local cluster (first time: ~10 min of builds; progress below)"
+	log "bringing up the local cluster (first time on a new machine: Kubernetes builds, see README for times)"
 	"$ROOT/hack/local-cluster.sh" up >/dev/null || die "local cluster failed to start (see the message above)"
 }
 
@@ -85,7 +89,11 @@ build_images() {
 		ctr --address "$CTRD_SOCK" -n k8s.io images import "$IMAGES/$f.tar" >>"$LOGS/dev-build.log" 2>&1 ||
 			die "importing $f image into containerd failed; read $LOGS/dev-build.log"
 	done
-	log "images imported into containerd (namespace k8s.io): $MANAGER_IMAGE_CT, $NODE_IMAGE_CT"
+	# The same node build under a second name, so docs/quickstart.md can show a rolling image change without a second
+	# build: a different image reference is a new pod template.
+	ctr --address "$CTRD_SOCK" -n k8s.io images tag --force "docker.io/library/$NODE_IMAGE" "docker.io/library/${NODE_IMAGE%:*}:canary" \
+		>>"$LOGS/dev-build.log" 2>&1 || die "tagging ${NODE_IMAGE%:*}:canary failed; read $LOGS/dev-build.log"
+	log "images imported into containerd (namespace k8s.io): $MANAGER_IMAGE_CT, $NODE_IMAGE_CT (also ${NODE_IMAGE%:*}:canary)"
 }
 
 # write_overlay makes $OVERLAY: config/dev with the manager image swapped for its content tag.
@@ -133,8 +141,9 @@ wait_ready() {
 		read -r gen obs ready < <(kc -n "$NS" get lc "$NAME" -o \
 			jsonpath='{.metadata.generation} {.status.observedGeneration} {.status.conditions[?(@.type=="Ready")].status}{"\n"}' 2>/dev/null ||
 			echo "- - -")
-		[[ "$gen" == "$obs" && "$ready" == True ]] && return 0
-		((SECONDS < deadline)) || return 1
+		[[ "$gen" == "$obs" && "$ready" == True ]] && { progress_clear; return 0; }
+		((SECONDS < deadline)) || { progress_clear; return 1; }
+		progress_line "waiting for lc/$NAME: $(kc -n "$NS" get lc "$NAME" --no-headers 2>/dev/null | tr -s ' ' || echo '…') · $(progress_fmt_secs $((SECONDS - T0)))"
 		sleep 1
 	done
 }
@@ -186,26 +195,39 @@ Next, try:
 EOF
 }
 
+# step NAME N FUNC runs one timed step of the STEPS in the summary.
+STEPS=5
+step() {
+	local name=$1 n=$2
+	shift 2
+	progress_step_begin "$name" "$n/$STEPS"
+	"$@"
+	progress_step_end ok
+}
+
 main() {
+	[[ "${1:-up}" == images ]] && STEPS=3
 	case "${1:-up}" in
 	up)
 		mkdir -p "$LOGS"
 		: >"$LOGS/dev-build.log"
 		: >"$LOGS/dev-deploy.log"
-		build_binaries
-		cluster_up
-		build_images
-		deploy_operator
-		apply_sample
+		step "build lotou binaries" 1 build_binaries
+		step "local Kubernetes up" 2 cluster_up
+		step "images into containerd" 3 build_images
+		step "deploy the operator" 4 deploy_operator
+		step "sample LotouCluster to Ready" 5 apply_sample
 		show
+		progress_summary "make dev"
 		;;
 	images)
 		# For hack/e2e.sh: cluster up, binaries and images imported, nothing deployed.
 		mkdir -p "$LOGS"
 		: >"$LOGS/dev-build.log"
-		build_binaries
-		cluster_up
-		build_images
+		step "build lotou binaries" 1 build_binaries
+		step "local Kubernetes up" 2 cluster_up
+		step "images into containerd" 3 build_images
+		progress_summary "cluster and images"
 		;;
 	down) exec "$ROOT/hack/local-cluster.sh" down ;;
 	*)

@@ -54,6 +54,10 @@ source "$ROOT/hack/lib/host.sh"
 # shellcheck source=hack/lib/components.sh
 source "$ROOT/hack/lib/components.sh"
 
+# shellcheck source=hack/lib/progress.sh
+source "$ROOT/hack/lib/progress.sh"
+progress_init
+
 T0=$SECONDS
 log() { printf '[local-cluster %3ds] %s\n' "$((SECONDS - T0))" "$*" >&2; }
 die() {
@@ -75,10 +79,14 @@ install_packages() {
 		>"$LOGS/apt.log" 2>&1 || die "apt-get failed; read $LOGS/apt.log"
 }
 
+# build_binaries builds what the chosen path needs, nothing more: the kwok path has no kubelet, kube-proxy or
+# CoreDNS. setup-envtest.sh draws its live progress on the terminal (LOTOU_PROGRESS_FD) while its full output goes to
+# the build log.
 build_binaries() {
-	local mode=(--all)
-	log "building Kubernetes binaries into $K8S_BIN if needed (cold: ~10 min; log: $LOGS/build.log)"
-	"$ROOT/hack/setup-envtest.sh" "${mode[@]}" >>"$LOGS/build.log" 2>&1 || die "building binaries failed; read $LOGS/build.log"
+	local kwok=$1 want=(--all)
+	[[ $kwok == true ]] && want=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+	log "building Kubernetes binaries into $K8S_BIN if needed (log: $LOGS/build.log)"
+	"$ROOT/hack/setup-envtest.sh" "${want[@]}" >>"$LOGS/build.log" 2>&1 || die "building binaries failed; read $LOGS/build.log"
 	log "building imagetool, pause and probe (log: $LOGS/build.log)"
 	"$ROOT/hack/imagetool" >>"$LOGS/build.log" 2>&1 || die "building imagetool failed; read $LOGS/build.log"
 }
@@ -95,7 +103,7 @@ cmd_up() {
 	local f
 	for f in "$LOGS"/*.log; do [[ -e "$f" ]] && mv -f "$f" "$f.1"; done
 	[[ $kwok == true ]] || install_packages
-	build_binaries
+	build_binaries "$kwok"
 	rm -rf "$PKI" "$KCFG" "$DEV/etcd" "$DEV/kubelet" "$DEV/containerd" "$DEV/cni" "$DEV/kwok" "$DEV/kcm"
 	host_save
 	echo "$kwok" >"$HOSTSTATE/kwok"

@@ -4,8 +4,14 @@
 #
 #   hack/setup-envtest.sh          kube-apiserver + etcd (enough for envtest)
 #   hack/setup-envtest.sh --all    + kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl,
-#                                  kwok, coredns (the local cluster of hack/local-cluster.sh)
+#                                  coredns (the local cluster of hack/local-cluster.sh)
+#   hack/setup-envtest.sh --kwok   + kwok (only hack/local-cluster.sh up --kwok and the kwok benchmark use it)
 #   hack/setup-envtest.sh NAME...  only the named binaries
+#
+# All Kubernetes commands wanted are compiled by one `go build` (one package graph, parallel links), with the same
+# -trimpath flag as `make build` and `make test` so the build cache is shared. On a terminal a live line shows the
+# step (n of N), the package being compiled against the total to compile, and the elapsed time; elsewhere only
+# start and end lines (hack/lib/progress.sh).
 #
 # Idempotent and cached: a binary is skipped when it exists and its recorded version matches. Progress goes to
 # stderr; the last line on stdout is the absolute directory to use as KUBEBUILDER_ASSETS.
@@ -24,14 +30,21 @@ BIN_DIR="${LOTOU_K8S_BIN_DIR:-$ROOT/bin/k8s}"
 GO="${GO:-go}"
 
 ENVTEST_SET=(etcd kube-apiserver)
-ALL_SET=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl kwok coredns)
+ALL_SET=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl coredns)
+KNOWN_SET=("${ALL_SET[@]}" kwok)
 K8S_CMDS=" kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl "
+
+# shellcheck source=hack/lib/progress.sh
+source "$ROOT/hack/lib/progress.sh"
+progress_init
+STEP_N=0
+STEP_TOTAL=0
 
 log() { printf '[setup-envtest] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 usage() {
-	sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 }
 
 # version_of prints the version a binary is built at (recorded next to it after a successful build).
@@ -114,27 +127,48 @@ k8s_ldflags() {
 	echo "$out"
 }
 
-# build_k8s builds the named k8s.io/kubernetes commands in one go build (shared compilation).
+# go_build_progress LABEL DIR BUILD-ARGS... -- PKGS... runs one `go build -v` in DIR with a live count of the
+# packages compiled against the number that are stale; the full -v output goes to stderr (a log when redirected).
+go_build_progress() {
+	local label=$1 dir=$2
+	shift 2
+	local flags=() pkgs=()
+	while [[ $# -gt 0 && "$1" != -- ]]; do
+		flags+=("$1")
+		shift
+	done
+	shift
+	pkgs=("$@")
+	STEP_N=$((STEP_N + 1))
+	local total=0 start=$SECONDS
+	if progress_tty; then
+		progress_line "[$STEP_N/$STEP_TOTAL] $label: counting packages to compile…"
+		total=$(progress_count_stale "$dir" -trimpath -- "${pkgs[@]}")
+	fi
+	progress_note "[setup-envtest $STEP_N/$STEP_TOTAL] building $label${total:+ ($total packages to compile)}"
+	local rc=0
+	(cd "$dir" && CGO_ENABLED=0 "$GO" build -v "${flags[@]}" "${pkgs[@]}" 2>&1) |
+		progress_filter "[$STEP_N/$STEP_TOTAL] $label" "$total" build >&2 || rc=$?
+	[[ $rc -eq 0 && ${PIPESTATUS[0]} -eq 0 ]] || return 1
+	progress_note "[setup-envtest $STEP_N/$STEP_TOTAL] built $label in $(progress_fmt_secs $((SECONDS - start)))"
+}
+
+# build_k8s builds the named k8s.io/kubernetes commands in one go build (one package graph, parallel links).
 build_k8s() {
 	ensure_k8s_module
 	local pkgs=() n
 	for n in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$n"); done
-	local start=$SECONDS
-	log "building $* $K8S_VERSION (cold cache: several minutes)"
-	(cd "$TOOLS/k8s" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "$(k8s_ldflags)" -o "$BIN_DIR/" "${pkgs[@]}") >&2 ||
+	go_build_progress "$* $K8S_VERSION" "$TOOLS/k8s" -trimpath -ldflags "$(k8s_ldflags)" -o "$BIN_DIR/" -- "${pkgs[@]}" ||
 		die "go build of $* failed (see above)"
 	for n in "$@"; do record "$n"; done
-	log "built $* in $((SECONDS - start)) s"
 }
 
 build_tool() { # name module-dir package version
-	local name=$1 mod=$2 pkg=$3 start=$SECONDS
+	local name=$1 mod=$2 pkg=$3
 	ensure_module "$mod"
-	log "building $name $(version_of "$name")"
-	(cd "$TOOLS/$mod" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w" -o "$BIN_DIR/$name" "$pkg") >&2 ||
+	go_build_progress "$name $(version_of "$name")" "$TOOLS/$mod" -trimpath -ldflags "-s -w" -o "$BIN_DIR/$name" -- "$pkg" ||
 		die "go build of $name failed (see above)"
 	record "$name"
-	log "built $name in $((SECONDS - start)) s"
 }
 
 main() {
@@ -146,10 +180,11 @@ main() {
 		case "$1" in
 		--all) want+=("${ALL_SET[@]}") ;;
 		--envtest) want+=("${ENVTEST_SET[@]}") ;;
+		--kwok) want+=(kwok) ;;
 		-h | --help) usage; exit 0 ;;
 		-*) usage; die "unknown flag $1" ;;
 		*)
-			[[ " ${ALL_SET[*]} " == *" $1 "* ]] || die "unknown binary $1 (one of: ${ALL_SET[*]})"
+			[[ " ${KNOWN_SET[*]} " == *" $1 "* ]] || die "unknown binary $1 (one of: ${KNOWN_SET[*]})"
 			want+=("$1")
 			;;
 		esac
@@ -161,27 +196,31 @@ main() {
 	exec 9>"$BIN_DIR/.lock"
 	flock 9
 
-	local n todo_k8s=() seen=" "
+	local n todo_k8s=() todo_tools=() seen=" "
 	for n in "${want[@]}"; do
 		[[ "$seen" == *" $n "* ]] && continue
 		seen+="$n "
-		if up_to_date "$n"; then
-			continue
-		fi
-		case "$n" in
-		etcd) build_tool etcd etcd go.etcd.io/etcd/server/v3 ;;
-		kwok) build_tool kwok kwok sigs.k8s.io/kwok/cmd/kwok ;;
-		coredns) build_tool coredns coredns github.com/coredns/coredns ;;
-		*) [[ "$K8S_CMDS" == *" $n "* ]] && todo_k8s+=("$n") ;;
-		esac
-		# kube-apiserver first, alone, so that envtest can start as early as possible.
-		if [[ "$n" == kube-apiserver && " ${todo_k8s[*]} " == *" kube-apiserver "* ]]; then
-			build_k8s kube-apiserver
-			todo_k8s=()
-		fi
+		up_to_date "$n" && continue
+		if [[ "$K8S_CMDS" == *" $n "* ]]; then todo_k8s+=("$n"); else todo_tools+=("$n"); fi
+	done
+	STEP_TOTAL=${#todo_tools[@]}
+	[[ ${#todo_k8s[@]} -gt 0 ]] && STEP_TOTAL=$((STEP_TOTAL + 1))
+	local t0=$SECONDS
+	# etcd first (small), then every Kubernetes command wanted in one build, then the rest.
+	for n in "${todo_tools[@]}"; do
+		[[ $n == etcd ]] && build_tool etcd etcd go.etcd.io/etcd/server/v3
 	done
 	if [[ ${#todo_k8s[@]} -gt 0 ]]; then
 		build_k8s "${todo_k8s[@]}"
+	fi
+	for n in "${todo_tools[@]}"; do
+		case "$n" in
+		kwok) build_tool kwok kwok sigs.k8s.io/kwok/cmd/kwok ;;
+		coredns) build_tool coredns coredns github.com/coredns/coredns ;;
+		esac
+	done
+	if ((STEP_TOTAL > 0)); then
+		progress_note "[setup-envtest] $STEP_TOTAL build(s) done in $(progress_fmt_secs $((SECONDS - t0)))"
 	fi
 	for n in "${want[@]}"; do
 		up_to_date "$n" || die "$n missing after build"

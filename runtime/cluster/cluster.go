@@ -102,8 +102,8 @@ type Cluster struct {
 	asm      sync.Map // *transport.Conn -> *assembler: paged control messages
 	inc      uint64
 	stats    Stats
-	enc    *msgEncoder
-	cmds   cmdCache
+	enc      *msgEncoder
+	cmds     cmdCache
 
 	mu         sync.Mutex
 	view       *View
@@ -398,8 +398,8 @@ func (c *Cluster) Drain(ctx context.Context) {
 	}
 }
 
-// Flush waits until every frame queued for another node has been written,
-// or ctx ends: the replies of the work this node drained reach their
+// Flush waits until every frame queued on a connected link to another node
+// has been written, or ctx ends: the replies of the work this node drained reach their
 // callers before it announces that it left.
 func (c *Cluster) Flush(ctx context.Context) {
 	t := time.NewTicker(2 * time.Millisecond)
@@ -407,7 +407,9 @@ func (c *Cluster) Flush(ctx context.Context) {
 	for {
 		queued := 0
 		for _, p := range c.tr.Peers() {
-			queued += p.Queued()
+			if p.Conn() != nil { // a peer that is not connected cannot be flushed
+				queued += p.Queued()
+			}
 		}
 		if queued == 0 {
 			return

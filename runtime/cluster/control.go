@@ -148,6 +148,11 @@ func checkControl(c *Control) error {
 // encodeControl checks c and encodes it as one or more frame payloads: the
 // message itself with as many Names as fit PageBytes, then CtlMore pages.
 func encodeControl(c *Control) ([][]byte, error) {
+	if len(c.Err) > maxCtlString { // an explanation: cut, never refused
+		cut := *c
+		cut.Err = c.Err[:maxCtlString]
+		c = &cut
+	}
 	if err := checkControl(c); err != nil {
 		return nil, fmt.Errorf("encoding control %#x: %w", byte(c.Type), err)
 	}
@@ -187,16 +192,24 @@ func splitNames(names []NameEntry, limit int) [][]NameEntry {
 const binaryUvarintMax = 10
 
 // assembler joins a paged control message (a message with More, then its
-// CtlMore pages) received on one connection.
+// CtlMore pages) received on one connection. Other messages that arrive
+// while pages are awaited (frames queued before a registration went out
+// ahead of its later pages) are held and handed out after the joined
+// message, so it keeps its place first.
 type assembler struct {
 	msg   *Control
 	bytes int
+	held  []*Control
 }
 
+// maxHeld bounds the messages held while a paged message is assembled.
+const maxHeld = 1 << 14
+
 // add takes the next control message of the connection and returns the
-// complete message when it has one.
-func (a *assembler) add(c *Control) (*Control, error) {
-	if c.Type == CtlMore {
+// messages ready to handle, in order (none while pages are awaited).
+func (a *assembler) add(c *Control) ([]*Control, error) {
+	switch {
+	case c.Type == CtlMore:
 		if a.msg == nil {
 			return nil, fmt.Errorf("%w: a page with nothing before it", ErrBadFrame)
 		}
@@ -204,25 +217,33 @@ func (a *assembler) add(c *Control) (*Control, error) {
 			a.bytes += len(n.Name) + 8
 		}
 		if a.bytes > maxTableBytes {
-			a.msg = nil
+			a.reset()
 			return nil, fmt.Errorf("%w: paged table above %d bytes", ErrBadFrame, maxTableBytes)
 		}
 		a.msg.Names = append(a.msg.Names, c.Names...)
 		if c.More {
 			return nil, nil
 		}
-		m := a.msg
-		a.msg, a.bytes = nil, 0
-		m.More = false
-		return m, nil
-	}
-	if c.More {
+		out := append([]*Control{a.msg}, a.held...)
+		out[0].More = false
+		a.msg, a.bytes, a.held = nil, 0, nil
+		return out, nil
+	case a.msg != nil:
+		if len(a.held) >= maxHeld || c.More {
+			a.reset()
+			return nil, fmt.Errorf("%w: %d messages while a paged message is incomplete", ErrBadFrame, maxHeld)
+		}
+		a.held = append(a.held, c)
+		return nil, nil
+	case c.More:
 		a.msg, a.bytes = c, 0
 		return nil, nil
+	default:
+		return []*Control{c}, nil
 	}
-	a.msg = nil // a new message ends any unfinished one
-	return c, nil
 }
+
+func (a *assembler) reset() { a.msg, a.bytes, a.held = nil, 0, nil }
 
 // appendControl encodes c; every field is written, in a fixed order.
 func appendControl(b []byte, c *Control) []byte {

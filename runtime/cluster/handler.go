@@ -24,7 +24,8 @@ type effects struct {
 // those replies may still be in flight on the direct link. c.mu is held.
 func (c *Cluster) markDownLocked(id uint16, e *effects) {
 	e.down = append(e.down, id)
-	if d := c.draining.Load(); d != nil && (*d)[id] {
+	_, leaving := c.lateFail[id] // it left after draining; its links close now
+	if d := c.draining.Load(); leaving || (d != nil && (*d)[id]) {
 		if e.late == nil {
 			e.late = map[uint16]bool{}
 		}
@@ -126,25 +127,26 @@ func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
 		return
 	}
 	m, err := decodeControl(payload)
-	if err == nil && (m.More || m.Type == CtlMore) {
-		a, _ := c.asm.LoadOrStore(conn, &assembler{})
-		m, err = a.(*assembler).add(m)
-		if m == nil && err == nil {
-			return // more pages to come
-		}
-	} else if err == nil {
-		if a, ok := c.asm.Load(conn); ok {
-			a.(*assembler).msg = nil // an unfinished paged message is abandoned
-		}
-	}
 	if err != nil {
-		c.log.Info("Dropping control frame", "peer", conn.RemoteAddr().String(), "err", err.Error())
+		c.log.Info("Dropping control frame", "peer", peerAddr(conn), "err", err.Error())
 		return
 	}
-	if c.opts.Role == contract.RoleMaster {
-		c.masterControl(conn, m)
-	} else if conn.Peer() != nil && conn.Peer() == c.master {
-		c.slaveControl(m)
+	ready := []*Control{m}
+	if a, ok := c.asm.Load(conn); ok || m.More || m.Type == CtlMore {
+		if !ok {
+			a, _ = c.asm.LoadOrStore(conn, &assembler{})
+		}
+		if ready, err = a.(*assembler).add(m); err != nil {
+			c.log.Info("Dropping paged control message", "peer", peerAddr(conn), "err", err.Error())
+			return
+		}
+	}
+	for _, m := range ready {
+		if c.opts.Role == contract.RoleMaster {
+			c.masterControl(conn, m)
+		} else if conn != nil && conn.Peer() != nil && conn.Peer() == c.master {
+			c.slaveControl(m)
+		}
 	}
 }
 
@@ -192,7 +194,7 @@ func (c *Cluster) putArgs(a *[4]any) {
 func (c *Cluster) notAttached(conn *transport.Conn, payload []byte) {
 	m, err := decodeMessage(payload, c.opts.Codec)
 	if err != nil || (m.Kind != core.KindCall && m.Kind != core.KindRequest) {
-		c.log.V(1).Info("Dropping data frame: node not started", "peer", conn.RemoteAddr().String())
+		c.log.V(1).Info("Dropping data frame: node not started", "peer", peerAddr(conn))
 		return
 	}
 	reply := core.Message{Kind: core.KindReply, To: m.From, From: m.To, Session: m.Session,
@@ -217,7 +219,7 @@ func (c *Cluster) undecodable(conn *transport.Conn, m *core.Message, err error) 
 			reason = core.DropUnknownKind
 		}
 		k.Drop(reason)
-		c.log.V(1).Info("Dropping data frame", "peer", conn.RemoteAddr().String(), "err", err.Error())
+		c.log.V(1).Info("Dropping data frame", "peer", peerAddr(conn), "err", err.Error())
 		return
 	}
 	c.stats.In[m.Kind].Add(1)
@@ -233,7 +235,7 @@ func (c *Cluster) undecodable(conn *transport.Conn, m *core.Message, err error) 
 		k.Refuse(m, uerr, core.DropDecode)
 		if m.Kind == core.KindSend {
 			c.log.Info("Dropping message whose arguments do not decode (unregistered type, limit, kind mismatch)", "from", m.From.String(), "to", m.To.String(),
-				"cmd", m.Cmd, "peer", conn.RemoteAddr().String(), "err", err.Error())
+				"cmd", m.Cmd, "peer", peerAddr(conn), "err", err.Error())
 		}
 	}
 }
@@ -311,6 +313,14 @@ func (c *Cluster) ConnDown(conn *transport.Conn, err error) {
 	c.runEffects(e)
 }
 
+// peerAddr names the other end of conn for logs.
+func peerAddr(conn *transport.Conn) string {
+	if conn == nil {
+		return ""
+	}
+	return conn.RemoteAddr().String()
+}
+
 func errText(err error) string {
 	if err == nil {
 		return ""
@@ -323,7 +333,7 @@ func (c *Cluster) sendConn(conn *transport.Conn, m *Control) {
 		return
 	}
 	if err := sendFrames(conn, m); err != nil {
-		c.log.V(1).Info("Control message not sent", "peer", conn.RemoteAddr().String(), "err", err.Error())
+		c.log.V(1).Info("Control message not sent", "peer", peerAddr(conn), "err", err.Error())
 	}
 }
 
@@ -359,13 +369,17 @@ func sendFrames(s frameSender, m *Control) error {
 func (c *Cluster) masterControl(conn *transport.Conn, m *Control) {
 	var e effects
 	c.mu.Lock()
+	if c.ms == nil { // not started: Start holds c.mu until the table exists
+		c.mu.Unlock()
+		return
+	}
 	now := c.opts.Now()
 	from, registered := c.connNode[conn]
 	switch m.Type {
 	case CtlRegister:
 		id, outs := c.ms.Register(now, m)
 		if id == 0 {
-			c.log.Info("Refused node", "name", m.Name, "addr", conn.RemoteAddr().String(), "reason", outs[0].Msg.Err)
+			c.log.Info("Refused node", "name", m.Name, "addr", peerAddr(conn), "reason", outs[0].Msg.Err)
 			c.sendConn(conn, outs[0].Msg)
 			break
 		}
@@ -492,6 +506,9 @@ func (c *Cluster) slaveControl(m *Control) {
 			p.done <- err
 		}
 	}
+	// Heard from the master until now: handling a large table may take
+	// longer than the heartbeat timeout, and that is our delay, not its.
+	c.masterSeen = c.opts.Now()
 	c.mu.Unlock()
 	c.runEffects(e)
 }

@@ -145,17 +145,7 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 		}
 	}
 	if m, ok := s.members[id]; ok && m.Up { // re-registration over a new connection
-		want := map[string]bool{}
-		for _, n := range req.Names {
-			want[n.Name] = true
-		}
-		for _, name := range s.namesOf(id) {
-			if !want[name] {
-				svc := s.names[name]
-				delete(s.names, name)
-				outs = append(outs, Output{To: Broadcast, Msg: &Control{Type: CtlNameDel, Name: name, Service: svc}})
-			}
-		}
+		outs = append(outs, s.dropUnlisted(id, req.Names)...)
 	}
 	role := req.Role
 	if role != RoleClient {
@@ -164,20 +154,12 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 	s.members[id] = &member{NodeEntry: NodeEntry{ID: id, Name: req.Name, Addr: req.Addr, Role: role, Up: true, Inc: req.Inc}, lastSeen: now}
 	var adds []Output
 	var refused []string
-	for _, n := range req.Names {
-		if role == RoleClient {
-			break
-		}
-		switch out, err := s.setName(id, n.Name, n.ID); {
-		case err != nil:
-			refused = append(refused, n.Name)
-		case out != nil:
-			adds = append(adds, *out)
-		}
+	if role != RoleClient {
+		adds, refused = s.addNames(id, req.Names)
 	}
 	welcome := &Control{Type: CtlWelcome, ID: id, Nodes: s.Nodes(), Names: s.Names(), Heartbeat: uint64(s.timeout / missedBeats)}
 	if len(refused) > 0 {
-		welcome.Err = fmt.Sprintf("names held by other nodes: %v", refused)
+		welcome.Err = fmt.Sprintf("%d names held by other nodes, first %q", len(refused), refused[0])
 	}
 	outs = append([]Output{{To: id, Msg: welcome}}, outs...)
 	if role != RoleClient {
@@ -186,19 +168,63 @@ func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
 	return id, append(outs, adds...)
 }
 
+// dropUnlisted removes the names node id holds that names does not list
+// (a re-registration says what the node holds now).
+func (s *MasterState) dropUnlisted(id uint16, names []NameEntry) []Output {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n.Name] = true
+	}
+	var outs []Output
+	for _, name := range s.namesOf(id) {
+		if !want[name] {
+			svc := s.names[name]
+			delete(s.names, name)
+			outs = append(outs, Output{To: Broadcast, Msg: &Control{Type: CtlNameDel, Name: name, Service: svc}})
+		}
+	}
+	return outs
+}
+
+// addNames binds the names of a registration to node id. It returns one
+// push for all the names added (paged on the wire if large, not one frame
+// per name) and the names refused.
+func (s *MasterState) addNames(id uint16, names []NameEntry) ([]Output, []string) {
+	var added []NameEntry
+	var refused []string
+	for _, n := range names {
+		switch out, err := s.setName(id, n.Name, n.ID); {
+		case err != nil:
+			refused = append(refused, n.Name)
+		case out != nil:
+			added = append(added, n)
+		}
+	}
+	switch len(added) {
+	case 0:
+		return nil, refused
+	case 1:
+		return []Output{{To: Broadcast, Msg: &Control{Type: CtlNameAdd, Name: added[0].Name, Service: added[0].ID}}}, refused
+	default:
+		return []Output{{To: Broadcast, Msg: &Control{Type: CtlNameAdd, Names: added}}}, refused
+	}
+}
+
 // liveNamesake returns the member that keeps req's node name against req:
 // another incarnation under the same name that is up, still connected and
 // heard from within the timeout. The live node keeps its name and the
 // newcomer is refused; once the old one's connection is gone or it fell
 // silent, the newcomer takes over (and the old one, if it comes back, is
 // the one refused), so two processes never evict each other in turn.
-// Incarnation 0 (an unknown one) never conflicts.
+// Incarnation 0 (an unknown one) never conflicts, and a light client
+// (lotouctl) keeps no name against anybody: its name is not an identity
+// anybody routes to.
 func (s *MasterState) liveNamesake(now time.Time, req *Control) *member {
 	if req.Inc == 0 {
 		return nil
 	}
 	for _, m := range s.sortedMembers() {
-		if m.Name == req.Name && m.Up && m.Inc != 0 && m.Inc != req.Inc && !m.connLost && now.Sub(m.lastSeen) <= s.timeout {
+		if m.Name == req.Name && m.Up && m.Role != RoleClient && m.Inc != 0 && m.Inc != req.Inc && !m.connLost && now.Sub(m.lastSeen) <= s.timeout {
 			return m
 		}
 	}

@@ -130,6 +130,20 @@ func (c *Cluster) ConnectedPeers() int {
 	return n
 }
 
+// QueuedBytes returns, per outbound link (by peer name, else address), the
+// bytes waiting in its send queue.
+func (c *Cluster) QueuedBytes() map[string]int {
+	out := map[string]int{}
+	for _, p := range c.tr.Peers() {
+		name := p.Addr()
+		if conn := p.Conn(); conn != nil && conn.Remote().Name != "" {
+			name = conn.Remote().Name
+		}
+		out[name] += p.Queued()
+	}
+	return out
+}
+
 // PeerStat is the traffic of one link, for metrics.
 type PeerStat struct {
 	// Peer names the other end: a node name or address.

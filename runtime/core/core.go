@@ -92,12 +92,12 @@ func New(opts Options) (*Core, error) {
 		inc:       opts.Incarnation,
 		self:      MakeIncID(opts.Node, opts.Incarnation, 0),
 		hooksDone: make(chan struct{}),
-		log:    opts.Logger,
-		mbSize: opts.MailboxSize,
-		regTO:  opts.RegistryTimeout,
-		stopTO: opts.StopTimeout,
-		callTO: opts.CallTimeout,
-		local:  NewLocalRegistry(),
+		log:       opts.Logger,
+		mbSize:    opts.MailboxSize,
+		regTO:     opts.RegistryTimeout,
+		stopTO:    opts.StopTimeout,
+		callTO:    opts.CallTimeout,
+		local:     NewLocalRegistry(),
 	}
 	if c.log.GetSink() == nil {
 		c.log = logr.Discard()

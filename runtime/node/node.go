@@ -252,9 +252,9 @@ func (n *Node) shutdown(ctx context.Context, k *core.Core) error {
 		dcancel()
 	}
 	err := k.Stop(sctx)
+	n.log.Info("Leaving", "name", n.opts.Name)
 	if n.cl != nil {
 		n.cl.Flush(sctx)
-		n.log.Info("Leaving", "name", n.opts.Name)
 		n.cl.Leave()
 		// The leave itself must go out even if draining used up sctx.
 		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout(sctx))
