@@ -89,6 +89,9 @@ func TestTwoPhaseLeave(t *testing.T) {
 	if _, err := a.core.Lookup(ctx, "work"); !errors.Is(err, core.ErrNodeDraining) {
 		t.Errorf("lookup of a draining node's name: %v, want ErrNodeDraining", err)
 	}
+	if _, err := b.core.Lookup(ctx, "work"); err != nil {
+		t.Errorf("the draining node's own lookup of its name: %v, want it found", err)
+	}
 	close(release)
 	for range 3 {
 		r := <-results

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -16,65 +15,6 @@ type effects struct {
 	events []core.Event
 	down   []uint16
 	late   map[uint16]bool // down nodes that were draining: fail their calls later
-}
-
-// markDownLocked records that node id is gone or unreachable. Calls pending
-// on a node that was draining fail only after a grace of one heartbeat
-// interval (failLate): it answered what it accepted before leaving, and
-// those replies may still be in flight on the direct link. c.mu is held.
-func (c *Cluster) markDownLocked(id uint16, e *effects) {
-	e.down = append(e.down, id)
-	_, leaving := c.lateFail[id] // it left after draining; its links close now
-	if d := c.draining.Load(); leaving || (d != nil && (*d)[id]) {
-		if e.late == nil {
-			e.late = map[uint16]bool{}
-		}
-		e.late[id] = true
-		if _, ok := c.lateFail[id]; !ok {
-			c.lateFail[id] = c.opts.Now().Add(c.heartbeat())
-		}
-	}
-}
-
-// failLate fails the calls still pending on drained nodes whose grace has
-// passed.
-func (c *Cluster) failLate(now time.Time) {
-	var due []uint16
-	c.mu.Lock()
-	for id, at := range c.lateFail {
-		if !now.Before(at) {
-			due = append(due, id)
-			delete(c.lateFail, id)
-		}
-	}
-	c.mu.Unlock()
-	k := c.core.Load()
-	if k == nil {
-		return
-	}
-	for _, id := range due {
-		k.FailNode(core.NodeID(id), fmt.Errorf("node %d left the cluster after draining: %w", id, core.ErrNodeDown))
-	}
-}
-
-// refreshDrainingLocked recomputes the set of draining nodes from the view
-// and notices the master's confirmation of our own draining. c.mu is held.
-func (c *Cluster) refreshDrainingLocked() {
-	set := c.view.drainingSet()
-	if set == nil {
-		if c.draining.Load() != nil {
-			c.draining.Store(nil)
-		}
-	} else {
-		c.draining.Store(&set)
-	}
-	if c.selfDraining && set[uint16(c.ID())] {
-		select {
-		case <-c.drainSeen:
-		default:
-			close(c.drainSeen)
-		}
-	}
 }
 
 func (c *Cluster) runEffects(e effects) {
@@ -146,96 +86,6 @@ func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
 			c.masterControl(conn, m)
 		} else if conn != nil && conn.Peer() != nil && conn.Peer() == c.master {
 			c.slaveControl(m)
-		}
-	}
-}
-
-func (c *Cluster) handleData(conn *transport.Conn, payload []byte) {
-	k := c.core.Load()
-	if k == nil {
-		c.notAttached(conn, payload)
-		return
-	}
-	// DeliverLocal copies what it keeps (the mailbox stores the fields) and
-	// does not retain m itself, so the message lives on this goroutine's
-	// stack. Only a reply's Args are handed over (to the caller); the
-	// arguments of other kinds are decoded into a reused slice.
-	var msg core.Message
-	m := &msg
-	var scratch *[4]any
-	var dst []any
-	if payload[0] != byte(core.KindReply) {
-		scratch = c.argBufs.Get().(*[4]any)
-		dst = scratch[:0]
-		defer c.putArgs(scratch)
-	}
-	if err := decodeMessageInto(m, payload, c.opts.Codec, &c.cmds, dst); err != nil {
-		c.undecodable(conn, m, err)
-		return
-	}
-	c.stats.In[m.Kind].Add(1)
-	if m.Kind == core.KindReply && c.opts.ObserveCall != nil {
-		c.observeReply(m.Session)
-	}
-	if err := k.DeliverLocal(m); err != nil {
-		c.log.V(1).Info("Remote message not delivered", "to", m.To.String(), "cmd", m.Cmd, "err", err.Error())
-	}
-}
-
-// putArgs clears a decoding scratch slice and keeps it for reuse.
-func (c *Cluster) putArgs(a *[4]any) {
-	clear(a[:])
-	c.argBufs.Put(a)
-}
-
-// notAttached answers a Call or Request that arrived before the core was
-// attached (the node is starting): its caller gets an error at once instead
-// of waiting for its deadline.
-func (c *Cluster) notAttached(conn *transport.Conn, payload []byte) {
-	m, err := decodeMessage(payload, c.opts.Codec)
-	if err != nil || (m.Kind != core.KindCall && m.Kind != core.KindRequest) {
-		c.log.V(1).Info("Dropping data frame: node not started", "peer", peerAddr(conn))
-		return
-	}
-	reply := core.Message{Kind: core.KindReply, To: m.From, From: m.To, Session: m.Session,
-		Err: fmt.Sprintf("node %q is starting: %v", c.opts.Name, core.ErrStopped), Code: core.CodeOf(core.ErrStopped)}
-	if derr := c.Deliver(&reply); derr != nil {
-		c.log.V(1).Info("Error reply not sent", "to", m.From.String(), "err", derr.Error())
-	}
-}
-
-// undecodable handles a data frame that did not decode. If its header did
-// (only the arguments failed: an unregistered type, a limit, a kind
-// mismatch), a Call or Request gets an error reply naming the reason at
-// once (the caller would otherwise wait for its deadline), a reply fails
-// the local caller the same way and a Send is counted as dropped. A frame
-// whose header did not decode cannot be answered: it is counted and
-// dropped.
-func (c *Cluster) undecodable(conn *transport.Conn, m *core.Message, err error) {
-	k := c.core.Load()
-	if !errors.Is(err, errBadArgs) {
-		reason := core.DropDecode
-		if errors.Is(err, errUnknownKind) {
-			reason = core.DropUnknownKind
-		}
-		k.Drop(reason)
-		c.log.V(1).Info("Dropping data frame", "peer", peerAddr(conn), "err", err.Error())
-		return
-	}
-	c.stats.In[m.Kind].Add(1)
-	uerr := fmt.Errorf("node %q cannot decode %q for %v: %w: %w", c.opts.Name, m.Cmd, m.To, core.ErrUndeliverable, err)
-	switch m.Kind {
-	case core.KindReply: // the caller is here: fail its call now
-		m.Args, m.Err, m.Code = nil, uerr.Error(), core.CodeOf(core.ErrUndeliverable)
-		if derr := k.DeliverLocal(m); derr != nil {
-			c.log.V(1).Info("Remote message not delivered", "to", m.To.String(), "err", derr.Error())
-		}
-	default:
-		m.Args = nil
-		k.Refuse(m, uerr, core.DropDecode)
-		if m.Kind == core.KindSend {
-			c.log.Info("Dropping message whose arguments do not decode (unregistered type, limit, kind mismatch)", "from", m.From.String(), "to", m.To.String(),
-				"cmd", m.Cmd, "peer", peerAddr(conn), "err", err.Error())
 		}
 	}
 }

@@ -251,7 +251,7 @@ func (c *Cluster) Unregister(_ context.Context, name string, id core.ServiceID) 
 func (c *Cluster) Lookup(ctx context.Context, name string) (core.ServiceID, error) {
 	c.mu.Lock()
 	if svc, ok := c.view.Lookup(name); ok {
-		draining := c.view.Draining(uint16(core.ServiceID(svc).Node()))
+		draining := c.drainingHolderLocked(svc)
 		c.mu.Unlock()
 		if draining {
 			return 0, fmt.Errorf("looking up %q: held by %v: %w", name, core.ServiceID(svc), core.ErrNodeDraining)
@@ -281,10 +281,18 @@ func (c *Cluster) Lookup(ctx context.Context, name string) (core.ServiceID, erro
 		delete(c.waiters, name)
 	}
 	if svc, ok := c.view.Lookup(name); ok {
-		if c.view.Draining(uint16(core.ServiceID(svc).Node())) {
+		if c.drainingHolderLocked(svc) {
 			return 0, fmt.Errorf("looking up %q: held by %v: %w", name, core.ServiceID(svc), core.ErrNodeDraining)
 		}
 		return core.ServiceID(svc), nil
 	}
 	return 0, fmt.Errorf("looking up %q: not registered in the cluster: %w", name, core.ErrServiceNotFound)
+}
+
+// drainingHolderLocked reports whether svc lives on another node that is
+// leaving: its names are not handed out any more. This node's own services
+// stay reachable for its stop hooks while it drains. c.mu is held.
+func (c *Cluster) drainingHolderLocked(svc uint64) bool {
+	node := uint16(core.ServiceID(svc).Node())
+	return node != uint16(c.ID()) && c.view.Draining(node)
 }
