@@ -219,30 +219,28 @@ func pathFault(r *CallRec, evs []Event, grace time.Duration) string {
 }
 
 // collateral explains a relayed Call with no fault on its path: if another
-// Call through the same relay started before it and was still running, this
-// one's relay handler may have run nested inside that one's wait (a handler
-// waiting in a Call keeps dispatching its mailbox), and a nested Call is cut
-// at the enclosing Call's deadline and returns only after it (last in, first
-// out). It returns "/relay-nested", plus "-behind-<kind>" when that earlier
-// Call had a fault on its own target, or "".
+// Call through the same relay overlapped it and had a fault on its own
+// target, the relay service was held by that Call. A handler waiting in a
+// Call keeps dispatching its mailbox, but nested Calls return last in, first
+// out and are cut at the enclosing Call's deadline, and Service.Lookup of a
+// name that is gone blocks the whole service for the lookup timeout. It
+// returns "/relay-behind-<kind>" or "".
 func collateral(r *CallRec, calls []CallRec, evs []Event, grace time.Duration) string {
 	if r.Via == "" {
 		return ""
 	}
-	out := ""
 	for i := range calls {
 		q := &calls[i]
-		if q.ID == r.ID || q.Via != r.Via || !q.Returned || !q.Start.Before(r.Start) || !r.Start.Before(q.End) {
+		if q.ID == r.ID || q.Via != r.Via || !q.Returned || !q.Start.Before(r.End) || !r.Start.Before(q.End) {
 			continue
 		}
-		out = "/relay-nested"
 		for _, e := range evs {
-			if e.Node == q.Target && q.Start.Before(e.End.Add(grace)) && e.Start.Before(q.End) {
-				return "/relay-nested-behind-" + e.Kind
+			if excuses[e.Kind] && e.Node == q.Target && q.Start.Before(e.End.Add(grace)) && e.Start.Before(q.End) {
+				return "/relay-behind-" + e.Kind
 			}
 		}
 	}
-	return out
+	return ""
 }
 
 // countText renders counts sorted by key, "" when empty.
