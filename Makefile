@@ -22,6 +22,12 @@ export CGO_ENABLED ?= 0
 # Seconds each fuzz target runs inside `make test`.
 FUZZTIME ?= 5s
 
+# Chaos runs: `make chaos DURATION=30m` is the soak; `make test-chaos` the short run inside `make test`,
+# which asserts only CHAOS_SHORT_ASSERT (the invariants that hold today; see docs/reliability.md).
+DURATION ?= 30m
+CHAOS_SHORT ?= 60s
+CHAOS_SHORT_ASSERT ?= no-hang,at-most-once,ok-ran,names-agree,resources,harness-clean
+
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
 
@@ -73,10 +79,10 @@ setup-k8s: ## Build every Kubernetes binary the local cluster needs into bin/k8s
 ##@ Test
 
 # The steps of `make test`, in order; hack/test.sh times each and prints a summary.
-TEST_STEPS ?= test-unit test-browser test-fuzz test-bench-build test-e2e
+TEST_STEPS ?= test-unit test-browser test-fuzz test-bench-build test-chaos test-e2e
 
 .PHONY: test
-test: ## Run every test: unit, envtest, process, browser, fuzz (short), bench build, e2e (a summary times each step).
+test: ## Run every test: unit, envtest, process, browser, fuzz (short), bench build, chaos (short), e2e (a summary times each step).
 	hack/test.sh $(TEST_STEPS)
 
 .PHONY: test-unit
@@ -96,6 +102,14 @@ test-fuzz: ## Run each fuzz target for FUZZTIME.
 .PHONY: test-bench-build
 test-bench-build: ## Compile the bench module and run its benchmarks once (1x) to prove they work.
 	cd bench && go vet ./... && go test -count=1 -run '^$$' -bench . -benchtime=1x ./...
+
+.PHONY: test-chaos
+test-chaos: ## Short chaos run (CHAOS_SHORT): real nodes in network namespaces, random faults, invariant table (needs root).
+	CHAOS_ASSERT="$(CHAOS_SHORT_ASSERT)" hack/chaos.sh run $(CHAOS_SHORT)
+
+.PHONY: chaos
+chaos: ## Chaos soak for DURATION (default 30m), every invariant asserted; the table goes to stdout (needs root).
+	CHAOS_ASSERT=all hack/chaos.sh run $(DURATION)
 
 .PHONY: test-e2e
 test-e2e: ## End-to-end tests on a real one-node Kubernetes (needs root; brings it up and down).
