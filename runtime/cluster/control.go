@@ -112,9 +112,11 @@ const (
 	MaxNameLen   = 1024
 	maxCtlString = MaxNameLen
 	maxCtlList   = 1 << 20
-	// maxTableBytes bounds the assembled Names of one paged message (the
-	// whole name table), against a peer sending pages for ever.
-	maxTableBytes = 1 << 30
+	// maxTableBytes bounds the memory a paged message being assembled takes
+	// (its pages and the messages held behind it, counted as decoded, see
+	// decodedSize), against a peer sending pages or held messages for ever:
+	// a million names of 100 bytes fit.
+	maxTableBytes = 128 << 20
 	// PageBytes bounds the encoded size of one control frame's Names: a
 	// table larger than that goes in CtlMore pages, so any table fits the
 	// transport's frame limit.
@@ -213,12 +215,9 @@ func (a *assembler) add(c *Control) ([]*Control, error) {
 		if a.msg == nil {
 			return nil, fmt.Errorf("%w: a page with nothing before it", ErrBadFrame)
 		}
-		for _, n := range c.Names {
-			a.bytes += len(n.Name) + 8
-		}
-		if a.bytes > maxTableBytes {
+		if a.bytes += decodedSize(c); a.bytes > maxTableBytes {
 			a.reset()
-			return nil, fmt.Errorf("%w: paged table above %d bytes", ErrBadFrame, maxTableBytes)
+			return nil, fmt.Errorf("%w: paged message above %d bytes", ErrBadFrame, maxTableBytes)
 		}
 		a.msg.Names = append(a.msg.Names, c.Names...)
 		if c.More {
@@ -229,14 +228,14 @@ func (a *assembler) add(c *Control) ([]*Control, error) {
 		a.msg, a.bytes, a.held = nil, 0, nil
 		return out, nil
 	case a.msg != nil:
-		if len(a.held) >= maxHeld || c.More {
+		if a.bytes += decodedSize(c); len(a.held) >= maxHeld || c.More || a.bytes > maxTableBytes {
 			a.reset()
-			return nil, fmt.Errorf("%w: %d messages while a paged message is incomplete", ErrBadFrame, maxHeld)
+			return nil, fmt.Errorf("%w: %d messages (%d bytes) while a paged message is incomplete", ErrBadFrame, len(a.held)+1, a.bytes)
 		}
 		a.held = append(a.held, c)
 		return nil, nil
 	case c.More:
-		a.msg, a.bytes = c, 0
+		a.msg, a.bytes = c, decodedSize(c)
 		return nil, nil
 	default:
 		return []*Control{c}, nil
@@ -244,6 +243,28 @@ func (a *assembler) add(c *Control) ([]*Control, error) {
 }
 
 func (a *assembler) reset() { a.msg, a.bytes, a.held = nil, 0, nil }
+
+// Sizes of the decoded structs on 64-bit platforms (pinned by
+// TestDecodedSizes): a list entry costs its struct, not its wire bytes,
+// which may be as few as 2.
+const (
+	controlStructSize   = 176
+	nodeEntryStructSize = 72
+	nameEntryStructSize = 24
+)
+
+// decodedSize is about the memory c takes once decoded.
+func decodedSize(c *Control) int {
+	n := controlStructSize + len(c.Name) + len(c.Addr) + len(c.Role) + len(c.Err) +
+		len(c.Nodes)*nodeEntryStructSize + len(c.Names)*nameEntryStructSize
+	for _, e := range c.Nodes {
+		n += len(e.Name) + len(e.Addr) + len(e.Role)
+	}
+	for _, e := range c.Names {
+		n += len(e.Name)
+	}
+	return n
+}
 
 // appendControl encodes c; every field is written, in a fixed order.
 func appendControl(b []byte, c *Control) []byte {

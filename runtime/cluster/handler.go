@@ -66,6 +66,12 @@ func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
 		c.handleData(conn, payload)
 		return
 	}
+	if c.opts.Role != contract.RoleMaster && (conn == nil || conn.Peer() == nil || conn.Peer() != c.master) {
+		// Only the master sends a node control messages: anything else is
+		// dropped before it is decoded or held for assembly.
+		c.log.V(1).Info("Dropping control frame not from the master", "peer", peerAddr(conn))
+		return
+	}
 	m, err := decodeControl(payload)
 	if err != nil {
 		c.log.Info("Dropping control frame", "peer", peerAddr(conn), "err", err.Error())
@@ -84,7 +90,7 @@ func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
 	for _, m := range ready {
 		if c.opts.Role == contract.RoleMaster {
 			c.masterControl(conn, m)
-		} else if conn != nil && conn.Peer() != nil && conn.Peer() == c.master {
+		} else {
 			c.slaveControl(m)
 		}
 	}

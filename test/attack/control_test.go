@@ -1,0 +1,105 @@
+package attack
+
+import (
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/lotou-io/lotou/runtime/contract"
+)
+
+// Control frames as runtime/cluster/control.go encodes them: type, seq, id,
+// name, addr, role, service, err, heartbeat, inc, code, more, nodes, names.
+const (
+	ctlRegister  = 0x80
+	ctlHeartbeat = 0x88
+	ctlMore      = 0x8b
+)
+
+// controlFrame is a framed control message of type typ with every string
+// empty, the More flag more, nodes empty node entries and names empty name
+// entries: the smallest encoding of the largest decoded lists.
+func controlFrame(typ byte, more bool, nodes, names int) []byte {
+	b := []byte{typ, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} // seq … code: ten zero uvarints and empty strings
+	if more {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = binary.AppendUvarint(b, uint64(nodes))
+	for range nodes {
+		b = append(b, 0, 0, 0, 0, 0, 0) // id, name, addr, role, flags, inc
+	}
+	b = binary.AppendUvarint(b, uint64(names))
+	for range names {
+		b = append(b, 0, 0) // name, id
+	}
+	return append(binary.LittleEndian.AppendUint32(nil, uint32(len(b))), b...)
+}
+
+// maxEntries is how many empty node entries fit a frame of the default
+// 4 MiB limit: each decodes into a 72-byte NodeEntry.
+const maxEntries = (4<<20 - 64) / 6
+
+// TestHostileControl: an authenticated peer (a compromised slave or client
+// holding the token) starts a paged control message and never finishes it,
+// sending instead frames that decode into large lists, or pages of empty
+// names. The node must not hold them all: its RSS stays bounded and it
+// keeps answering calls.
+func TestHostileControl(t *testing.T) {
+	e := newEnv(t)
+	m := e.node(contract.RoleMaster, "m", "", 0)
+	eventually(t, "master ready", 10*time.Second, func() bool { return ready(m) })
+	a := e.node(contract.RoleSlave, "a", m.addr, 0)
+	eventually(t, "a ready", 10*time.Second, func() bool { return ready(a) })
+	calls := newCaller(t, m.addr, "m", "a")
+	eventually(t, "calls answered", 10*time.Second, func() bool { return calls.ok.Load() >= 4 })
+	calls.bad.Store(0)
+
+	const frames = 12 // 48 MiB sent; held whole, about 600 MiB decoded
+	held := func(int) [][]byte {
+		out := [][]byte{controlFrame(ctlHeartbeat, true, 0, 0)}
+		big := controlFrame(ctlHeartbeat, false, maxEntries, 0)
+		for range frames {
+			out = append(out, big)
+		}
+		return out
+	}
+	pages := func(int) [][]byte {
+		out := [][]byte{controlFrame(ctlRegister, true, 0, 0)}
+		page := controlFrame(ctlMore, true, 0, (4<<20-64)/2)
+		for range frames {
+			out = append(out, page)
+		}
+		return out
+	}
+	t.Run("messages held behind an unfinished page, to a slave", func(t *testing.T) { flood(t, a, 1, held) })
+	t.Run("messages held behind an unfinished page, to the master", func(t *testing.T) { flood(t, m, 1, held) })
+	t.Run("pages of empty names, to a slave", func(t *testing.T) { flood(t, a, 1, pages) })
+	t.Run("pages of empty names, to the master", func(t *testing.T) { flood(t, m, 1, pages) })
+
+	// A slave takes control messages from its master only: it holds
+	// nothing. The master assembles a registration's pages up to the
+	// cluster package's 128 MiB bound (a million names of 100 bytes),
+	// twice that in RSS for slice growth and garbage.
+	for _, b := range []struct {
+		p     *proc
+		bound int64
+	}{{a, rssBound}, {m, rssBound + 2*128<<20}} {
+		select {
+		case <-b.p.done:
+			t.Fatalf("%s exited during the attacks", b.p.name)
+		default:
+		}
+		if r := b.p.maxRSS.Load(); r > b.bound {
+			t.Errorf("%s peaked at %d MiB RSS, bound %d MiB", b.p.name, r>>20, b.bound>>20)
+		} else {
+			t.Logf("%s peak RSS %d MiB (bound %d MiB)", b.p.name, r>>20, b.bound>>20)
+		}
+	}
+	before := calls.ok.Load()
+	eventually(t, "calls after the attacks", 5*time.Second, func() bool { return calls.ok.Load() >= before+4 })
+	if bad := calls.bad.Load(); bad != 0 {
+		t.Errorf("%d calls failed during the attacks (last: %v)", bad, calls.lastErr.Load())
+	}
+}
