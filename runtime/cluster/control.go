@@ -200,6 +200,7 @@ const binaryUvarintMax = 10
 // message, so it keeps its place first.
 type assembler struct {
 	msg   *Control
+	pages [][]NameEntry // the Names of the pages so far, joined once at the end
 	bytes int
 	held  []*Control
 }
@@ -219,18 +220,19 @@ func (a *assembler) add(c *Control) ([]*Control, error) {
 			a.reset()
 			return nil, fmt.Errorf("%w: paged message above %d bytes", ErrBadFrame, maxTableBytes)
 		}
-		a.msg.Names = append(a.msg.Names, c.Names...)
-		if c.More {
+		if a.pages = append(a.pages, c.Names); c.More {
 			return nil, nil
 		}
 		out := append([]*Control{a.msg}, a.held...)
 		out[0].More = false
-		a.msg, a.bytes, a.held = nil, 0, nil
+		out[0].Names = joinPages(out[0].Names, a.pages)
+		a.reset()
 		return out, nil
 	case a.msg != nil:
 		if a.bytes += decodedSize(c); len(a.held) >= maxHeld || c.More || a.bytes > maxTableBytes {
+			err := fmt.Errorf("%w: %d messages (%d bytes) while a paged message is incomplete", ErrBadFrame, len(a.held)+1, a.bytes)
 			a.reset()
-			return nil, fmt.Errorf("%w: %d messages (%d bytes) while a paged message is incomplete", ErrBadFrame, len(a.held)+1, a.bytes)
+			return nil, err
 		}
 		a.held = append(a.held, c)
 		return nil, nil
@@ -242,7 +244,21 @@ func (a *assembler) add(c *Control) ([]*Control, error) {
 	}
 }
 
-func (a *assembler) reset() { a.msg, a.bytes, a.held = nil, 0, nil }
+// joinPages appends the pages to first in one allocation.
+func joinPages(first []NameEntry, pages [][]NameEntry) []NameEntry {
+	n := len(first)
+	for _, p := range pages {
+		n += len(p)
+	}
+	out := make([]NameEntry, 0, n)
+	out = append(out, first...)
+	for _, p := range pages {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func (a *assembler) reset() { a.msg, a.pages, a.bytes, a.held = nil, nil, 0, nil }
 
 // Sizes of the decoded structs on 64-bit platforms (pinned by
 // TestDecodedSizes): a list entry costs its struct, not its wire bytes,

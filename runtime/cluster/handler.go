@@ -74,7 +74,7 @@ func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
 	}
 	m, err := decodeControl(payload)
 	if err != nil {
-		c.log.Info("Dropping control frame", "peer", peerAddr(conn), "err", err.Error())
+		c.logDrop("Dropping control frame", "peer", peerAddr(conn), "err", err.Error())
 		return
 	}
 	ready := []*Control{m}
@@ -83,7 +83,7 @@ func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
 			a, _ = c.asm.LoadOrStore(conn, &assembler{})
 		}
 		if ready, err = a.(*assembler).add(m); err != nil {
-			c.log.Info("Dropping paged control message", "peer", peerAddr(conn), "err", err.Error())
+			c.logDrop("Dropping paged control message", "peer", peerAddr(conn), "err", err.Error())
 			return
 		}
 	}

@@ -2,10 +2,12 @@ package attack
 
 import (
 	"encoding/binary"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/lotou-io/lotou/runtime/contract"
+	"github.com/lotou-io/lotou/runtime/core"
 )
 
 // Control frames as runtime/cluster/control.go encodes them: type, seq, id,
@@ -56,7 +58,7 @@ func TestHostileControl(t *testing.T) {
 	eventually(t, "calls answered", 10*time.Second, func() bool { return calls.ok.Load() >= 4 })
 	calls.bad.Store(0)
 
-	const frames = 12 // 48 MiB sent; held whole, about 600 MiB decoded
+	const frames = 12 // up to 48 MiB sent; held whole, 300 to 600 MiB decoded
 	held := func(int) [][]byte {
 		out := [][]byte{controlFrame(ctlHeartbeat, true, 0, 0)}
 		big := controlFrame(ctlHeartbeat, false, maxEntries, 0)
@@ -67,7 +69,7 @@ func TestHostileControl(t *testing.T) {
 	}
 	pages := func(int) [][]byte {
 		out := [][]byte{controlFrame(ctlRegister, true, 0, 0)}
-		page := controlFrame(ctlMore, true, 0, (4<<20-64)/2)
+		page := controlFrame(ctlMore, true, 0, 1<<20) // the most names a message may list
 		for range frames {
 			out = append(out, page)
 		}
@@ -82,6 +84,8 @@ func TestHostileControl(t *testing.T) {
 	// nothing. The master assembles a registration's pages up to the
 	// cluster package's 128 MiB bound (a million names of 100 bytes),
 	// twice that in RSS for slice growth and garbage.
+	t.Run("log flood with bad control frames and undecodable sends, to the master", func(t *testing.T) { logFlood(t, calls, m) })
+
 	for _, b := range []struct {
 		p     *proc
 		bound int64
@@ -101,5 +105,30 @@ func TestHostileControl(t *testing.T) {
 	eventually(t, "calls after the attacks", 5*time.Second, func() bool { return calls.ok.Load() >= before+4 })
 	if bad := calls.bad.Load(); bad != 0 {
 		t.Errorf("%d calls failed during the attacks (last: %v)", bad, calls.lastErr.Load())
+	}
+}
+
+// logFlood: 20,000 control frames that do not decode and 20,000 Sends
+// whose arguments do not decode, from one authenticated connection. Each
+// used to write an INFO line (40,000 lines, about 8 MB of log for 200 KB
+// sent); the node logs a sample per reason and second instead.
+func logFlood(t *testing.T, calls *caller, p *proc) {
+	to := lookup(t, calls, p.name)
+	before := strings.Count(p.log.String(), "Dropping")
+	const n = 20000
+	flood(t, p, 1, func(int) [][]byte {
+		out := make([][]byte, 0, 2*n)
+		send := callFrame(to, 0, arrayArgs(8<<20))
+		send[4] = byte(core.KindSend)
+		for range n {
+			out = append(out, []byte{1, 0, 0, 0, ctlRegister}, send)
+		}
+		return out
+	})
+	time.Sleep(time.Second) // let the node read it all
+	lines := strings.Count(p.log.String(), "Dropping") - before
+	t.Logf("%d log lines for %d bad frames", lines, 2*n)
+	if lines > 20 {
+		t.Errorf("%d log lines for %d bad frames from one peer, want a sample (at most 20)", lines, 2*n)
 	}
 }
