@@ -233,6 +233,14 @@ func (c *Cluster) masterControl(conn *transport.Conn, m *Control) {
 	from, registered := c.connNode[conn]
 	switch m.Type {
 	case CtlRegister:
+		if registered {
+			// A node registers once per connection (ConnUp). Taking more
+			// would let one connection hold any number of node ids, each
+			// costing a welcome with the whole table and a push to all.
+			c.logDrop("Dropping second registration on a connection", "id", from, "name", m.Name, "peer", peerAddr(conn))
+			c.sendConn(conn, &Control{Type: CtlRefuse, Err: fmt.Sprintf("this connection already registered node %d", from)})
+			break
+		}
 		id, outs := c.ms.Register(now, m)
 		if id == 0 {
 			c.log.Info("Refused node", "name", m.Name, "addr", peerAddr(conn), "reason", outs[0].Msg.Err)

@@ -2,6 +2,7 @@ package attack
 
 import (
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +85,7 @@ func TestHostileControl(t *testing.T) {
 	// nothing. The master assembles a registration's pages up to the
 	// cluster package's 128 MiB bound (a million names of 100 bytes),
 	// twice that in RSS for slice growth and garbage.
+	t.Run("registrations under many names on one connection", func(t *testing.T) { manyRegistrations(t, m) })
 	t.Run("log flood with bad control frames and undecodable sends, to the master", func(t *testing.T) { logFlood(t, calls, m) })
 
 	for _, b := range []struct {
@@ -130,5 +132,37 @@ func logFlood(t *testing.T, calls *caller, p *proc) {
 	t.Logf("%d log lines for %d bad frames", lines, 2*n)
 	if lines > 20 {
 		t.Errorf("%d log lines for %d bad frames from one peer, want a sample (at most 20)", lines, 2*n)
+	}
+}
+
+// registerFrame is a framed CtlRegister of a slave called name.
+func registerFrame(name string, inc uint64) []byte {
+	b := []byte{ctlRegister, 0, 0} // seq, id
+	b = binary.AppendUvarint(b, uint64(len(name)))
+	b = append(b, name...)
+	b = append(b, 0, 5) // no address; role
+	b = append(b, "slave"...)
+	b = append(b, 0, 0, 0) // service, err, heartbeat
+	b = binary.AppendUvarint(b, inc)
+	b = append(b, 0, 0, 0, 0) // code, more, no nodes, no names
+	return append(binary.LittleEndian.AppendUint32(nil, uint32(len(b))), b...)
+}
+
+// manyRegistrations: one connection registers 2,000 node names in turn.
+// Each used to take a fresh node id (the id space is 65,534), get a welcome
+// with the whole node table and be pushed to every node; the master takes
+// one registration per connection.
+func manyRegistrations(t *testing.T, m *proc) {
+	const n = 2000
+	flood(t, m, 1, func(int) [][]byte {
+		out := make([][]byte, 0, n)
+		for i := range n {
+			out = append(out, registerFrame(fmt.Sprintf("ghost-%d", i), uint64(i+1)))
+		}
+		return out
+	})
+	time.Sleep(500 * time.Millisecond)
+	if got := strings.Count(m.log.String(), `"Node registered" name="ghost-`); got > 1 {
+		t.Errorf("one connection registered %d node names, want at most one", got)
 	}
 }
