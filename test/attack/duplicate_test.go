@@ -12,6 +12,7 @@ import (
 // same moment. Exactly one keeps the name; the others exit non-zero, and
 // the winner is registered once (no eviction back and forth).
 func TestDuplicateNameRace(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := e.node(contract.RoleMaster, "m", "", 0)
 	eventually(t, "master ready", 10*time.Second, func() bool { return ready(m) })

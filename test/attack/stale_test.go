@@ -15,6 +15,7 @@ import (
 // the call fails with ErrStaleID (or ErrNodeDown), before its deadline,
 // while the name looked up again works.
 func TestStaleIncarnation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := e.node(contract.RoleMaster, "m", "", 0)
 	eventually(t, "master ready", 10*time.Second, func() bool { return ready(m) })

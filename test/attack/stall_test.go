@@ -13,6 +13,7 @@ import (
 // master and must keep being answered; after it resumes, every node is
 // still running under its id and calls to the master's service work again.
 func TestMasterStalled(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := e.node(contract.RoleMaster, "m", "", 0)
 	eventually(t, "master ready", 10*time.Second, func() bool { return ready(m) })
