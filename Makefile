@@ -73,10 +73,10 @@ setup-k8s: ## Build every Kubernetes binary the local cluster needs into bin/k8s
 ##@ Test
 
 # The steps of `make test`, in order; hack/test.sh times each and prints a summary.
-TEST_STEPS ?= test-unit test-fuzz test-bench-build test-e2e
+TEST_STEPS ?= test-unit test-browser test-fuzz test-bench-build test-e2e
 
 .PHONY: test
-test: ## Run every test: unit, envtest, process, fuzz (short), bench build, e2e (a summary times each step).
+test: ## Run every test: unit, envtest, process, browser, fuzz (short), bench build, e2e (a summary times each step).
 	hack/test.sh $(TEST_STEPS)
 
 .PHONY: test-unit
@@ -84,6 +84,10 @@ test-unit: ## Unit, envtest and real-process tests (race detector on the runtime
 	hack/setup-envtest.sh etcd kube-apiserver kubectl
 	KUBEBUILDER_ASSETS="$(K8S_BIN)" hack/gotest.sh unit ./... -count=1 -timeout 20m
 	CGO_ENABLED=1 hack/gotest.sh race -race -count=1 -timeout 20m ./runtime/...
+
+.PHONY: test-browser
+test-browser: ## The chat example in real headless Chromium on two slaves' gates (installs Debian's chromium when missing).
+	test/browser/run.sh
 
 .PHONY: test-fuzz
 test-fuzz: ## Run each fuzz target for FUZZTIME.
@@ -103,6 +107,10 @@ test-e2e: ## End-to-end tests on a real one-node Kubernetes (needs root; brings 
 bench: ## Run the side-by-side benchmarks, then the cluster benchmarks when root; figures go to docs/benchmarks.md.
 	hack/bench.sh
 	@if [ "$$(id -u)" = 0 ]; then hack/bench-e2e.sh all; else echo "bench-e2e skipped (needs root: containerd, kubelet, a bridge)"; fi
+
+.PHONY: bench-gate
+bench-gate: ## The gate with 10,000 clients (TCP, WebSocket) beside raw TCP and coder/websocket echo servers.
+	hack/bench-gate.sh
 
 .PHONY: bench-e2e
 bench-e2e: ## apply→Ready with 10 real slaves, and 1,000 kwok slaves in 20 LotouClusters (needs root).

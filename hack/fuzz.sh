@@ -6,7 +6,8 @@
 # the decode allocation bound (codec.AllocPerByte per input byte) on every input.
 # runtime/transport's FuzzHandshakeServer plays arbitrary frames to the listener side of the
 # Noise handshake (it must never accept and never reveal the node), FuzzDecodeIdentity the
-# identity message decoder.
+# identity message decoder. runtime/gate's FuzzDecodeMessage feeds hostile game-client bytes to
+# the gate protocol decoder (never a panic; what it accepts re-encodes to the same bytes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime="${1:-5s}"

@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/lotou-io/lotou/runtime/contract"
+	"github.com/lotou-io/lotou/runtime/node"
 )
 
 // TestDuplicateNameExitsNonZero: a second lotou-node with the name of a
-// live node is refused by the master and exits with exitDuplicate, while
+// live node is refused by the master and exits with node.ExitDuplicate, while
 // the live one keeps running.
 func TestDuplicateNameExitsNonZero(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -54,18 +55,18 @@ func TestDuplicateNameExitsNonZero(t *testing.T) {
 	defer bCancel()
 	select {
 	case code := <-start(bCtx, &bOut, "--role", "slave", "--name", "dup", "--listen", "127.0.0.1:0", "--master", master):
-		if code != exitDuplicate {
-			t.Errorf("second node named dup exited %d, want %d; log:\n%s", code, exitDuplicate, bOut.String())
+		if code != node.ExitDuplicate {
+			t.Errorf("second node named dup exited %d, want %d; log:\n%s", code, node.ExitDuplicate, bOut.String())
 		}
 	case <-time.After(10 * time.Second):
 		t.Error("second node named dup did not exit")
 	}
 	aCancel() // the slave leaves first, while the master still hears it
-	if code := <-aDone; code != exitOK {
+	if code := <-aDone; code != node.ExitOK {
 		t.Errorf("live node exited %d; log:\n%s", code, aOut.String())
 	}
 	cancel()
-	if code := <-mDone; code != exitOK {
+	if code := <-mDone; code != node.ExitOK {
 		t.Errorf("master exited %d", code)
 	}
 

@@ -31,6 +31,14 @@ const (
 	EnvCallTimeout = "LOTOU_CALL_TIMEOUT"
 	// EnvConfig names an optional YAML file with the same keys as the flags.
 	EnvConfig = "LOTOU_CONFIG"
+	// EnvGate is the game-client gate's listen address (":7000"); empty: no gate.
+	EnvGate = "LOTOU_GATE"
+	// EnvGateAuth selects the gate's default client check: "ticket" (HMAC
+	// tickets under the cluster token) or "name" (any name: demos only).
+	EnvGateAuth = "LOTOU_GATE_AUTH"
+	// EnvDrainTimeout bounds how long a stopping node waits for its gate's
+	// clients to move (Go duration).
+	EnvDrainTimeout = "LOTOU_DRAIN_TIMEOUT"
 	// EnvEncrypt ("true"/"false") encrypts every frame between nodes after
 	// the handshake.
 	EnvEncrypt = "LOTOU_ENCRYPT"
@@ -57,7 +65,19 @@ const (
 	DefaultLogLevel = "info"
 	// MissedHeartbeats is how many heartbeat intervals of silence mark a node down.
 	MissedHeartbeats = 3
+	// DefaultGatePort is the port of the game-client gate (TCP and WebSocket).
+	DefaultGatePort = 7000
+	// DefaultDrainTimeout bounds the wait for gate clients to move on SIGTERM.
+	DefaultDrainTimeout = 60 * time.Second
 )
+
+// GateService is the prefix of the global name each node's gate registers
+// (GateName); it answers "sessions" with the node's connected clients, which
+// the master's /cluster reports per node.
+const GateService = "gate"
+
+// GateName is the global name the gate of the given node registers.
+func GateName(nodeName string) string { return GateService + ":" + nodeName }
 
 // HTTP paths served by lotou-node on its HTTP address.
 const (
@@ -103,6 +123,8 @@ type NodeInfo struct {
 	Addr string `json:"addr"`
 	Role string `json:"role"`
 	Up   bool   `json:"up"`
+	// Sessions are the game clients connected to the node's gate (0 without a gate).
+	Sessions int `json:"sessions"`
 }
 
 // GlobalName is one entry of the global name table.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lotou-io/lotou/runtime/codec"
 	"github.com/lotou-io/lotou/runtime/contract"
@@ -65,6 +66,12 @@ type Options struct {
 	// ready (/readyz); an error aborts Run, which returns it wrapped. ctx is
 	// Run's ctx: services it spawns stop with the node.
 	Start func(ctx context.Context, c *core.Core) error
+	// Collectors are served on /metrics beside the node's own (the gate's
+	// lotou_gate_* counters).
+	Collectors []prometheus.Collector
+	// Draining, if set and true, makes /readyz answer 503: the gate is
+	// moving its clients away, so load balancers should send no new ones.
+	Draining func() bool
 
 	tls *tls.Config
 }

@@ -1,10 +1,11 @@
-package main
+package node
 
 import (
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -13,10 +14,32 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/lotou-io/lotou/runtime/contract"
-	"github.com/lotou-io/lotou/runtime/node"
 )
 
-var errHelp = errors.New("help requested")
+// ErrHelp is returned by ParseConfig when -h or --help was given; the
+// usage has been written.
+var ErrHelp = errors.New("help requested")
+
+// Config is everything lotou-node reads from its flags, environment and
+// YAML file: the node's Options plus what lives outside them.
+type Config struct {
+	// Options are the node's options, validated.
+	Options Options
+	// LogLevel is error, info or debug.
+	LogLevel string
+	// Gate is the game-client gate's listen address; empty: no gate.
+	Gate string
+	// GateAuth is the gate's default client check: "ticket" or "name".
+	GateAuth string
+	// DrainTimeout bounds the wait for gate clients to move on SIGTERM.
+	DrainTimeout time.Duration
+}
+
+// Gate authentication modes (contract.EnvGateAuth).
+const (
+	GateAuthTicket = "ticket"
+	GateAuthName   = "name"
+)
 
 // fileConfig is the --config YAML file: the same keys as the flags.
 type fileConfig struct {
@@ -34,6 +57,9 @@ type fileConfig struct {
 	TLSCert           string `json:"tls-cert"`
 	TLSKey            string `json:"tls-key"`
 	TLSCA             string `json:"tls-ca"`
+	Gate              string `json:"gate"`
+	GateAuth          string `json:"gate-auth"`
+	DrainTimeout      string `json:"drain-timeout"`
 	Encrypt           string `json:"encrypt"`
 }
 
@@ -62,14 +88,19 @@ func settings() []*setting {
 		{flag: "tls-cert", usage: "PEM certificate for TLS between nodes", file: func(c *fileConfig) string { return c.TLSCert }},
 		{flag: "tls-key", usage: "PEM key for TLS between nodes", file: func(c *fileConfig) string { return c.TLSKey }},
 		{flag: "tls-ca", usage: "PEM CA verifying peers (mutual TLS)", file: func(c *fileConfig) string { return c.TLSCA }},
+		{flag: "gate", env: contract.EnvGate, usage: fmt.Sprintf("game-client gate address, TCP and WebSocket (e.g. :%d; default: no gate)", contract.DefaultGatePort), file: func(c *fileConfig) string { return c.Gate }},
+		{flag: "gate-auth", env: contract.EnvGateAuth, def: GateAuthTicket, usage: "gate client check when the program sets none: ticket or name (demos only)", file: func(c *fileConfig) string { return c.GateAuth }},
+		{flag: "drain-timeout", env: contract.EnvDrainTimeout, def: contract.DefaultDrainTimeout.String(), usage: "on SIGTERM, how long the gate waits for clients to move", file: func(c *fileConfig) string { return c.DrainTimeout }},
 		{flag: "encrypt", env: contract.EnvEncrypt, def: "false", usage: "encrypt frames between nodes (true/false)", file: func(c *fileConfig) string { return c.Encrypt }},
 	}
 }
 
-// parseConfig resolves every setting: flag, else environment, else config
-// file, else default.
-func parseConfig(args []string, getenv func(string) string, out io.Writer) (node.Options, string, error) {
-	fs := flag.NewFlagSet("lotou-node", flag.ContinueOnError)
+// ParseConfig resolves every setting exactly as lotou-node does: flag, else
+// environment variable (runtime/contract), else the --config YAML file,
+// else the default. prog names the program in the usage text. A game's own
+// main gets the operator's pod contract for free through it (or Main).
+func ParseConfig(prog string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	fs.SetOutput(out)
 	all := settings()
 	byFlag := map[string]*setting{}
@@ -84,12 +115,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (node
 	configPath := fs.String("config", "", "YAML file with the same keys as the flags [$"+contract.EnvConfig+"]")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return node.Options{}, "", errHelp
+			return Config{}, ErrHelp
 		}
-		return node.Options{}, "", err
+		return Config{}, err
 	}
 	if fs.NArg() > 0 {
-		return node.Options{}, "", fmt.Errorf("unexpected arguments %q", fs.Args())
+		return Config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -97,10 +128,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (node
 	if p := firstNonEmpty(*configPath, getenv(contract.EnvConfig)); p != "" {
 		b, err := os.ReadFile(p) //nolint:gosec // the operator chooses the config path
 		if err != nil {
-			return node.Options{}, "", fmt.Errorf("reading config: %w", err)
+			return Config{}, fmt.Errorf("reading config: %w", err)
 		}
 		if err := yaml.UnmarshalStrict(b, &fc); err != nil {
-			return node.Options{}, "", fmt.Errorf("config %s: %w", p, err)
+			return Config{}, fmt.Errorf("config %s: %w", p, err)
 		}
 	}
 	for _, s := range all {
@@ -116,8 +147,33 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (node
 	return buildOptions(byFlag, getenv)
 }
 
-func buildOptions(s map[string]*setting, getenv func(string) string) (node.Options, string, error) {
-	o := node.Options{
+// OptionsFromEnv is ParseConfig without flags: the environment and the
+// LOTOU_CONFIG file, as the operator's pods set them.
+func OptionsFromEnv() (Config, error) {
+	return ParseConfig("lotou-node", nil, os.Getenv, io.Discard)
+}
+
+func buildOptions(s map[string]*setting, getenv func(string) string) (Config, error) {
+	cfg := Config{LogLevel: s["log-level"].val, Gate: s["gate"].val, GateAuth: s["gate-auth"].val}
+	if cfg.GateAuth != GateAuthTicket && cfg.GateAuth != GateAuthName {
+		return cfg, fmt.Errorf("--gate-auth %q: want %s or %s", cfg.GateAuth, GateAuthTicket, GateAuthName)
+	}
+	var err error
+	if cfg.DrainTimeout, err = time.ParseDuration(s["drain-timeout"].val); err != nil || cfg.DrainTimeout < 0 {
+		return cfg, fmt.Errorf("--drain-timeout %q: want a duration such as 60s", s["drain-timeout"].val)
+	}
+	if cfg.Gate != "" {
+		if _, _, err := net.SplitHostPort(cfg.Gate); err != nil {
+			return cfg, fmt.Errorf("--gate %q: %w", cfg.Gate, err)
+		}
+	}
+	o, err := buildNodeOptions(s, getenv)
+	cfg.Options = o
+	return cfg, err
+}
+
+func buildNodeOptions(s map[string]*setting, getenv func(string) string) (Options, error) {
+	o := Options{
 		Role: s["role"].val, Name: s["name"].val, Listen: s["listen"].val, Advertise: s["advertise"].val,
 		Master: s["master"].val, HTTP: s["http"].val,
 		TLSCert: s["tls-cert"].val, TLSKey: s["tls-key"].val, TLSCA: s["tls-ca"].val,
@@ -129,27 +185,27 @@ func buildOptions(s map[string]*setting, getenv func(string) string) (node.Optio
 	}
 	var err error
 	if o.Encrypt, err = strconv.ParseBool(s["encrypt"].val); err != nil {
-		return o, "", fmt.Errorf("--encrypt %q: want true or false", s["encrypt"].val)
+		return o, fmt.Errorf("--encrypt %q: want true or false", s["encrypt"].val)
 	}
 	if o.Heartbeat, err = time.ParseDuration(s["heartbeat-interval"].val); err != nil || o.Heartbeat <= 0 {
-		return o, "", fmt.Errorf("--heartbeat-interval %q: want a positive duration such as 1s", s["heartbeat-interval"].val)
+		return o, fmt.Errorf("--heartbeat-interval %q: want a positive duration such as 1s", s["heartbeat-interval"].val)
 	}
 	if o.CallTimeout, err = time.ParseDuration(s["call-timeout"].val); err != nil || o.CallTimeout <= 0 {
-		return o, "", fmt.Errorf("--call-timeout %q: want a positive duration such as 5s", s["call-timeout"].val)
+		return o, fmt.Errorf("--call-timeout %q: want a positive duration such as 5s", s["call-timeout"].val)
 	}
 	if tf := s["token-file"].val; tf != "" {
 		b, err := os.ReadFile(tf) //nolint:gosec // the operator chooses the token path
 		if err != nil {
-			return o, "", fmt.Errorf("reading token file: %w", err)
+			return o, fmt.Errorf("reading token file: %w", err)
 		}
 		o.Token = []byte(strings.TrimSpace(string(b)))
 	} else if tok := getenv(contract.EnvClusterToken); tok != "" {
 		o.Token = []byte(tok)
 	}
 	if err := o.Validate(); err != nil {
-		return o, "", err
+		return o, err
 	}
-	return o, s["log-level"].val, nil
+	return o, nil
 }
 
 func firstNonEmpty(vals ...string) string {
