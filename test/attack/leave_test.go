@@ -1,0 +1,62 @@
+package attack
+
+import (
+	"errors"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lotou-io/lotou/runtime/contract"
+	"github.com/lotou-io/lotou/runtime/core"
+)
+
+// TestLeaveUnderLoad sends SIGTERM to a slave while a client (which has no
+// address: replies reach it over the connection it opened) calls the
+// slave's echo in eight loops. A call may fail only in ways that say it
+// did not run there: the node was draining, its name was gone, or it was
+// already known down when the call was made. None may fail while pending
+// on the node ("left the cluster"), or at its deadline.
+func TestLeaveUnderLoad(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.node(contract.RoleMaster, "m", "", 0)
+	eventually(t, "master ready", 10*time.Second, func() bool { return ready(m) })
+	b := e.node(contract.RoleSlave, "b", m.addr, 0)
+	eventually(t, "b ready", 10*time.Second, func() bool { return ready(b) })
+	calls := newCaller(t, m.addr, "b", "b", "b", "b", "b", "b", "b", "b")
+	eventually(t, "calls answered", 10*time.Second, func() bool { return calls.ok.Load() >= 40 })
+
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-b.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("b did not stop within 10s of SIGTERM")
+	}
+	if code := b.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("b exited %d after SIGTERM:\n%s", code, b.log.String())
+	}
+	time.Sleep(3 * time.Second) // a call made just before the exit ends within its 2 s deadline
+	calls.errMu.Lock()
+	defer calls.errMu.Unlock()
+	kinds := map[string]int{}
+	for _, err := range calls.errs {
+		switch {
+		case errors.Is(err, core.ErrNodeDraining):
+			kinds["draining"]++
+		case strings.Contains(err.Error(), "looking up"):
+			kinds["name gone"]++
+		case strings.Contains(err.Error(), "left the cluster"):
+			kinds["failed while pending"]++
+			t.Errorf("a call pending on the leaving node failed: %v", err)
+		case errors.Is(err, core.ErrNodeDown):
+			kinds["known down"]++
+		default:
+			kinds["other"]++
+			t.Errorf("call failed: %v", err)
+		}
+	}
+	t.Logf("%d calls answered; failures by kind: %v", calls.ok.Load(), kinds)
+}
