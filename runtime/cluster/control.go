@@ -41,7 +41,7 @@ const (
 	// CtlDraining: node → master, phase 1 of a graceful leave: route no new
 	// work to me. The master pushes the node's entry (Draining set) to all.
 	CtlDraining
-	// CtlMore: the next page of the Names of the message before it on the
+	// CtlMore: the next page of the Nodes or Names of the message before it on the
 	// same connection (a table too large for one frame); More on the last
 	// page is false.
 	CtlMore
@@ -148,7 +148,8 @@ func checkControl(c *Control) error {
 }
 
 // encodeControl checks c and encodes it as one or more frame payloads: the
-// message itself with as many Names as fit PageBytes, then CtlMore pages.
+// message itself with as many Nodes and Names as fit PageBytes each, then
+// CtlMore pages with the rest of the Nodes, then with the rest of the Names.
 func encodeControl(c *Control) ([][]byte, error) {
 	if len(c.Err) > maxCtlString { // an explanation: cut, never refused
 		cut := *c
@@ -158,34 +159,57 @@ func encodeControl(c *Control) ([][]byte, error) {
 	if err := checkControl(c); err != nil {
 		return nil, fmt.Errorf("encoding control %#x: %w", byte(c.Type), err)
 	}
-	pages := splitNames(c.Names, PageBytes)
-	if len(pages) <= 1 {
+	nodePages := splitPages(c.Nodes, nodeWireSize, PageBytes)
+	namePages := splitPages(c.Names, nameWireSize, PageBytes)
+	if len(nodePages) <= 1 && len(namePages) <= 1 {
 		return [][]byte{appendControl(nil, c)}, nil
 	}
-	out := make([][]byte, 0, len(pages))
 	first := *c
-	first.Names, first.More = pages[0], true
+	first.Nodes, first.Names, first.More = nodePages[0], nil, true
+	var rest []*Control
+	for _, p := range nodePages[1:] {
+		rest = append(rest, &Control{Type: CtlMore, Nodes: p})
+	}
+	if len(nodePages) == 1 {
+		first.Names, namePages = namePages[0], namePages[1:]
+	}
+	for _, p := range namePages {
+		if len(p) > 0 {
+			rest = append(rest, &Control{Type: CtlMore, Names: p})
+		}
+	}
+	out := make([][]byte, 0, 1+len(rest))
 	out = append(out, appendControl(nil, &first))
-	for i, p := range pages[1:] {
-		out = append(out, appendControl(nil, &Control{Type: CtlMore, Names: p, More: i < len(pages)-2}))
+	for i, p := range rest {
+		p.More = i < len(rest)-1
+		out = append(out, appendControl(nil, p))
 	}
 	return out, nil
 }
 
-// splitNames cuts names into pages of at most limit encoded bytes each.
-func splitNames(names []NameEntry, limit int) [][]NameEntry {
-	var pages [][]NameEntry
-	start, size := 0, 0
-	for i, n := range names {
-		sz := len(n.Name) + 2*binaryUvarintMax
-		if size+sz > limit && i > start {
-			pages = append(pages, names[start:i])
-			start, size = i, 0
+// nameWireSize bounds the encoded size of a name entry.
+func nameWireSize(n NameEntry) int { return len(n.Name) + 2*binaryUvarintMax }
+
+// nodeWireSize bounds the encoded size of a node entry.
+func nodeWireSize(n NodeEntry) int {
+	return len(n.Name) + len(n.Addr) + len(n.Role) + 5*binaryUvarintMax + 1
+}
+
+// splitPages cuts items into pages of at most limit encoded bytes each
+// (one page, maybe empty, at least).
+func splitPages[T any](items []T, size func(T) int, limit int) [][]T {
+	var pages [][]T
+	start, total := 0, 0
+	for i, it := range items {
+		sz := size(it)
+		if total+sz > limit && i > start {
+			pages = append(pages, items[start:i])
+			start, total = i, 0
 		}
-		size += sz
+		total += sz
 	}
-	if start < len(names) || len(pages) == 0 {
-		pages = append(pages, names[start:])
+	if start < len(items) || len(pages) == 0 {
+		pages = append(pages, items[start:])
 	}
 	return pages
 }
@@ -199,10 +223,11 @@ const binaryUvarintMax = 10
 // ahead of its later pages) are held and handed out after the joined
 // message, so it keeps its place first.
 type assembler struct {
-	msg   *Control
-	pages [][]NameEntry // the Names of the pages so far, joined once at the end
-	bytes int
-	held  []*Control
+	msg       *Control
+	pages     [][]NameEntry // the Names of the pages so far, joined once at the end
+	nodePages [][]NodeEntry // and their Nodes
+	bytes     int
+	held      []*Control
 }
 
 // maxHeld bounds the messages held while a paged message is assembled.
@@ -220,12 +245,14 @@ func (a *assembler) add(c *Control) ([]*Control, error) {
 			a.reset()
 			return nil, fmt.Errorf("%w: paged message above %d bytes", ErrBadFrame, maxTableBytes)
 		}
-		if a.pages = append(a.pages, c.Names); c.More {
+		a.pages, a.nodePages = append(a.pages, c.Names), append(a.nodePages, c.Nodes)
+		if c.More {
 			return nil, nil
 		}
 		out := append([]*Control{a.msg}, a.held...)
 		out[0].More = false
 		out[0].Names = joinPages(out[0].Names, a.pages)
+		out[0].Nodes = joinPages(out[0].Nodes, a.nodePages)
 		a.reset()
 		return out, nil
 	case a.msg != nil:
@@ -245,12 +272,15 @@ func (a *assembler) add(c *Control) ([]*Control, error) {
 }
 
 // joinPages appends the pages to first in one allocation.
-func joinPages(first []NameEntry, pages [][]NameEntry) []NameEntry {
+func joinPages[T any](first []T, pages [][]T) []T {
 	n := len(first)
 	for _, p := range pages {
 		n += len(p)
 	}
-	out := make([]NameEntry, 0, n)
+	if n == len(first) {
+		return first
+	}
+	out := make([]T, 0, n)
 	out = append(out, first...)
 	for _, p := range pages {
 		out = append(out, p...)
@@ -258,7 +288,7 @@ func joinPages(first []NameEntry, pages [][]NameEntry) []NameEntry {
 	return out
 }
 
-func (a *assembler) reset() { a.msg, a.pages, a.bytes, a.held = nil, nil, 0, nil }
+func (a *assembler) reset() { a.msg, a.pages, a.nodePages, a.bytes, a.held = nil, nil, nil, 0, nil }
 
 // Sizes of the decoded structs on 64-bit platforms (pinned by
 // TestDecodedSizes): a list entry costs its struct, not its wire bytes,

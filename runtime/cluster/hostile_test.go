@@ -1,8 +1,12 @@
 package cluster
 
 import (
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/lotou-io/lotou/runtime/transport"
 )
 
 // Registrations a token holder can send that today's honest nodes never
@@ -67,4 +71,44 @@ func TestIncarnationZeroCannotEvict(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLargeNodeTable: registrations with long node names and addresses
+// (which a token holder can make by the thousand, each listed for the down
+// retention) make a node table larger than one frame. The welcome must
+// still reach a joining node: its Nodes go in pages like its Names.
+func TestLargeNodeTable(t *testing.T) {
+	welcome := &Control{Type: CtlWelcome, ID: 2}
+	for i := range 20000 {
+		welcome.Nodes = append(welcome.Nodes, NodeEntry{ID: uint16(i + 2), Name: fmt.Sprintf("%0253d", i),
+			Addr: fmt.Sprintf("%0300d:4000", i), Role: "slave", Inc: uint64(i)})
+	}
+	for i := range 30000 {
+		welcome.Names = append(welcome.Names, NameEntry{Name: fmt.Sprintf("name-%050d", i), ID: svc(2, uint64(i+1))})
+	}
+	frames, err := encodeControl(welcome)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asm assembler
+	var got []*Control
+	for i, f := range frames {
+		if len(f) > transport.DefaultMaxFrame {
+			t.Fatalf("frame %d of %d is %d bytes, above the %d limit", i, len(frames), len(f), transport.DefaultMaxFrame)
+		}
+		m, err := decodeControl(f)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if got, err = asm.add(m); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("assembled %d messages, want 1", len(got))
+	}
+	if !reflect.DeepEqual(got[0].Nodes, welcome.Nodes) || !reflect.DeepEqual(got[0].Names, welcome.Names) {
+		t.Fatalf("assembled %d nodes and %d names, want %d and %d", len(got[0].Nodes), len(got[0].Names), len(welcome.Nodes), len(welcome.Names))
+	}
+	t.Logf("%d nodes and %d names in %d frames", len(welcome.Nodes), len(welcome.Names), len(frames))
 }
