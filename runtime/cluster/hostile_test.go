@@ -76,39 +76,67 @@ func TestIncarnationZeroCannotEvict(t *testing.T) {
 // TestLargeNodeTable: registrations with long node names and addresses
 // (which a token holder can make by the thousand, each listed for the down
 // retention) make a node table larger than one frame. The welcome must
-// still reach a joining node: its Nodes go in pages like its Names.
+// still reach a joining node: its Nodes go in pages like its Names, in any
+// mix of the two.
 func TestLargeNodeTable(t *testing.T) {
-	welcome := &Control{Type: CtlWelcome, ID: 2}
-	for i := range 20000 {
-		welcome.Nodes = append(welcome.Nodes, NodeEntry{ID: uint16(i + 2), Name: fmt.Sprintf("%0253d", i),
-			Addr: fmt.Sprintf("%0300d:4000", i), Role: "slave", Inc: uint64(i)})
-	}
-	for i := range 30000 {
-		welcome.Names = append(welcome.Names, NameEntry{Name: fmt.Sprintf("name-%050d", i), ID: svc(2, uint64(i+1))})
-	}
-	frames, err := encodeControl(welcome)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var asm assembler
-	var got []*Control
-	for i, f := range frames {
-		if len(f) > transport.DefaultMaxFrame {
-			t.Fatalf("frame %d of %d is %d bytes, above the %d limit", i, len(frames), len(f), transport.DefaultMaxFrame)
+	nodes := func(n int) []NodeEntry {
+		var out []NodeEntry
+		for i := range n {
+			out = append(out, NodeEntry{ID: uint16(i + 2), Name: fmt.Sprintf("%0253d", i),
+				Addr: fmt.Sprintf("%0300d:4000", i), Role: "slave", Inc: uint64(i)})
 		}
-		m, err := decodeControl(f)
-		if err != nil {
-			t.Fatalf("frame %d: %v", i, err)
+		return out
+	}
+	names := func(n int) []NameEntry {
+		var out []NameEntry
+		for i := range n {
+			out = append(out, NameEntry{Name: fmt.Sprintf("name-%050d", i), ID: svc(2, uint64(i+1))})
 		}
-		if got, err = asm.add(m); err != nil {
-			t.Fatalf("frame %d: %v", i, err)
-		}
+		return out
 	}
-	if len(got) != 1 {
-		t.Fatalf("assembled %d messages, want 1", len(got))
+	for _, tc := range []struct {
+		name   string
+		nodes  []NodeEntry
+		names  []NameEntry
+		frames int // at least
+	}{
+		{"many nodes, many names", nodes(20000), names(30000), 10},
+		{"many nodes, few names", nodes(20000), names(3), 10},
+		{"few nodes, many names", nodes(3), names(30000), 5},
+		{"many nodes, no names", nodes(20000), nil, 10},
+		{"one page of each", nodes(400), names(4000), 1},
+		{"nothing", nil, nil, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			welcome := &Control{Type: CtlWelcome, ID: 2, Nodes: tc.nodes, Names: tc.names}
+			frames, err := encodeControl(welcome)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(frames) < tc.frames {
+				t.Fatalf("%d frames, want at least %d", len(frames), tc.frames)
+			}
+			var asm assembler
+			var got []*Control
+			for i, f := range frames {
+				if len(f) > transport.DefaultMaxFrame {
+					t.Fatalf("frame %d of %d is %d bytes, above the %d limit", i, len(frames), len(f), transport.DefaultMaxFrame)
+				}
+				m, err := decodeControl(f)
+				if err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+				if got, err = asm.add(m); err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+			}
+			if len(got) != 1 {
+				t.Fatalf("assembled %d messages, want 1", len(got))
+			}
+			if len(got[0].Nodes) != len(tc.nodes) || len(got[0].Names) != len(tc.names) ||
+				(len(tc.nodes) > 0 && !reflect.DeepEqual(got[0].Nodes, tc.nodes)) || (len(tc.names) > 0 && !reflect.DeepEqual(got[0].Names, tc.names)) {
+				t.Fatalf("assembled %d nodes and %d names, want %d and %d", len(got[0].Nodes), len(got[0].Names), len(tc.nodes), len(tc.names))
+			}
+		})
 	}
-	if !reflect.DeepEqual(got[0].Nodes, welcome.Nodes) || !reflect.DeepEqual(got[0].Names, welcome.Names) {
-		t.Fatalf("assembled %d nodes and %d names, want %d and %d", len(got[0].Nodes), len(got[0].Names), len(welcome.Nodes), len(welcome.Names))
-	}
-	t.Logf("%d nodes and %d names in %d frames", len(welcome.Nodes), len(welcome.Names), len(frames))
 }
