@@ -104,9 +104,14 @@ test-e2e: ## End-to-end tests on a real one-node Kubernetes (needs root; brings 
 ##@ Benchmarks
 
 .PHONY: bench
-bench: ## Run the side-by-side benchmarks, then the cluster benchmarks when root; figures go to docs/benchmarks.md.
+bench: ## Run the side-by-side benchmarks, the real-process runs vs raw TCP, then the cluster benchmarks when root; figures go to docs/benchmarks.md.
 	hack/bench.sh
+	hack/bench-process.sh
 	@if [ "$$(id -u)" = 0 ]; then hack/bench-e2e.sh all; else echo "bench-e2e skipped (needs root: containerd, kubelet, a bridge)"; fi
+
+.PHONY: bench-process
+bench-process: ## Master + slave processes (lotouctl bench) vs a raw TCP echo, as ratios; output bin/bench/process.txt.
+	hack/bench-process.sh
 
 .PHONY: bench-gate
 bench-gate: ## The gate with 10,000 clients (TCP, WebSocket) beside raw TCP and coder/websocket echo servers.

@@ -87,17 +87,33 @@ func lookup(b *testing.B, k *core.Core, name string) core.ServiceID {
 
 // BenchmarkRemoteSend measures one-way sends from one node to a service on
 // another over loopback TCP.
-func BenchmarkRemoteSend(b *testing.B) { benchRemoteSend(b, false) }
+func BenchmarkRemoteSend(b *testing.B) {
+	benchRemoteSend(b, false, func(fl *flow) any { return func(int) { fl.hit() } },
+		func(k *core.Core, id core.ServiceID, i int) error { return k.Send(id, "hit", i) })
+}
 
 // BenchmarkRemoteSendEncrypted is BenchmarkRemoteSend with every frame
 // encrypted (AES-256-GCM records, Options.Encrypt).
-func BenchmarkRemoteSendEncrypted(b *testing.B) { benchRemoteSend(b, true) }
+func BenchmarkRemoteSendEncrypted(b *testing.B) {
+	benchRemoteSend(b, true, func(fl *flow) any { return func(int) { fl.hit() } },
+		func(k *core.Core, id core.ServiceID, i int) error { return k.Send(id, "hit", i) })
+}
 
-func benchRemoteSend(b *testing.B, encrypt bool) {
+// BenchmarkRemoteSendArgs is BenchmarkRemoteSend with a typical argument
+// list (int, string, []int32, time.Time) for a handler with those
+// parameters.
+func BenchmarkRemoteSendArgs(b *testing.B) {
+	name, xs, at := "player-42", []int32{1, 2, 3, 4}, time.Unix(1700000000, 0)
+	benchRemoteSend(b, false, func(fl *flow) any {
+		return func(int, string, []int32, time.Time) { fl.hit() }
+	}, func(k *core.Core, id core.ServiceID, i int) error { return k.Send(id, "hit", i, name, xs, at) })
+}
+
+func benchRemoteSend(b *testing.B, encrypt bool, handler func(*flow) any, send func(k *core.Core, id core.ServiceID, i int) error) {
 	from, to := pairWith(b, encrypt)
 	fl := newFlow()
 	if _, err := to.core.Spawn(context.Background(), "sink", func(s *core.Service) error {
-		s.Handle("hit", func(int) { fl.hit() })
+		s.Handle("hit", handler(fl))
 		return nil
 	}, core.WithMailboxSize(4*window)); err != nil {
 		b.Fatal(err)
@@ -110,7 +126,7 @@ func benchRemoteSend(b *testing.B, encrypt bool) {
 	for i := 0; i < b.N; i++ {
 		fl.before(i)
 		for {
-			err := from.core.Send(id, "hit", i)
+			err := send(from.core, id, i)
 			if err == nil {
 				break
 			}

@@ -27,7 +27,17 @@ func (c *Cluster) handleData(conn *transport.Conn, payload []byte) {
 		dst = scratch[:0]
 		defer c.putArgs(scratch)
 	}
-	if err := decodeMessageInto(m, payload, c.opts.Codec, &c.cmds, dst); err != nil {
+	// A Send, Call or Request for a handler of this node that takes its
+	// parameters typed is decoded straight into them (no []any); anything
+	// else, or arguments that do not fit, take the []any path, which also
+	// reports what does not decode.
+	rest, err := decodeHeader(m, payload, &c.cmds)
+	if err == nil {
+		if typed, _ := k.DecodeArgsFor(m, c.opts.Codec, rest); !typed {
+			err = decodeArgs(m, rest, c.opts.Codec, dst)
+		}
+	}
+	if err != nil {
 		c.undecodable(conn, m, err)
 		return
 	}

@@ -222,10 +222,31 @@ func decodeMessageCached(b []byte, reg *codec.Registry, cmds *cmdCache) (*core.M
 // decodeMessageInto decodes a data frame payload into m, which must be zero.
 // The arguments are decoded into args's storage when it has room.
 func decodeMessageInto(m *core.Message, b []byte, reg *codec.Registry, cmds *cmdCache, args []any) error {
+	rest, err := decodeHeader(m, b, cmds)
+	if err != nil {
+		return err
+	}
+	return decodeArgs(m, rest, reg, args)
+}
+
+// decodeArgs decodes the encoded arguments rest of m into m.Args, using
+// args's storage when it has room.
+func decodeArgs(m *core.Message, rest []byte, reg *codec.Registry, args []any) error {
+	args, err := reg.DecodeArgsInto(args, rest)
+	if err != nil {
+		return fmt.Errorf("%w: %w: arguments of %q: %w", ErrBadFrame, errBadArgs, m.Cmd, err)
+	}
+	m.Args = args
+	return nil
+}
+
+// decodeHeader decodes everything of a data frame payload but the
+// arguments into m, which must be zero, and returns the encoded arguments.
+func decodeHeader(m *core.Message, b []byte, cmds *cmdCache) ([]byte, error) {
 	r := wireReader{b: b}
 	m.Kind = core.Kind(r.byte())
 	if r.err == nil && (m.Kind < core.KindSend || m.Kind > core.KindClose) {
-		return fmt.Errorf("%w: %w %d", ErrBadFrame, errUnknownKind, m.Kind)
+		return nil, fmt.Errorf("%w: %w %d", ErrBadFrame, errUnknownKind, m.Kind)
 	}
 	m.To = r.id()
 	m.From = r.id()
@@ -243,14 +264,9 @@ func decodeMessageInto(m *core.Message, b []byte, reg *codec.Registry, cmds *cmd
 		m.Cmd = r.cmd(cmds)
 	}
 	if r.err != nil {
-		return fmt.Errorf("%w: %w", ErrBadFrame, r.err)
+		return nil, fmt.Errorf("%w: %w", ErrBadFrame, r.err)
 	}
-	args, err := reg.DecodeArgsInto(args, r.b)
-	if err != nil {
-		return fmt.Errorf("%w: %w: arguments of %q: %w", ErrBadFrame, errBadArgs, m.Cmd, err)
-	}
-	m.Args = args
-	return nil
+	return r.b, nil
 }
 
 // CallFrameSize returns the bytes on the wire (frame header included) of a

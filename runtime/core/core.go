@@ -177,6 +177,27 @@ func (c *Core) SendWait(ctx context.Context, to ServiceID, cmd string, args ...a
 	return c.send(ctx, c.self, to, cmd, args, true)
 }
 
+// SendInt is Send with one int argument that is never boxed: a handler
+// whose only parameter (after an optional *Context) is an int gets it
+// without an allocation; any other handler gets it as an any, boxed on its
+// service goroutine. It exists for streams of small messages (counters,
+// ids, ticks) where the boxing is most of the cost.
+func (c *Core) SendInt(to ServiceID, cmd string, n int) error {
+	if c.stopping.Load() {
+		return fmt.Errorf("sending %q to %v: %w", cmd, to, ErrStopped)
+	}
+	return c.sendInt(context.Background(), c.self, to, cmd, n, false)
+}
+
+// SendWaitInt is SendInt that waits for room in a full local mailbox until
+// ctx ends.
+func (c *Core) SendWaitInt(ctx context.Context, to ServiceID, cmd string, n int) error {
+	if c.stopping.Load() {
+		return fmt.Errorf("sending %q to %v: %w", cmd, to, ErrStopped)
+	}
+	return c.sendInt(ctx, c.self, to, cmd, n, true)
+}
+
 // Call sends cmd to the service to and blocks the calling goroutine until
 // the reply or the end of ctx (ErrCallTimeout). It is for code outside any
 // service; inside a handler use Context.Call, which keeps the service

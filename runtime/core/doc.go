@@ -84,7 +84,11 @@
 // when they fit (a remote int64 reaches a func(int)), anything else is an
 // ErrBadArgs reply. Up to two arguments are stored in place in the mailbox, so
 // a Send allocates nothing beyond boxing its values, to this node or another
-// (Remote.Deliver borrows the message and encodes it). A raw handler
+// (Remote.Deliver borrows the message and encodes it); SendInt does not box
+// its int either, and a handler taking one int gets it unboxed. Arguments
+// from another node are decoded by the connection reader straight into the
+// handler's parameters when it takes concrete types (DecodeArgsFor, an
+// ArgDecoder such as the codec's registry), else into []any. A raw handler
 // func(*Context, []any) ([]any, error) sees that storage: its args slice is
 // valid only until it returns (copy it to keep it).
 //

@@ -94,7 +94,12 @@ func (s *Service) dispatch(m *envelope) {
 
 // handle runs the handler of m and answers it.
 func (s *Service) handle(m *envelope) {
-	h := s.handlers[m.cmd]
+	h := s.lastH
+	if h == nil || m.cmd != s.lastCmd { // equal strings from one literal compare by pointer
+		if h = s.handlers[m.cmd]; h != nil {
+			s.lastCmd, s.lastH = m.cmd, h
+		}
+	}
 	if h == nil {
 		err := fmt.Errorf("%v has no handler for %q: %w", s.id, m.cmd, ErrUnknownCommand)
 		if !m.expectsReply() {
@@ -127,6 +132,16 @@ func (s *Service) invoke(h *handler, c *Context) (ret []any, err error) {
 			ret = nil
 		}
 	}()
+	if m.nargs == typedArgs {
+		if vs := m.inline[0].(*argValues); vs.h == h {
+			defer vs.release()
+			m.inline[0], m.nargs = nil, 0
+			return h.callValues(c, vs)
+		}
+	}
+	if x, ok := m.intArg(); ok && h.callInt != nil {
+		return h.callInt(c, x)
+	}
 	return h.call(c, m.args())
 }
 

@@ -32,7 +32,7 @@ func (c *Core) send(ctx context.Context, from, to ServiceID, cmd string, args []
 		}
 		var err error
 		if wait {
-			err = s.mb.sendWait(ctx, from, cmd, args)
+			err = s.mb.sendWait(ctx, func() error { return s.mb.put(KindSend, from, 0, cmd, args, nil, nil, false) })
 		} else {
 			err = s.mb.put(KindSend, from, 0, cmd, args, nil, nil, false)
 		}
@@ -43,6 +43,28 @@ func (c *Core) send(ctx context.Context, from, to ServiceID, cmd string, args []
 	}
 	m := Message{Kind: KindSend, From: from, To: to, Cmd: cmd}
 	return c.deliverRemote(&m, args)
+}
+
+// sendInt is send with one unboxed int argument (see Core.SendInt).
+func (c *Core) sendInt(ctx context.Context, from, to ServiceID, cmd string, n int, wait bool) error {
+	if to.Node() != c.node {
+		m := Message{Kind: KindSend, From: from, To: to, Cmd: cmd}
+		return c.deliverRemote(&m, []any{n})
+	}
+	s := c.table.get(to)
+	if s == nil {
+		return c.notFound("sending", cmd, to)
+	}
+	var err error
+	if wait {
+		err = s.mb.sendWait(ctx, func() error { return s.mb.putInt(from, cmd, n) })
+	} else {
+		err = s.mb.putInt(from, cmd, n)
+	}
+	if err != nil {
+		return fmt.Errorf("sending %q to %v: %w", cmd, to, err)
+	}
+	return nil
 }
 
 // notFound explains why no local service has id: an id of an earlier

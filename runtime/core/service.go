@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync/atomic"
 	"time"
 
@@ -54,6 +55,9 @@ type Service struct {
 
 	// Owned by the service goroutine.
 	handlers map[string]*handler
+	pub      atomic.Pointer[map[string]*handler] // a copy of handlers for connection readers (DecodeArgsFor)
+	lastCmd  string                              // the command handled last and its handler: a stream
+	lastH    *handler                            // of one command skips the map's string hash
 	buf      []envelope
 	pos      int
 	calls    map[uint64]*pendingCall
@@ -202,6 +206,9 @@ func (s *Service) Handle(cmd string, fn any) {
 		return
 	}
 	s.handlers[cmd] = h
+	s.lastCmd, s.lastH = "", nil
+	pub := maps.Clone(s.handlers)
+	s.pub.Store(&pub)
 }
 
 // OnStop adds a hook run on the service goroutine when the service stops:
@@ -234,6 +241,11 @@ func (s *Service) SendWait(ctx context.Context, to ServiceID, cmd string, args .
 	return s.core.send(ctx, s.id, to, cmd, args, true)
 }
 
+// SendInt is Send with one unboxed int argument; see Core.SendInt.
+func (s *Service) SendInt(to ServiceID, cmd string, n int) error {
+	return s.core.sendInt(context.Background(), s.id, to, cmd, n, false)
+}
+
 // Lookup returns the id of the service holding name.
 func (s *Service) Lookup(ctx context.Context, name string) (ServiceID, error) {
 	return s.core.Lookup(ctx, name)
@@ -242,9 +254,7 @@ func (s *Service) Lookup(ctx context.Context, name string) (ServiceID, error) {
 // Queued returns how many messages wait in the service's mailbox (not
 // counting a batch already taken by the service goroutine).
 func (s *Service) Queued() int {
-	s.mb.mu.Lock()
-	defer s.mb.mu.Unlock()
-	return len(s.mb.q)
+	return s.mb.queued()
 }
 
 // Exit asks this service to stop gracefully once what is queued is handled.

@@ -41,6 +41,7 @@ type Conn struct {
 	batch   net.Buffers // scratch of the current writer, under writeMu
 	chunks  [][]byte    // scratch of the current writer, under writeMu
 	out     net.Buffers // batch being written, under writeMu (a field: WriteTo on a local allocates)
+	now     *nowWriter  // inline writes without a deadline; nil: with a short one. Set before inline writes start.
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -253,6 +254,7 @@ func (c *Conn) writeLoop() error {
 	_, secure := c.nc.(*secureConn)
 	inline := c.t.opts.TLS == nil && !secure // a timed-out TLS or record write breaks the stream
 	if inline {
+		c.now = newNowWriter(c.nc)
 		c.q.flusher.Store(c)
 		defer c.q.flusher.CompareAndSwap(c, nil)
 	}
@@ -307,11 +309,28 @@ func (c *Conn) flush(deadline time.Time, inline bool) (closing bool, err error) 
 		return closing, nil
 	}
 	c.chunks = append(c.chunks[:0], bufs...) // WriteTo nils the entries it wrote
+	var n int64
+	if inline && c.now != nil {
+		n, err = c.now.write(c.nc, &bufs)
+		c.stats.Writes.Add(1)
+		c.stats.BytesOut.Add(uint64(n))
+		c.stats.FramesOut.Add(uint64(frames))
+		if err != nil {
+			return closing, fmt.Errorf("writing to %s: %w", c.nc.RemoteAddr(), err)
+		}
+		if len(bufs) > 0 {
+			c.q.requeueRest(c, bufs) // what the socket did not take at once
+			clear(c.chunks)
+			return false, nil
+		}
+		c.q.recycle(c.chunks)
+		clear(c.chunks)
+		return closing, nil
+	}
 	err = c.nc.SetWriteDeadline(deadline)
 	if err != nil {
 		return closing, fmt.Errorf("setting write deadline: %w", err)
 	}
-	var n int64
 	if sc, ok := c.nc.(*secureConn); ok {
 		var m int
 		m, err = sc.writeBuffers(bufs)
