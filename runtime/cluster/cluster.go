@@ -106,6 +106,7 @@ type Cluster struct {
 	// new Call, Request or Send goes to them.
 	draining atomic.Pointer[map[uint16]bool]
 	asm      sync.Map // *transport.Conn -> *assembler: paged control messages
+	drops    dropLog  // samples the log lines of frames dropped from peers
 	inc      uint64
 	stats    Stats
 	enc      *msgEncoder

@@ -41,7 +41,7 @@ const (
 	// CtlDraining: node → master, phase 1 of a graceful leave: route no new
 	// work to me. The master pushes the node's entry (Draining set) to all.
 	CtlDraining
-	// CtlMore: the next page of the Names of the message before it on the
+	// CtlMore: the next page of the Nodes or Names of the message before it on the
 	// same connection (a table too large for one frame); More on the last
 	// page is false.
 	CtlMore
@@ -112,9 +112,11 @@ const (
 	MaxNameLen   = 1024
 	maxCtlString = MaxNameLen
 	maxCtlList   = 1 << 20
-	// maxTableBytes bounds the assembled Names of one paged message (the
-	// whole name table), against a peer sending pages for ever.
-	maxTableBytes = 1 << 30
+	// maxTableBytes bounds the memory a paged message being assembled takes
+	// (its pages and the messages held behind it, counted as decoded, see
+	// decodedSize), against a peer sending pages or held messages for ever:
+	// a million names of 100 bytes fit.
+	maxTableBytes = 128 << 20
 	// PageBytes bounds the encoded size of one control frame's Names: a
 	// table larger than that goes in CtlMore pages, so any table fits the
 	// transport's frame limit.
@@ -146,7 +148,8 @@ func checkControl(c *Control) error {
 }
 
 // encodeControl checks c and encodes it as one or more frame payloads: the
-// message itself with as many Names as fit PageBytes, then CtlMore pages.
+// message itself with as many Nodes and Names as fit PageBytes each, then
+// CtlMore pages with the rest of the Nodes, then with the rest of the Names.
 func encodeControl(c *Control) ([][]byte, error) {
 	if len(c.Err) > maxCtlString { // an explanation: cut, never refused
 		cut := *c
@@ -156,34 +159,57 @@ func encodeControl(c *Control) ([][]byte, error) {
 	if err := checkControl(c); err != nil {
 		return nil, fmt.Errorf("encoding control %#x: %w", byte(c.Type), err)
 	}
-	pages := splitNames(c.Names, PageBytes)
-	if len(pages) <= 1 {
+	nodePages := splitPages(c.Nodes, nodeWireSize, PageBytes)
+	namePages := splitPages(c.Names, nameWireSize, PageBytes)
+	if len(nodePages) <= 1 && len(namePages) <= 1 {
 		return [][]byte{appendControl(nil, c)}, nil
 	}
-	out := make([][]byte, 0, len(pages))
 	first := *c
-	first.Names, first.More = pages[0], true
+	first.Nodes, first.Names, first.More = nodePages[0], nil, true
+	var rest []*Control
+	for _, p := range nodePages[1:] {
+		rest = append(rest, &Control{Type: CtlMore, Nodes: p})
+	}
+	if len(nodePages) == 1 {
+		first.Names, namePages = namePages[0], namePages[1:]
+	}
+	for _, p := range namePages {
+		if len(p) > 0 {
+			rest = append(rest, &Control{Type: CtlMore, Names: p})
+		}
+	}
+	out := make([][]byte, 0, 1+len(rest))
 	out = append(out, appendControl(nil, &first))
-	for i, p := range pages[1:] {
-		out = append(out, appendControl(nil, &Control{Type: CtlMore, Names: p, More: i < len(pages)-2}))
+	for i, p := range rest {
+		p.More = i < len(rest)-1
+		out = append(out, appendControl(nil, p))
 	}
 	return out, nil
 }
 
-// splitNames cuts names into pages of at most limit encoded bytes each.
-func splitNames(names []NameEntry, limit int) [][]NameEntry {
-	var pages [][]NameEntry
-	start, size := 0, 0
-	for i, n := range names {
-		sz := len(n.Name) + 2*binaryUvarintMax
-		if size+sz > limit && i > start {
-			pages = append(pages, names[start:i])
-			start, size = i, 0
+// nameWireSize bounds the encoded size of a name entry.
+func nameWireSize(n NameEntry) int { return len(n.Name) + 2*binaryUvarintMax }
+
+// nodeWireSize bounds the encoded size of a node entry.
+func nodeWireSize(n NodeEntry) int {
+	return len(n.Name) + len(n.Addr) + len(n.Role) + 5*binaryUvarintMax + 1
+}
+
+// splitPages cuts items into pages of at most limit encoded bytes each
+// (one page, maybe empty, at least).
+func splitPages[T any](items []T, size func(T) int, limit int) [][]T {
+	var pages [][]T
+	start, total := 0, 0
+	for i, it := range items {
+		sz := size(it)
+		if total+sz > limit && i > start {
+			pages = append(pages, items[start:i])
+			start, total = i, 0
 		}
-		size += sz
+		total += sz
 	}
-	if start < len(names) || len(pages) == 0 {
-		pages = append(pages, names[start:])
+	if start < len(items) || len(pages) == 0 {
+		pages = append(pages, items[start:])
 	}
 	return pages
 }
@@ -197,9 +223,11 @@ const binaryUvarintMax = 10
 // ahead of its later pages) are held and handed out after the joined
 // message, so it keeps its place first.
 type assembler struct {
-	msg   *Control
-	bytes int
-	held  []*Control
+	msg       *Control
+	pages     [][]NameEntry // the Names of the pages so far, joined once at the end
+	nodePages [][]NodeEntry // and their Nodes
+	bytes     int
+	held      []*Control
 }
 
 // maxHeld bounds the messages held while a paged message is assembled.
@@ -213,37 +241,76 @@ func (a *assembler) add(c *Control) ([]*Control, error) {
 		if a.msg == nil {
 			return nil, fmt.Errorf("%w: a page with nothing before it", ErrBadFrame)
 		}
-		for _, n := range c.Names {
-			a.bytes += len(n.Name) + 8
-		}
-		if a.bytes > maxTableBytes {
+		if a.bytes += decodedSize(c); a.bytes > maxTableBytes {
 			a.reset()
-			return nil, fmt.Errorf("%w: paged table above %d bytes", ErrBadFrame, maxTableBytes)
+			return nil, fmt.Errorf("%w: paged message above %d bytes", ErrBadFrame, maxTableBytes)
 		}
-		a.msg.Names = append(a.msg.Names, c.Names...)
+		a.pages, a.nodePages = append(a.pages, c.Names), append(a.nodePages, c.Nodes)
 		if c.More {
 			return nil, nil
 		}
 		out := append([]*Control{a.msg}, a.held...)
 		out[0].More = false
-		a.msg, a.bytes, a.held = nil, 0, nil
+		out[0].Names = joinPages(out[0].Names, a.pages)
+		out[0].Nodes = joinPages(out[0].Nodes, a.nodePages)
+		a.reset()
 		return out, nil
 	case a.msg != nil:
-		if len(a.held) >= maxHeld || c.More {
+		if a.bytes += decodedSize(c); len(a.held) >= maxHeld || c.More || a.bytes > maxTableBytes {
+			err := fmt.Errorf("%w: %d messages (%d bytes) while a paged message is incomplete", ErrBadFrame, len(a.held)+1, a.bytes)
 			a.reset()
-			return nil, fmt.Errorf("%w: %d messages while a paged message is incomplete", ErrBadFrame, maxHeld)
+			return nil, err
 		}
 		a.held = append(a.held, c)
 		return nil, nil
 	case c.More:
-		a.msg, a.bytes = c, 0
+		a.msg, a.bytes = c, decodedSize(c)
 		return nil, nil
 	default:
 		return []*Control{c}, nil
 	}
 }
 
-func (a *assembler) reset() { a.msg, a.bytes, a.held = nil, 0, nil }
+// joinPages appends the pages to first in one allocation.
+func joinPages[T any](first []T, pages [][]T) []T {
+	n := len(first)
+	for _, p := range pages {
+		n += len(p)
+	}
+	if n == len(first) {
+		return first
+	}
+	out := make([]T, 0, n)
+	out = append(out, first...)
+	for _, p := range pages {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func (a *assembler) reset() { a.msg, a.pages, a.nodePages, a.bytes, a.held = nil, nil, nil, 0, nil }
+
+// Sizes of the decoded structs on 64-bit platforms (pinned by
+// TestDecodedSizes): a list entry costs its struct, not its wire bytes,
+// which may be as few as 2.
+const (
+	controlStructSize   = 176
+	nodeEntryStructSize = 72
+	nameEntryStructSize = 24
+)
+
+// decodedSize is about the memory c takes once decoded.
+func decodedSize(c *Control) int {
+	n := controlStructSize + len(c.Name) + len(c.Addr) + len(c.Role) + len(c.Err) +
+		len(c.Nodes)*nodeEntryStructSize + len(c.Names)*nameEntryStructSize
+	for _, e := range c.Nodes {
+		n += len(e.Name) + len(e.Addr) + len(e.Role)
+	}
+	for _, e := range c.Names {
+		n += len(e.Name)
+	}
+	return n
+}
 
 // appendControl encodes c; every field is written, in a fixed order.
 func appendControl(b []byte, c *Control) []byte {

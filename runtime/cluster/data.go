@@ -102,7 +102,7 @@ func (c *Cluster) undecodable(conn *transport.Conn, m *core.Message, err error) 
 		m.Args = nil
 		k.Refuse(m, uerr, core.DropDecode)
 		if m.Kind == core.KindSend {
-			c.log.Info("Dropping message whose arguments do not decode (unregistered type, limit, kind mismatch)", "from", m.From.String(), "to", m.To.String(),
+			c.logDrop("Dropping message whose arguments do not decode (unregistered type, limit, kind mismatch)", "from", m.From.String(), "to", m.To.String(),
 				"cmd", m.Cmd, "peer", peerAddr(conn), "err", err.Error())
 		}
 	}

@@ -108,8 +108,11 @@
 // all fields in a fixed order. Both decoders are fuzzed and never panic.
 // Every limit the receiver enforces is checked by the sender first: a name
 // longer than MaxNameLen is refused by Register with core.ErrTooLarge, and a
-// name table of any size (a million global names and more) goes in CtlMore
-// pages of at most PageBytes each, so it never exceeds the frame limit.
+// name table of any size (a million global names and more), and a node
+// table of any size, go in CtlMore pages of at most PageBytes each, so they
+// never exceed the frame limit. A receiver assembles at most 128 MiB of
+// pages (counted as decoded), and a node takes control frames from its
+// master only.
 // Registering a name waits for the master's answer at most
 // Options.RegisterTimeout when its ctx has no deadline. An error reply names
 // its reason with a core.ErrorCode on the wire; a Call or Request whose

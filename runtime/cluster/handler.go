@@ -66,9 +66,15 @@ func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
 		c.handleData(conn, payload)
 		return
 	}
+	if c.opts.Role != contract.RoleMaster && (conn == nil || conn.Peer() == nil || conn.Peer() != c.master) {
+		// Only the master sends a node control messages: anything else is
+		// dropped before it is decoded or held for assembly.
+		c.log.V(1).Info("Dropping control frame not from the master", "peer", peerAddr(conn))
+		return
+	}
 	m, err := decodeControl(payload)
 	if err != nil {
-		c.log.Info("Dropping control frame", "peer", peerAddr(conn), "err", err.Error())
+		c.logDrop("Dropping control frame", "peer", peerAddr(conn), "err", err.Error())
 		return
 	}
 	ready := []*Control{m}
@@ -77,14 +83,14 @@ func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
 			a, _ = c.asm.LoadOrStore(conn, &assembler{})
 		}
 		if ready, err = a.(*assembler).add(m); err != nil {
-			c.log.Info("Dropping paged control message", "peer", peerAddr(conn), "err", err.Error())
+			c.logDrop("Dropping paged control message", "peer", peerAddr(conn), "err", err.Error())
 			return
 		}
 	}
 	for _, m := range ready {
 		if c.opts.Role == contract.RoleMaster {
 			c.masterControl(conn, m)
-		} else if conn != nil && conn.Peer() != nil && conn.Peer() == c.master {
+		} else {
 			c.slaveControl(m)
 		}
 	}
@@ -227,6 +233,14 @@ func (c *Cluster) masterControl(conn *transport.Conn, m *Control) {
 	from, registered := c.connNode[conn]
 	switch m.Type {
 	case CtlRegister:
+		if registered {
+			// A node registers once per connection (ConnUp). Taking more
+			// would let one connection hold any number of node ids, each
+			// costing a welcome with the whole table and a push to all.
+			c.logDrop("Dropping second registration on a connection", "id", from, "name", m.Name, "peer", peerAddr(conn))
+			c.sendConn(conn, &Control{Type: CtlRefuse, Err: fmt.Sprintf("this connection already registered node %d", from)})
+			break
+		}
 		id, outs := c.ms.Register(now, m)
 		if id == 0 {
 			c.log.Info("Refused node", "name", m.Name, "addr", peerAddr(conn), "reason", outs[0].Msg.Err)

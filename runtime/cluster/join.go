@@ -109,13 +109,12 @@ func (s *MasterState) addNames(id uint16, names []NameEntry) ([]Output, []string
 // newcomer is refused; once the old one's connection is gone or it fell
 // silent, the newcomer takes over (and the old one, if it comes back, is
 // the one refused), so two processes never evict each other in turn.
-// Incarnation 0 (an unknown one) never conflicts, and a light client
-// (lotouctl) keeps no name against anybody: its name is not an identity
-// anybody routes to.
+// A member of incarnation 0 (an unknown one) keeps its name against
+// nobody, and a light client (lotouctl) keeps no name against anybody: its
+// name is not an identity anybody routes to. A newcomer of incarnation 0
+// is refused like any other: otherwise it would evict the live node, which
+// would take its name back over it, and so on for ever.
 func (s *MasterState) liveNamesake(now time.Time, req *Control) *member {
-	if req.Inc == 0 {
-		return nil
-	}
 	for _, m := range s.sortedMembers() {
 		if m.Name == req.Name && m.Up && m.Role != RoleClient && m.Inc != 0 && m.Inc != req.Inc && !m.connLost && now.Sub(m.lastSeen) <= s.timeout {
 			return m
@@ -164,17 +163,19 @@ func (s *MasterState) reserveKnown(now time.Time, self uint16, known []NodeEntry
 // alloc picks an id for a fresh node: in the recovery window counted from
 // the random base, else counted from the smallest ids. It skips members and
 // live reservations; a down node's id is reused only when nothing else is
-// left.
+// left, and a reserved one after that: reservations come from what
+// registering nodes report, and a node reporting every id must not lock
+// everybody else out.
 func (s *MasterState) alloc(now time.Time) uint16 {
 	free := func(id uint16, pass int) bool {
 		if id <= MasterID {
 			return false
 		}
-		if r, ok := s.reserved[id]; ok && now.Before(r.until) {
+		if r, ok := s.reserved[id]; ok && now.Before(r.until) && pass < 2 {
 			return false
 		}
 		m, ok := s.members[id]
-		return !ok || (pass == 1 && !m.Up)
+		return !ok || (pass >= 1 && !m.Up)
 	}
 	if now.Before(s.recoverUntil) {
 		for id := s.recoverNext; id != 0 && id <= RecoverTop; id++ {
@@ -184,8 +185,9 @@ func (s *MasterState) alloc(now time.Time) uint16 {
 			}
 		}
 	}
-	// First pass: ids never used (or forgotten); second: ids of down nodes.
-	for pass := range 2 {
+	// First pass: ids never used (or forgotten); second: ids of down
+	// nodes; third: reserved ids.
+	for pass := range 3 {
 		for range 0xffff {
 			id := s.next
 			s.next++

@@ -14,7 +14,7 @@ type decoder struct {
 	pos   int
 	lim   Limits
 	alloc int64
-	work  int64 // values visited, bounded by maxWork
+	work  int64 // values visited, bounded by WorkSlack and the input (step)
 	// committed is the input position a successful decode is sure to
 	// reach: lengths already read promise that many payload bytes.
 	// Allocation is bounded by AllocPerByte per committed byte.
@@ -28,14 +28,14 @@ func (r *Registry) newDecoder(data []byte) *decoder {
 
 // step counts one visited value. Zero-size values (empty structs, arrays of
 // them) take no input bytes, so the number of values visited is bounded by
-// MaxLen plus a few per input byte.
+// WorkSlack plus a few per input byte.
 func (d *decoder) step(depth int) error {
 	if depth > d.lim.MaxDepth {
 		return fmt.Errorf("%w: nesting deeper than MaxDepth %d", ErrLimit, d.lim.MaxDepth)
 	}
 	d.work++
-	if d.work > int64(d.lim.MaxLen)+4*int64(len(d.data)) {
-		return fmt.Errorf("%w: more than %d values", ErrLimit, int64(d.lim.MaxLen)+4*int64(len(d.data)))
+	if limit := WorkSlack + 4*int64(len(d.data)); d.work > limit {
+		return fmt.Errorf("%w: more than %d values in %d bytes", ErrLimit, limit, len(d.data))
 	}
 	return nil
 }

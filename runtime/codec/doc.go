@@ -140,7 +140,10 @@
 // [1<<20]int64 fail with ErrTruncated before allocating it, and a slice of
 // registered structs whose wire form has none of their (large) fields fails
 // with ErrLimit. Maps are charged a slot and a control byte per entry, twice
-// for growth. The fuzz targets FuzzDecodeAlloc (here) and FuzzUnmarshalAlloc
+// for growth. CPU is bounded the same way: a decode visits at most
+// [WorkSlack] (65536) values plus 4 per input byte, so a slice of MaxLen
+// zero-size values ([0]int64, empty structs) declared in 9 bytes is
+// ErrLimit, not 16M loop turns. The fuzz targets FuzzDecodeAlloc (here) and FuzzUnmarshalAlloc
 // (binary) measure the heap with runtime.MemStats and assert the bound.
 //
 // Go types made for decoding into interfaces (reflect.SliceOf, ArrayOf,

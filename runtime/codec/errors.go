@@ -55,6 +55,12 @@ const (
 	AllocSlack   = 4 << 10
 )
 
+// WorkSlack bounds the CPU a decode spends on values that take no input
+// bytes (empty structs, arrays of length 0, slices of them): one decode
+// visits at most WorkSlack values plus 4 per input byte, whatever MaxLen
+// says, so 9 bytes cannot declare 16M values.
+const WorkSlack = 1 << 16
+
 // MaxMadeTypes bounds the distinct composite Go types (slices, arrays, maps,
 // pointers of wire types) one Registry builds to decode values into their
 // natural type. The Go runtime never frees a type made with reflect, so

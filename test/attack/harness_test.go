@@ -270,6 +270,8 @@ type caller struct {
 	core    *core.Core
 	ok, bad atomic.Int64
 	lastErr atomic.Value
+	errMu   sync.Mutex
+	errs    []error // every failure, for tests that sort them
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -334,6 +336,9 @@ func (c *caller) loop(ctx context.Context, name string) {
 			}
 			c.bad.Add(1)
 			c.lastErr.Store(err.Error())
+			c.errMu.Lock()
+			c.errs = append(c.errs, err)
+			c.errMu.Unlock()
 		} else {
 			c.ok.Add(1)
 		}
