@@ -22,6 +22,12 @@ export CGO_ENABLED ?= 0
 # Seconds each fuzz target runs inside `make test`.
 FUZZTIME ?= 5s
 
+# Chaos runs: `make chaos DURATION=30m` is the soak; `make test-chaos` the short run inside `make test`,
+# which asserts only CHAOS_SHORT_ASSERT (the invariants that hold today; see docs/reliability.md).
+DURATION ?= 30m
+CHAOS_SHORT ?= 60s
+CHAOS_SHORT_ASSERT ?= no-hang,at-most-once,ok-ran,names-agree,resources,harness-clean
+
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
 
@@ -73,10 +79,10 @@ setup-k8s: ## Build every Kubernetes binary the local cluster needs into bin/k8s
 ##@ Test
 
 # The steps of `make test`, in order; hack/test.sh times each and prints a summary.
-TEST_STEPS ?= test-unit test-fuzz test-bench-build test-e2e
+TEST_STEPS ?= test-unit test-browser test-fuzz test-bench-build test-chaos test-e2e
 
 .PHONY: test
-test: ## Run every test: unit, envtest, process, fuzz (short), bench build, e2e (a summary times each step).
+test: ## Run every test: unit, envtest, process, browser, fuzz (short), bench build, chaos (short), e2e (a summary times each step).
 	hack/test.sh $(TEST_STEPS)
 
 .PHONY: test-unit
@@ -84,6 +90,10 @@ test-unit: ## Unit, envtest and real-process tests (race detector on the runtime
 	hack/setup-envtest.sh etcd kube-apiserver kubectl
 	KUBEBUILDER_ASSETS="$(K8S_BIN)" hack/gotest.sh unit ./... -count=1 -timeout 20m
 	CGO_ENABLED=1 hack/gotest.sh race -race -count=1 -timeout 20m ./runtime/...
+
+.PHONY: test-browser
+test-browser: ## The chat example in real headless Chromium on two slaves' gates (installs Debian's chromium when missing).
+	test/browser/run.sh
 
 .PHONY: test-fuzz
 test-fuzz: ## Run each fuzz target for FUZZTIME.
@@ -93,6 +103,14 @@ test-fuzz: ## Run each fuzz target for FUZZTIME.
 test-bench-build: ## Compile the bench module and run its benchmarks once (1x) to prove they work.
 	cd bench && go vet ./... && go test -count=1 -run '^$$' -bench . -benchtime=1x ./...
 
+.PHONY: test-chaos
+test-chaos: ## Short chaos run (CHAOS_SHORT): real nodes in network namespaces, random faults, invariant table (needs root).
+	CHAOS_ASSERT="$(CHAOS_SHORT_ASSERT)" hack/chaos.sh run $(CHAOS_SHORT)
+
+.PHONY: chaos
+chaos: ## Chaos soak for DURATION (default 30m), every invariant asserted; the table goes to stdout (needs root).
+	CHAOS_ASSERT=all hack/chaos.sh run $(DURATION)
+
 .PHONY: test-e2e
 test-e2e: ## End-to-end tests on a real one-node Kubernetes (needs root; brings it up and down).
 	hack/e2e.sh
@@ -100,9 +118,24 @@ test-e2e: ## End-to-end tests on a real one-node Kubernetes (needs root; brings 
 ##@ Benchmarks
 
 .PHONY: bench
-bench: ## Run the side-by-side benchmarks, then the cluster benchmarks when root; figures go to docs/benchmarks.md.
+bench: ## Run the side-by-side benchmarks, the real-process runs vs raw TCP, then the cluster benchmarks when root; figures go to docs/benchmarks.md.
 	hack/bench.sh
+	hack/bench-process.sh
 	@if [ "$$(id -u)" = 0 ]; then hack/bench-e2e.sh all; else echo "bench-e2e skipped (needs root: containerd, kubelet, a bridge)"; fi
+
+.PHONY: bench-process
+bench-process: ## Master + slave processes (lotouctl bench) vs a raw TCP echo, as ratios; output bin/bench/process.txt.
+	hack/bench-process.sh
+
+.PHONY: bench-gate
+bench-gate: ## The gate with 10,000 clients (TCP, WebSocket) beside raw TCP and coder/websocket echo servers.
+	hack/bench-gate.sh
+
+.PHONY: bench-backends
+bench-backends: ## Side-by-side benchmarks of the optional backends (TCP vs NATS, master vs etcd); figures in docs/benchmarks.md.
+	hack/setup-envtest.sh etcd
+	cd bench && KUBEBUILDER_ASSETS="$(K8S_BIN)" go test -run '^$$' -bench 'Send|NATSPublishRaw|Call|NATSRequestRaw|Register|Lookup' -benchtime 1s ./backends
+	cd bench && KUBEBUILDER_ASSETS="$(K8S_BIN)" go test -run '^$$' -bench DetectKill -benchtime 3x ./backends
 
 .PHONY: bench-e2e
 bench-e2e: ## apply→Ready with 10 real slaves, and 1,000 kwok slaves in 20 LotouClusters (needs root).

@@ -28,6 +28,7 @@ export KUBECACHEDIR="$DEV/kube-cache"
 
 MANAGER_IMAGE="${IMG:-lotou-operator:dev}"
 NODE_IMAGE="${NODE_IMG:-lotou-node:dev}"
+CHAT_IMAGE="${CHAT_IMG:-lotou-chat:dev}"
 SAMPLE="$ROOT/config/samples/apps_v1alpha1_lotoucluster.yaml"
 BASE_OVERLAY="$ROOT/config/dev"
 OVERLAY="$DEV/overlay"
@@ -67,6 +68,10 @@ build_binaries() {
 		(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN/$cmd" "./cmd/$cmd") \
 			>>"$LOGS/dev-build.log" 2>&1 || die "go build ./cmd/$cmd failed; read $LOGS/dev-build.log"
 	done
+	# The sample game, built the way a game team builds theirs: its own main on runtime/node.
+	log "building bin/chat (examples/chat)"
+	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN/chat" ./examples/chat) \
+		>>"$LOGS/dev-build.log" 2>&1 || die "go build ./examples/chat failed; read $LOGS/dev-build.log"
 }
 
 # image NAME TAG ARGS... builds $IMAGES/NAME.tar tagged TAG and TAG-<content hash>; prints the content tag.
@@ -84,8 +89,10 @@ build_images() {
 		--add "$BIN/manager:/manager" --user 65532:65532)" || exit 1
 	NODE_IMAGE_CT="$(image lotou-node "$NODE_IMAGE" --entrypoint /lotou-node \
 		--add "$BIN/lotou-node:/lotou-node" --add "$BIN/lotouctl:/lotouctl" --user 65532:65532)" || exit 1
+	CHAT_IMAGE_CT="$(image chat "$CHAT_IMAGE" --entrypoint /chat \
+		--add "$BIN/chat:/chat" --add "$BIN/lotouctl:/lotouctl" --user 65532:65532)" || exit 1
 	local f
-	for f in manager lotou-node; do
+	for f in manager lotou-node chat; do
 		ctr --address "$CTRD_SOCK" -n k8s.io images import "$IMAGES/$f.tar" >>"$LOGS/dev-build.log" 2>&1 ||
 			die "importing $f image into containerd failed; read $LOGS/dev-build.log"
 	done
@@ -93,7 +100,7 @@ build_images() {
 	# build: a different image reference is a new pod template.
 	ctr --address "$CTRD_SOCK" -n k8s.io images tag --force "docker.io/library/$NODE_IMAGE" "docker.io/library/${NODE_IMAGE%:*}:canary" \
 		>>"$LOGS/dev-build.log" 2>&1 || die "tagging ${NODE_IMAGE%:*}:canary failed; read $LOGS/dev-build.log"
-	log "images imported into containerd (namespace k8s.io): $MANAGER_IMAGE_CT, $NODE_IMAGE_CT (also ${NODE_IMAGE%:*}:canary)"
+	log "images imported into containerd (namespace k8s.io): $MANAGER_IMAGE_CT, $NODE_IMAGE_CT (also ${NODE_IMAGE%:*}:canary), $CHAT_IMAGE_CT"
 }
 
 # write_overlay makes $OVERLAY: config/dev with the manager image swapped for its content tag.
@@ -187,10 +194,12 @@ Next, try:
   $("$ROOT/hack/local-cluster.sh" env | tr '\n' ';' | sed 's/;$//; s/;/; /')
   kubectl scale lc/$NAME --replicas=5 && kubectl wait --for=condition=Ready lc/$NAME
   kubectl get lc $NAME -w
-  kubectl exec $master -- lotouctl --master $addr status
-  kubectl exec $master -- lotouctl --master $addr call echo:$NAME-slaves-0 echo '"hello"'
-  kubectl patch lc/$NAME --type=merge -p '{"spec":{"image":"$NODE_IMAGE"}}'   # change the image (rolls the pods)
+  kubectl exec $master -- /lotouctl --master $addr status
+  kubectl exec $master -- /lotouctl --master $addr call echo:$NAME-slaves-0 echo '"hello"'
+  kubectl patch lc/$NAME --type=merge -p '{"spec":{"image":"${NODE_IMAGE%:*}:canary"}}'   # change the image (rolls the pods)
+  docs/quickstart.md: the first five minutes, step by step
   kubectl delete lc/$NAME
+  sed 's|lotou-chat:dev|$CHAT_IMAGE_CT|' config/samples/chat.yaml | kubectl apply -f -   # the chat game, /play on chat-gate
   make dev-down
 EOF
 }

@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
 # Runs every Go fuzz target of the main module for a short, bounded time each.
 # Usage: hack/fuzz.sh [duration]   (default 5s per target)
+# Targets are found by name, so new ones run without editing this file. The codec's
+# FuzzDecodeAlloc (runtime/codec) and FuzzUnmarshalAlloc (runtime/codec/binary) assert
+# the decode allocation bound (codec.AllocPerByte per input byte) on every input.
+# runtime/transport's FuzzHandshakeServer plays arbitrary frames to the listener side of the
+# Noise handshake (it must never accept and never reveal the node), FuzzDecodeIdentity the
+# identity message decoder. runtime/gate's FuzzDecodeMessage feeds hostile game-client bytes to
+# the gate protocol decoder (never a panic; what it accepts re-encodes to the same bytes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime="${1:-5s}"

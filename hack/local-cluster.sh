@@ -117,6 +117,16 @@ cmd_up() {
 	[[ $kwok == true ]] && ports_free 10247 || ports_free 10248 10249 10250 10256
 	make_pki
 	log "certificates and kubeconfigs in $PKI, $KCFG"
+	# The node side (images, containerd, image import) needs nothing from the control plane: it runs beside it.
+	local node_prep=""
+	if [[ $kwok != true ]]; then
+		(
+			build_images
+			start_containerd
+			import_images
+		) &
+		node_prep=$!
+	fi
 	start_etcd
 	start_apiserver "$kwok"
 	start_controller_manager
@@ -124,15 +134,14 @@ cmd_up() {
 	if [[ $kwok == true ]]; then
 		start_kwok
 	else
-		build_images
-		start_containerd
-		import_images
+		wait "$node_prep" || die "preparing containerd and its images failed (see above)"
 		start_kubelet
 		start_kube_proxy
 		wait_node_ready
 		deploy_coredns
 		check_dns
 	fi
+	wait_until kube-controller-manager 60 "default ServiceAccount created" kc -n default get serviceaccount default
 	log "cluster up in $((SECONDS - T0)) s"
 	cmd_env
 }

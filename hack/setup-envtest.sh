@@ -143,7 +143,7 @@ go_build_progress() {
 	local total=0 start=$SECONDS
 	if progress_tty; then
 		progress_line "[$STEP_N/$STEP_TOTAL] $label: counting packages to compile…"
-		total=$(progress_count_stale "$dir" -trimpath -- "${pkgs[@]}")
+		total=$(CGO_ENABLED=0 progress_count_stale "$dir" -trimpath -- "${pkgs[@]}")
 	fi
 	progress_note "[setup-envtest $STEP_N/$STEP_TOTAL] building $label${total:+ ($total packages to compile)}"
 	local rc=0

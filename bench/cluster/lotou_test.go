@@ -25,11 +25,11 @@ type member struct {
 	stop func()
 }
 
-func startMember(b *testing.B, role, name, master string) *member {
+func startMember(b *testing.B, role, name, master string, encrypt bool) *member {
 	b.Helper()
 	cl, err := cluster.New(cluster.Options{
 		Role: role, Name: name, Listen: "127.0.0.1:0", Master: master, Token: []byte("bench"),
-		Codec: node.NewCodec(), QueueBytes: 64 << 20,
+		Codec: node.NewCodec(), QueueBytes: 64 << 20, Encrypt: encrypt,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -64,11 +64,12 @@ func startMember(b *testing.B, role, name, master string) *member {
 	}}
 }
 
-// pair starts a master (the sender's node) and a slave (the receiver's).
-func pair(b *testing.B) (from, to *member) {
+// pairWith starts a master (the sender's node) and a slave (the receiver's),
+// with frame encryption on or off (cluster.Options.Encrypt).
+func pairWith(b *testing.B, encrypt bool) (from, to *member) {
 	b.Helper()
-	from = startMember(b, contract.RoleMaster, "m", "")
-	to = startMember(b, contract.RoleSlave, "s", from.cl.Addr())
+	from = startMember(b, contract.RoleMaster, "m", "", encrypt)
+	to = startMember(b, contract.RoleSlave, "s", from.cl.Addr(), encrypt)
 	b.Cleanup(func() { to.stop(); from.stop() })
 	return from, to
 }
@@ -87,10 +88,32 @@ func lookup(b *testing.B, k *core.Core, name string) core.ServiceID {
 // BenchmarkRemoteSend measures one-way sends from one node to a service on
 // another over loopback TCP.
 func BenchmarkRemoteSend(b *testing.B) {
-	from, to := pair(b)
+	benchRemoteSend(b, false, func(fl *flow) any { return func(int) { fl.hit() } },
+		func(k *core.Core, id core.ServiceID, i int) error { return k.Send(id, "hit", i) })
+}
+
+// BenchmarkRemoteSendEncrypted is BenchmarkRemoteSend with every frame
+// encrypted (AES-256-GCM records, Options.Encrypt).
+func BenchmarkRemoteSendEncrypted(b *testing.B) {
+	benchRemoteSend(b, true, func(fl *flow) any { return func(int) { fl.hit() } },
+		func(k *core.Core, id core.ServiceID, i int) error { return k.Send(id, "hit", i) })
+}
+
+// BenchmarkRemoteSendArgs is BenchmarkRemoteSend with a typical argument
+// list (int, string, []int32, time.Time) for a handler with those
+// parameters.
+func BenchmarkRemoteSendArgs(b *testing.B) {
+	name, xs, at := "player-42", []int32{1, 2, 3, 4}, time.Unix(1700000000, 0)
+	benchRemoteSend(b, false, func(fl *flow) any {
+		return func(int, string, []int32, time.Time) { fl.hit() }
+	}, func(k *core.Core, id core.ServiceID, i int) error { return k.Send(id, "hit", i, name, xs, at) })
+}
+
+func benchRemoteSend(b *testing.B, encrypt bool, handler func(*flow) any, send func(k *core.Core, id core.ServiceID, i int) error) {
+	from, to := pairWith(b, encrypt)
 	fl := newFlow()
 	if _, err := to.core.Spawn(context.Background(), "sink", func(s *core.Service) error {
-		s.Handle("hit", func(int) { fl.hit() })
+		s.Handle("hit", handler(fl))
 		return nil
 	}, core.WithMailboxSize(4*window)); err != nil {
 		b.Fatal(err)
@@ -103,7 +126,7 @@ func BenchmarkRemoteSend(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		fl.before(i)
 		for {
-			err := from.core.Send(id, "hit", i)
+			err := send(from.core, id, i)
 			if err == nil {
 				break
 			}
@@ -128,8 +151,14 @@ func BenchmarkRemoteSend(b *testing.B) {
 
 // BenchmarkRemoteCall measures sequential blocking calls to a service on
 // another node, and reports the bytes each call puts on the wire.
-func BenchmarkRemoteCall(b *testing.B) {
-	from, to := pair(b)
+func BenchmarkRemoteCall(b *testing.B) { benchRemoteCall(b, false) }
+
+// BenchmarkRemoteCallEncrypted is BenchmarkRemoteCall with every frame
+// encrypted.
+func BenchmarkRemoteCallEncrypted(b *testing.B) { benchRemoteCall(b, true) }
+
+func benchRemoteCall(b *testing.B, encrypt bool) {
+	from, to := pairWith(b, encrypt)
 	if _, err := node.StartEcho(context.Background(), to.core, "s"); err != nil {
 		b.Fatal(err)
 	}

@@ -140,6 +140,84 @@ func BenchmarkArgs_LotouGob_Decode(b *testing.B) {
 	b.ReportMetric(float64(len(data)), "bytes")
 }
 
+// BenchmarkArgs_LotouGob_DecodeReuse decodes into a reused []any, as the
+// cluster's receive path does.
+func BenchmarkArgs_LotouGob_DecodeReuse(b *testing.B) {
+	r := newRegistry(b)
+	data, err := r.AppendArgs(nil, newArgs())
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := make([]any, 0, 8)
+	for b.Loop() {
+		if dst, err = r.DecodeArgsInto(dst, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(data)), "bytes")
+}
+
+// BenchmarkArgs_LotouGob_DecodeTo decodes into typed destinations, as a
+// handler func(id int, name string, path []int32, where Pos) would.
+func BenchmarkArgs_LotouGob_DecodeTo(b *testing.B) {
+	r := newRegistry(b)
+	data, err := r.AppendArgs(nil, newArgs())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var (
+		id    int
+		name  string
+		path  []int32
+		where Pos
+	)
+	for b.Loop() {
+		if err := r.DecodeArgsTo(data, &id, &name, &path, &where); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(data)), "bytes")
+}
+
+// newPrims is an argument list of primitives only.
+func newPrims() []any { return []any{123456, int64(-7), 2.5, true, time.Unix(1e9, 5).UTC()} }
+
+func BenchmarkPrims_LotouGob_Decode(b *testing.B) {
+	r := newRegistry(b)
+	data, err := r.AppendArgs(nil, newPrims())
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := make([]any, 0, 8)
+	for b.Loop() {
+		if dst, err = r.DecodeArgsInto(dst, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(data)), "bytes")
+}
+
+func BenchmarkPrims_LotouGob_DecodeTo(b *testing.B) {
+	r := newRegistry(b)
+	data, err := r.AppendArgs(nil, newPrims())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var (
+		i   int
+		i64 int64
+		f   float64
+		ok  bool
+		t   time.Time
+	)
+	for b.Loop() {
+		if err := r.DecodeArgsTo(data, &i, &i64, &f, &ok, &t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(data)), "bytes")
+}
+
 // --- Lotou binary ---
 
 func BenchmarkA_LotouBinary_Encode(b *testing.B) {

@@ -43,7 +43,7 @@ func newCore(b *testing.B) *core.Core {
 	return c
 }
 
-func benchLotouSend(b *testing.B, pairs int) {
+func benchLotouSend(b *testing.B, pairs int, unboxed bool) {
 	c := newCore(b)
 	per := max(b.N/pairs, 1)
 	ids := make([]core.ServiceID, pairs)
@@ -59,7 +59,13 @@ func benchLotouSend(b *testing.B, pairs int) {
 	for p := range pairs {
 		wg.Go(func() {
 			for i := range per {
-				if err := c.SendWait(ctx, ids[p], "n", i); err != nil {
+				var err error
+				if unboxed {
+					err = c.SendWaitInt(ctx, ids[p], "n", i)
+				} else {
+					err = c.SendWait(ctx, ids[p], "n", i)
+				}
+				if err != nil {
 					b.Error(err)
 					return
 				}
@@ -100,10 +106,17 @@ func benchLotouCall(b *testing.B, pairs int) {
 }
 
 // BenchmarkLocalSend: one external sender -> one service, one-way.
-func BenchmarkLocalSend(b *testing.B) { benchLotouSend(b, 1) }
+func BenchmarkLocalSend(b *testing.B) { benchLotouSend(b, 1, false) }
 
 // BenchmarkLocalSend4Pairs: four sender/service pairs in parallel.
-func BenchmarkLocalSend4Pairs(b *testing.B) { benchLotouSend(b, 4) }
+func BenchmarkLocalSend4Pairs(b *testing.B) { benchLotouSend(b, 4, false) }
+
+// BenchmarkLocalSendInt: BenchmarkLocalSend with SendWaitInt, the int
+// never boxed (the handler takes an int).
+func BenchmarkLocalSendInt(b *testing.B) { benchLotouSend(b, 1, true) }
+
+// BenchmarkLocalSendInt4Pairs: four pairs with SendWaitInt.
+func BenchmarkLocalSendInt4Pairs(b *testing.B) { benchLotouSend(b, 4, true) }
 
 // BenchmarkLocalCall: sequential blocking call round trip.
 func BenchmarkLocalCall(b *testing.B) { benchLotouCall(b, 1) }

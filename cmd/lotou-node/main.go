@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -19,45 +17,11 @@ func main() {
 	os.Exit(code)
 }
 
-// run parses the configuration and runs the node until ctx ends; it returns
-// the exit code: 0 after a graceful stop, 1 on a runtime failure, 2 on bad
-// configuration. Logs go through the node's asynchronous sink, whose writer
-// goroutine run owns: it is stopped, and what it buffered is flushed, only
-// after the node has left, so the last lines are never lost.
+// run is node.MainArgs for the plain lotou-node: the built-in services
+// only, and the echo game behind the gate when --gate is set. Exit codes:
+// 0 after a graceful stop, 1 on a runtime failure, 2 on bad configuration,
+// 3 when the master refused the node because a live node already has its
+// name (node.ExitDuplicate).
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
-	opts, logLevel, err := parseConfig(args, getenv, stderr)
-	if errors.Is(err, errHelp) {
-		return 0
-	}
-	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "lotou-node: %v\n", err)
-		return 2
-	}
-	sink, err := node.NewSink(stderr, logLevel, 0)
-	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "lotou-node: %v\n", err)
-		return 2
-	}
-	sinkCtx, stopSink := context.WithCancel(context.WithoutCancel(ctx))
-	sinkDone := make(chan error, 1)
-	go func() { sinkDone <- sink.Run(sinkCtx) }()
-	defer func() {
-		stopSink()
-		if err := <-sinkDone; err != nil {
-			_, _ = fmt.Fprintf(stderr, "lotou-node: %v\n", err)
-		}
-	}()
-	log := sink.Logger()
-	opts.Log = log
-	opts.LogDropped = sink.Dropped
-	n, err := node.New(opts)
-	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "lotou-node: %v\n", err)
-		return 2
-	}
-	if err := n.Run(ctx); err != nil {
-		log.Error(err, "Node failed")
-		return 1
-	}
-	return 0
+	return node.MainArgs(ctx, args, getenv, stderr, node.App{})
 }

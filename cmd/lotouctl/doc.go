@@ -4,5 +4,5 @@
 //
 //	lotouctl --master host:port status [-o json]
 //	lotouctl --master host:port call <global name> <command> [json args...]
-//	lotouctl --master host:port bench --target <global name> --duration 10s --concurrency N
+//	lotouctl --master host:port bench --target <global name> --duration 10s --concurrency N [--mode call|send] [--cpuprofile file]
 package main

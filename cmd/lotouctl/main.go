@@ -49,6 +49,8 @@ commands:
   call <global name> <command> [json...]   call a service, print the reply as JSON
   bench --target <global name> [--duration 10s] [--concurrency N]
                                            call load with live progress and a summary
+  loadtest --gate <host:port> [--clients N] [--rate R] [--duration D] [--ws] [--mode chat|echo] [--metrics <http host:port>]
+                                           game clients through a gate: messages/s, round trips, RSS per connection
 
 flags (accepted before or after the command):
 `
@@ -83,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdCall(ctx, g, rest, getenv, stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, g, rest, getenv, stdout, stderr)
+	case "loadtest":
+		err = cmdLoadtest(ctx, g, rest, getenv, stdout, stderr)
 	default:
 		err = usageError{fmt.Errorf("unknown command %q", cmd)}
 	}

@@ -97,7 +97,6 @@ start_scheduler() {
 	start_bg kube-scheduler "$K8S_BIN/kube-scheduler" \
 		--kubeconfig="$k" --authentication-kubeconfig="$k" --authorization-kubeconfig="$k" \
 		--bind-address=127.0.0.1 --secure-port=10259 --leader-elect=false
-	wait_until kube-controller-manager 60 "default ServiceAccount created" kc -n default get serviceaccount default
 }
 
 # kwok_stages prints kwok's default lifecycle stages (its plain binary ships none) from the module download.

@@ -23,6 +23,11 @@ import (
 // ErrNotJoined means the node has not (yet) been accepted by the master.
 var ErrNotJoined = errors.New("cluster: not registered with the master")
 
+// ErrDuplicateName means the master refused this node because a live node
+// (another process, heartbeating and connected) already runs under its
+// name. The live one keeps the name; this process must exit.
+var ErrDuplicateName = errors.New("cluster: a live node already has this name")
+
 // ErrIDChanged means the master gave this node a new id after a reconnect
 // (its old id was taken meanwhile). The node's service ids are no longer
 // valid: it must restart.
@@ -45,6 +50,8 @@ type Options struct {
 	Token []byte
 	// TLS, if set, protects every connection.
 	TLS *tls.Config
+	// Encrypt encrypts every frame after the handshake (transport.Options.Encrypt).
+	Encrypt bool
 	// Heartbeat is the heartbeat interval (contract.DefaultHeartbeatInterval).
 	// A peer silent for contract.MissedHeartbeats intervals is down.
 	Heartbeat time.Duration
@@ -64,10 +71,22 @@ type Options struct {
 	// ObserveCall, if set, is told the round-trip time of every remote call
 	// and request answered.
 	ObserveCall func(time.Duration)
+	// Incarnation tells this process apart from earlier and later ones with
+	// the same name or node id (default: random). Its low bits tag every
+	// service id of the process (core.Options.Incarnation).
+	Incarnation uint64
+	// RegisterTimeout bounds the wait for the master's answer to a global
+	// name registration whose ctx has no deadline (10s): a lost answer never
+	// blocks a Spawn for ever.
+	RegisterTimeout time.Duration
 	// Now is the clock (time.Now).
 	Now func() time.Time
 	// Log receives the cluster's logs (default: discard).
 	Log logr.Logger
+	// Discovery and Links, if set, replace the master registry and direct
+	// TCP links (see backend.go).
+	Discovery Discovery
+	Links     Links
 }
 
 // Cluster joins a node to the others: it drives the membership state
@@ -83,9 +102,15 @@ type Cluster struct {
 	addr string // advertised address
 
 	routes sync.Map // uint16 -> sender
-	stats  Stats
-	enc    *msgEncoder
-	cmds   cmdCache
+	// draining holds the ids of nodes that are leaving (nil when none): no
+	// new Call, Request or Send goes to them.
+	draining atomic.Pointer[map[uint16]bool]
+	asm      sync.Map // *transport.Conn -> *assembler: paged control messages
+	drops    dropLog  // samples the log lines of frames dropped from peers
+	inc      uint64
+	stats    Stats
+	enc      *msgEncoder
+	cmds     cmdCache
 
 	mu         sync.Mutex
 	view       *View
@@ -103,6 +128,13 @@ type Cluster struct {
 	seq        uint64
 	waiters    map[string][]chan struct{}
 	fatal      chan error
+	// lateFail holds nodes that left after draining: calls still pending on
+	// them fail at the given time, not at once, so replies already on their
+	// way over the direct link are not reported as failures.
+	lateFail     map[uint16]time.Time
+	selfDraining bool
+	drainSeen    chan struct{} // closed when the master confirmed our draining
+	lastTick     time.Time     // Run's goroutine only
 
 	callMu    sync.Mutex
 	callStart map[uint64]time.Time
@@ -142,7 +174,7 @@ func New(opts Options) (*Cluster, error) {
 	if opts.Name == "" {
 		return nil, errors.New("cluster: a node name is required")
 	}
-	if opts.Role != contract.RoleMaster && opts.Master == "" {
+	if opts.Role != contract.RoleMaster && opts.Master == "" && opts.Discovery == nil {
 		return nil, errors.New("cluster: the master address is required")
 	}
 	if opts.Role != RoleClient && opts.Listen == "" {
@@ -163,6 +195,12 @@ func New(opts Options) (*Cluster, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.RegisterTimeout <= 0 {
+		opts.RegisterTimeout = 10 * time.Second
+	}
+	for opts.Incarnation == 0 {
+		opts.Incarnation = rand.Uint64() //nolint:gosec // telling processes apart needs no cryptographic randomness
+	}
 	if opts.Log.GetSink() == nil {
 		opts.Log = logr.Discard()
 	}
@@ -172,10 +210,11 @@ func New(opts Options) (*Cluster, error) {
 		inbound: map[uint16]*transport.Conn{}, joined: make(chan struct{}), owned: map[string]uint64{},
 		acks: map[uint64]pendingName{}, waiters: map[string][]chan struct{}{}, fatal: make(chan error, 1),
 		callStart: map[uint64]time.Time{}, enc: &msgEncoder{reg: opts.Codec},
+		lateFail: map[uint16]time.Time{}, drainSeen: make(chan struct{}), inc: opts.Incarnation,
 	}
 	c.argBufs.New = func() any { return new([4]any) }
 	tr, err := transport.New(transport.Options{
-		Self: transport.Identity{Name: opts.Name}, Token: opts.Token, TLS: opts.TLS,
+		Self: transport.Identity{Name: opts.Name}, Token: opts.Token, TLS: opts.TLS, Encrypt: opts.Encrypt,
 		MaxFrame: opts.MaxFrame, QueueBytes: opts.QueueBytes, Handler: c, Log: opts.Log.WithName("transport"),
 		BackoffMin: min(50*time.Millisecond, opts.BackoffMax), BackoffMax: opts.BackoffMax,
 		WriteTimeout: max(10*time.Second, contract.MissedHeartbeats*opts.Heartbeat),
@@ -191,6 +230,10 @@ func New(opts Options) (*Cluster, error) {
 // Start listens (master and slave) and, for slaves and clients, starts
 // dialling the master. It returns the bound listen address, if any.
 func (c *Cluster) Start() (net.Addr, error) {
+	// Frames handled as soon as the listener accepts wait for c.mu: they
+	// never meet a half-built state (no master table yet).
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var bound net.Addr
 	if c.opts.Listen != "" {
 		a, err := c.tr.Listen(c.opts.Listen)
@@ -204,10 +247,11 @@ func (c *Cluster) Start() (net.Addr, error) {
 			c.log.Info("No advertised address given; guessed one", "advertise", c.addr)
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if c.opts.Discovery != nil {
+		return bound, nil // Join admits the node
+	}
 	if c.opts.Role == contract.RoleMaster {
-		self := NodeEntry{Name: c.opts.Name, Addr: c.addr, Role: contract.RoleMaster}
+		self := NodeEntry{Name: c.opts.Name, Addr: c.addr, Role: contract.RoleMaster, Inc: c.inc}
 		timeout := contract.MissedHeartbeats * c.opts.Heartbeat
 		c.ms = NewMasterState(self, timeout)
 		c.ms.SetDownRetention(c.opts.DownRetention)
@@ -251,6 +295,18 @@ func (c *Cluster) setSelf(id uint16) {
 	c.tr.SetSelf(transport.Identity{ID: id, Name: c.opts.Name})
 }
 
+// Incarnation returns the tag of this process's service ids, derived from
+// Options.Incarnation: give it to core.Options.Incarnation.
+func (c *Cluster) Incarnation() core.Incarnation {
+	return IncarnationTag(c.inc)
+}
+
+// IncarnationTag maps a 64-bit incarnation to the 14-bit tag carried in
+// service ids: never 0.
+func IncarnationTag(inc uint64) core.Incarnation {
+	return core.Incarnation(inc%uint64(core.MaxIncarnation)) + 1
+}
+
 // heartbeat returns the interval in force: the master's once joined.
 func (c *Cluster) heartbeat() time.Duration { return time.Duration(c.beat.Load()) }
 
@@ -259,6 +315,9 @@ func (c *Cluster) ID() core.NodeID { return core.NodeID(c.self.Load()) }
 
 // Join waits until the master has accepted this node and returns its id.
 func (c *Cluster) Join(ctx context.Context) (core.NodeID, error) {
+	if c.opts.Discovery != nil {
+		return c.joinDiscovery(ctx)
+	}
 	select {
 	case <-c.joined:
 		c.mu.Lock()
@@ -273,16 +332,21 @@ func (c *Cluster) Join(ctx context.Context) (core.NodeID, error) {
 	}
 }
 
-// Attach plugs the cluster into a core created with the joined node id: the
-// core's remote messages and global names go through the cluster from now on.
+// Attach plugs the cluster into a core created with the joined node id and
+// Incarnation (a core without an incarnation is accepted, its ids are then
+// not told apart across restarts): the core's remote messages and global
+// names go through the cluster from now on.
 func (c *Cluster) Attach(k *core.Core) error {
 	if uint16(k.Node()) != uint16(c.ID()) {
 		return fmt.Errorf("attaching core of node %d to cluster node %d: %w", k.Node(), c.ID(), ErrIDChanged)
 	}
+	if k.Incarnation() != 0 && k.Incarnation() != c.Incarnation() {
+		return fmt.Errorf("attaching core of incarnation %d to cluster incarnation %d: %w", k.Incarnation(), c.Incarnation(), ErrIDChanged)
+	}
 	c.core.Store(k)
 	k.SetRemote(c)
 	k.SetRegistry(c)
-	return nil
+	return c.attachLinks()
 }
 
 // Ready reports whether the node is registered with the master (for the
@@ -290,12 +354,15 @@ func (c *Cluster) Attach(k *core.Core) error {
 func (c *Cluster) Ready() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.ready
+	return c.ready && !c.selfDraining
 }
 
 // Run drives heartbeats and failure detection until ctx ends or the node
 // must restart (ErrIDChanged).
 func (c *Cluster) Run(ctx context.Context) error {
+	if c.opts.Discovery != nil {
+		return c.opts.Discovery.Run(ctx)
+	}
 	step := max(min(c.opts.Heartbeat, 100*time.Millisecond)/4, time.Millisecond)
 	t := time.NewTicker(step)
 	defer t.Stop()
@@ -309,6 +376,7 @@ func (c *Cluster) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		now := c.opts.Now()
+		c.failLate(now)
 		beat := now.Sub(lastBeat) >= c.heartbeat()
 		if beat {
 			lastBeat = now
@@ -321,33 +389,12 @@ func (c *Cluster) Run(ctx context.Context) error {
 	}
 }
 
-// Leave deregisters this node's names and tells the master it leaves. The
-// frames are queued; Close drains them.
-func (c *Cluster) Leave() {
-	if c.opts.Role == contract.RoleMaster {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for name, svc := range c.owned {
-		c.sendMasterLocked(&Control{Type: CtlNameDel, Name: name, Service: svc})
-	}
-	clear(c.owned)
-	c.sendMasterLocked(&Control{Type: CtlLeave})
-	c.ready = false
-}
-
-// Close drains what is queued until ctx ends, then closes every connection
-// and waits for the transport's goroutines.
-func (c *Cluster) Close(ctx context.Context) error {
-	if err := c.tr.Shutdown(ctx); err != nil {
-		return fmt.Errorf("closing transport: %w", err)
-	}
-	return nil
-}
-
 // Addr returns the advertised address.
 func (c *Cluster) Addr() string { return c.addr }
+
+// Transport returns the cluster's transport, for its listener health and
+// rejection counters.
+func (c *Cluster) Transport() *transport.Transport { return c.tr }
 
 // Role returns the node's role.
 func (c *Cluster) Role() string { return c.opts.Role }

@@ -102,7 +102,7 @@ func tryStartNode(t *testing.T, role, name, listen, master string, opts ...nodeO
 		_ = cl.Close(context.Background())
 		return nil, err
 	}
-	k, err := core.New(core.Options{Node: id})
+	k, err := core.New(core.Options{Node: id, Incarnation: cl.Incarnation()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func startMember(role, name, master string) (*cluster.Cluster, *core.Core, func(
 	if err != nil {
 		panic(err)
 	}
-	k, _ := core.New(core.Options{Node: id})
+	k, _ := core.New(core.Options{Node: id, Incarnation: cl.Incarnation()})
 	if err := cl.Attach(k); err != nil {
 		panic(err)
 	}
@@ -73,5 +73,5 @@ func Example() {
 	fmt.Println("Call(svc, \"echo\", 42) frame bytes:", cluster.CallFrameSize())
 	// Output:
 	// [42] <nil>
-	// Call(svc, "echo", 42) frame bytes: 18
+	// Call(svc, "echo", 42) frame bytes: 22
 }

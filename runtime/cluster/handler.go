@@ -1,11 +1,9 @@
 package cluster
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/lotou-io/lotou/runtime/codec"
 	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/runtime/core"
 	"github.com/lotou-io/lotou/runtime/transport"
@@ -16,13 +14,14 @@ import (
 type effects struct {
 	events []core.Event
 	down   []uint16
+	late   map[uint16]bool // down nodes that were draining: fail their calls later
 }
 
 func (c *Cluster) runEffects(e effects) {
 	k := c.core.Load()
 	for _, id := range e.down {
 		c.forgetRoute(id)
-		if k != nil {
+		if k != nil && !e.late[id] {
 			k.FailNode(core.NodeID(id), fmt.Errorf("node %d left the cluster: %w", id, core.ErrNodeDown))
 		}
 	}
@@ -42,7 +41,7 @@ func (c *Cluster) applyLocked(m *Control, e *effects) {
 	for _, ev := range evs {
 		switch ev.Type {
 		case core.EventNodeDown:
-			e.down = append(e.down, uint16(ev.Node))
+			c.markDownLocked(uint16(ev.Node), e)
 		case core.EventNodeUp:
 			c.routes.Delete(uint16(ev.Node)) // its address may have changed
 		case core.EventNameAdded:
@@ -51,6 +50,10 @@ func (c *Cluster) applyLocked(m *Control, e *effects) {
 			}
 			delete(c.waiters, ev.Name)
 		}
+	}
+	switch m.Type {
+	case CtlWelcome, CtlNodeUp, CtlNodeDown:
+		c.refreshDrainingLocked()
 	}
 }
 
@@ -63,80 +66,33 @@ func (c *Cluster) HandleFrame(conn *transport.Conn, payload []byte) {
 		c.handleData(conn, payload)
 		return
 	}
+	if c.opts.Role != contract.RoleMaster && (conn == nil || conn.Peer() == nil || conn.Peer() != c.master) {
+		// Only the master sends a node control messages: anything else is
+		// dropped before it is decoded or held for assembly.
+		c.log.V(1).Info("Dropping control frame not from the master", "peer", peerAddr(conn))
+		return
+	}
 	m, err := decodeControl(payload)
 	if err != nil {
-		c.log.Info("Dropping control frame", "peer", conn.RemoteAddr().String(), "err", err.Error())
+		c.logDrop("Dropping control frame", "peer", peerAddr(conn), "err", err.Error())
 		return
 	}
-	if c.opts.Role == contract.RoleMaster {
-		c.masterControl(conn, m)
-	} else if conn.Peer() != nil && conn.Peer() == c.master {
-		c.slaveControl(m)
-	}
-}
-
-func (c *Cluster) handleData(conn *transport.Conn, payload []byte) {
-	k := c.core.Load()
-	if k == nil {
-		return
-	}
-	// DeliverLocal copies what it keeps (the mailbox stores the fields) and
-	// does not retain m itself, so the message lives on this goroutine's
-	// stack. Only a reply's Args are handed over (to the caller); the
-	// arguments of other kinds are decoded into a reused slice.
-	var msg core.Message
-	m := &msg
-	var scratch *[4]any
-	var dst []any
-	if payload[0] != byte(core.KindReply) {
-		scratch = c.argBufs.Get().(*[4]any)
-		dst = scratch[:0]
-		defer c.putArgs(scratch)
-	}
-	if err := decodeMessageInto(m, payload, c.opts.Codec, &c.cmds, dst); err != nil {
-		c.undecodable(conn, m, err)
-		return
-	}
-	c.stats.In[m.Kind].Add(1)
-	if m.Kind == core.KindReply && c.opts.ObserveCall != nil {
-		c.observeReply(m.Session)
-	}
-	if err := k.DeliverLocal(m); err != nil {
-		c.log.V(1).Info("Remote message not delivered", "to", m.To.String(), "cmd", m.Cmd, "err", err.Error())
-	}
-}
-
-// putArgs clears a decoding scratch slice and keeps it for reuse.
-func (c *Cluster) putArgs(a *[4]any) {
-	clear(a[:])
-	c.argBufs.Put(a)
-}
-
-// undecodable handles a data frame whose header decoded but whose arguments
-// hold a type this node has not registered: a Call or Request gets an error
-// reply at once (the caller would otherwise wait for its deadline), a reply
-// fails the local caller the same way, a Send is logged with its sender. Other bad frames are dropped with a debug log.
-func (c *Cluster) undecodable(conn *transport.Conn, m *core.Message, err error) {
-	if !errors.Is(err, codec.ErrUnknownType) {
-		c.log.V(1).Info("Dropping data frame", "peer", conn.RemoteAddr().String(), "err", err.Error())
-		return
-	}
-	c.stats.In[m.Kind].Add(1)
-	switch m.Kind {
-	case core.KindReply: // the caller is here: fail its call now
-		m.Args, m.Err = nil, fmt.Sprintf("node %q cannot decode the reply from %v: %v", c.opts.Name, m.From, err)
-		if derr := c.core.Load().DeliverLocal(m); derr != nil {
-			c.log.V(1).Info("Remote message not delivered", "to", m.To.String(), "err", derr.Error())
+	ready := []*Control{m}
+	if a, ok := c.asm.Load(conn); ok || m.More || m.Type == CtlMore {
+		if !ok {
+			a, _ = c.asm.LoadOrStore(conn, &assembler{})
 		}
-	case core.KindCall, core.KindRequest:
-		reply := core.Message{Kind: core.KindReply, To: m.From, From: m.To, Session: m.Session,
-			Err: fmt.Sprintf("node %q cannot decode %q for %v: %v", c.opts.Name, m.Cmd, m.To, err)}
-		if derr := c.Deliver(&reply); derr != nil {
-			c.log.Info("Error reply not sent", "to", m.From.String(), "cmd", m.Cmd, "err", derr.Error())
+		if ready, err = a.(*assembler).add(m); err != nil {
+			c.logDrop("Dropping paged control message", "peer", peerAddr(conn), "err", err.Error())
+			return
 		}
-	default:
-		c.log.Info("Dropping message with an unregistered type", "from", m.From.String(), "to", m.To.String(),
-			"cmd", m.Cmd, "peer", conn.RemoteAddr().String(), "err", err.Error())
+	}
+	for _, m := range ready {
+		if c.opts.Role == contract.RoleMaster {
+			c.masterControl(conn, m)
+		} else {
+			c.slaveControl(m)
+		}
 	}
 }
 
@@ -153,7 +109,7 @@ func (c *Cluster) ConnUp(conn *transport.Conn) {
 	}
 	if conn.Peer() == c.master {
 		c.masterSeen = c.opts.Now()
-		reg := &Control{Type: CtlRegister, ID: uint16(c.ID()), Name: c.opts.Name, Addr: c.addr, Role: c.opts.Role}
+		reg := &Control{Type: CtlRegister, ID: uint16(c.ID()), Name: c.opts.Name, Addr: c.addr, Role: c.opts.Role, Inc: c.inc}
 		for name, svc := range c.owned {
 			reg.Names = append(reg.Names, NameEntry{Name: name, ID: svc})
 		}
@@ -162,7 +118,15 @@ func (c *Cluster) ConnUp(conn *transport.Conn) {
 			// nodes hold, so it does not give them away meanwhile.
 			reg.Nodes = c.view.Nodes()
 		}
-		if err := conn.SendFirst(appendControl(nil, reg)); err != nil {
+		frames, err := encodeControl(reg)
+		for i, f := range frames {
+			if i == 0 {
+				err = conn.SendFirst(f)
+			} else if err == nil {
+				err = conn.Send(f)
+			}
+		}
+		if err != nil {
 			c.log.Error(err, "Registering with master")
 		}
 		c.log.Info("Connected to master", "master", c.opts.Master, "id", reg.ID, "names", len(reg.Names))
@@ -171,6 +135,7 @@ func (c *Cluster) ConnUp(conn *transport.Conn) {
 
 // ConnDown implements transport.Handler.
 func (c *Cluster) ConnDown(conn *transport.Conn, err error) {
+	c.asm.Delete(conn)
 	var e effects
 	c.mu.Lock()
 	switch {
@@ -191,17 +156,25 @@ func (c *Cluster) ConnDown(conn *transport.Conn, err error) {
 			c.log.Info("Lost master; reconnecting", "master", c.opts.Master, "err", errText(err))
 		}
 		c.ready = false
-		e.down = append(e.down, MasterID) // calls to the master's services were in flight on it
+		c.markDownLocked(MasterID, &e) // calls to the master's services were in flight on it
 	default:
 		// A direct link to another node dropped: what was in flight is lost,
 		// so calls waiting on that node fail now rather than at their deadline.
 		if id := conn.Remote().ID; id != 0 && id != uint16(c.ID()) {
 			c.log.V(1).Info("Lost link to node", "node", id, "addr", conn.Peer().Addr(), "err", errText(err))
-			e.down = append(e.down, id)
+			c.markDownLocked(id, &e)
 		}
 	}
 	c.mu.Unlock()
 	c.runEffects(e)
+}
+
+// peerAddr names the other end of conn for logs.
+func peerAddr(conn *transport.Conn) string {
+	if conn == nil {
+		return ""
+	}
+	return conn.RemoteAddr().String()
 }
 
 func errText(err error) string {
@@ -215,8 +188,8 @@ func (c *Cluster) sendConn(conn *transport.Conn, m *Control) {
 	if conn == nil {
 		return
 	}
-	if err := conn.Send(appendControl(nil, m)); err != nil {
-		c.log.V(1).Info("Control message not sent", "peer", conn.RemoteAddr().String(), "err", err.Error())
+	if err := sendFrames(conn, m); err != nil {
+		c.log.V(1).Info("Control message not sent", "peer", peerAddr(conn), "err", err.Error())
 	}
 }
 
@@ -224,22 +197,53 @@ func (c *Cluster) sendMasterLocked(m *Control) {
 	if c.master == nil {
 		return
 	}
-	if err := c.master.Send(appendControl(nil, m)); err != nil {
+	if err := sendFrames(c.master, m); err != nil {
 		c.log.V(1).Info("Control message to master not sent", "err", err.Error())
 	}
+}
+
+// frameSender is a link control frames go out on.
+type frameSender interface {
+	Send(payload []byte) error
+}
+
+// sendFrames encodes m, in pages if its table is large, and queues it.
+func sendFrames(s frameSender, m *Control) error {
+	frames, err := encodeControl(m)
+	if err != nil {
+		return err
+	}
+	for _, f := range frames {
+		if err := s.Send(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // masterControl handles a control message received by the master.
 func (c *Cluster) masterControl(conn *transport.Conn, m *Control) {
 	var e effects
 	c.mu.Lock()
+	if c.ms == nil { // not started: Start holds c.mu until the table exists
+		c.mu.Unlock()
+		return
+	}
 	now := c.opts.Now()
 	from, registered := c.connNode[conn]
 	switch m.Type {
 	case CtlRegister:
+		if registered {
+			// A node registers once per connection (ConnUp). Taking more
+			// would let one connection hold any number of node ids, each
+			// costing a welcome with the whole table and a push to all.
+			c.logDrop("Dropping second registration on a connection", "id", from, "name", m.Name, "peer", peerAddr(conn))
+			c.sendConn(conn, &Control{Type: CtlRefuse, Err: fmt.Sprintf("this connection already registered node %d", from)})
+			break
+		}
 		id, outs := c.ms.Register(now, m)
 		if id == 0 {
-			c.log.Info("Refused node", "name", m.Name, "addr", conn.RemoteAddr().String(), "reason", outs[0].Msg.Err)
+			c.log.Info("Refused node", "name", m.Name, "addr", peerAddr(conn), "reason", outs[0].Msg.Err)
 			c.sendConn(conn, outs[0].Msg)
 			break
 		}
@@ -267,6 +271,11 @@ func (c *Cluster) masterControl(conn *transport.Conn, m *Control) {
 		if registered {
 			c.dispatchLocked(c.ms.DelName(from, m.Name, m.Service), &e)
 		}
+	case CtlDraining:
+		if registered {
+			c.log.Info("Node draining", "id", from)
+			c.dispatchLocked(c.ms.Drain(from), &e)
+		}
 	case CtlLeave:
 		if registered {
 			c.log.Info("Node left", "id", from)
@@ -292,11 +301,18 @@ func (c *Cluster) dispatchLocked(outs []Output, e *effects) {
 				c.log.Info("Node removed from the table", "id", o.Msg.ID)
 			}
 		}
-		frame := appendControl(nil, o.Msg)
+		frames, err := encodeControl(o.Msg)
+		if err != nil {
+			c.log.Error(err, "Push not encoded")
+			continue
+		}
 		for _, id := range c.ms.UpMembers() {
 			if conn := c.byNode[id]; conn != nil {
-				if err := conn.Send(frame); err != nil {
-					c.log.Info("Push to node failed", "id", id, "err", err.Error())
+				for _, f := range frames {
+					if err := conn.Send(f); err != nil {
+						c.log.Info("Push to node failed", "id", id, "err", err.Error())
+						break
+					}
 				}
 			}
 		}
@@ -326,8 +342,13 @@ func (c *Cluster) slaveControl(m *Control) {
 	case CtlWelcome:
 		c.welcomeLocked(m, &e)
 	case CtlRefuse:
-		c.log.Error(fmt.Errorf("%w: %s", ErrNotJoined, m.Err), "Master refused registration")
-		c.failLocked(fmt.Errorf("master refused registration: %s: %w", m.Err, ErrNotJoined))
+		reason := ErrNotJoined
+		if m.Code == RefuseDuplicate {
+			reason = ErrDuplicateName
+		}
+		err := fmt.Errorf("master refused registration: %s: %w", m.Err, reason)
+		c.log.Error(err, "Master refused registration")
+		c.failLocked(err)
 	case CtlNodeDown:
 		if m.ID == uint16(c.ID()) && c.master != nil {
 			c.log.Info("Master does not know this node; registering again")
@@ -344,11 +365,14 @@ func (c *Cluster) slaveControl(m *Control) {
 			delete(c.acks, m.Seq)
 			var err error
 			if m.Err != "" {
-				err = &core.RemoteError{Msg: m.Err}
+				err = &core.RemoteError{Msg: m.Err, Code: core.ErrorCode(min(m.Code, 0xff))}
 			}
 			p.done <- err
 		}
 	}
+	// Heard from the master until now: handling a large table may take
+	// longer than the heartbeat timeout, and that is our delay, not its.
+	c.masterSeen = c.opts.Now()
 	c.mu.Unlock()
 	c.runEffects(e)
 }
@@ -409,7 +433,8 @@ func nameResult(table []NameEntry, name string, svc uint64) error {
 			if n.ID == svc {
 				return nil
 			}
-			return &core.RemoteError{Msg: fmt.Sprintf("name %q held by %v: %v", name, core.ServiceID(n.ID), core.ErrNameTaken)}
+			return &core.RemoteError{Msg: fmt.Sprintf("name %q held by %v: %v", name, core.ServiceID(n.ID), core.ErrNameTaken),
+				Code: core.CodeOf(core.ErrNameTaken)}
 		}
 	}
 	return &core.RemoteError{Msg: fmt.Sprintf("name %q refused by the master", name)}
@@ -431,6 +456,14 @@ func (c *Cluster) failLocked(err error) {
 func (c *Cluster) slaveTick(now time.Time, beat bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// A node that did not run for a while (stopped, throttled) suspects
+	// itself first: the master could not be heard meanwhile.
+	if !c.lastTick.IsZero() {
+		if late := now.Sub(c.lastTick) - c.heartbeat(); late > 0 {
+			c.masterSeen = c.masterSeen.Add(late)
+		}
+	}
+	c.lastTick = now
 	conn := c.master.Conn()
 	if conn == nil {
 		return

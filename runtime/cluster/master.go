@@ -27,6 +27,7 @@ type Output struct {
 type member struct {
 	NodeEntry
 	lastSeen time.Time
+	connLost bool // its connection to the master closed; not re-registered since
 }
 
 // MasterState is the master's membership and global name table. It is a
@@ -48,6 +49,9 @@ type MasterState struct {
 	// Recover.
 	recoverUntil time.Time
 	recoverNext  uint16
+	// lastTick is when Tick last ran: a late tick means the master itself
+	// stalled (see Tick).
+	lastTick time.Time
 }
 
 // reservation keeps an id for the node that held it under a previous master
@@ -108,144 +112,6 @@ func (s *MasterState) Recover(until time.Time, base uint16) {
 	s.recoverNext = min(max(base, RecoverBase), RecoverTop)
 }
 
-// Register handles a node's registration. It returns the id assigned and the
-// messages to send: first the Welcome to the node, then broadcasts.
-func (s *MasterState) Register(now time.Time, req *Control) (uint16, []Output) {
-	if req.Name == "" {
-		return 0, []Output{{Msg: &Control{Type: CtlRefuse, Err: "a node name is required"}}}
-	}
-	if req.Name == s.self.Name {
-		return 0, []Output{{Msg: &Control{Type: CtlRefuse, Err: fmt.Sprintf("node name %q is the master's", req.Name)}}}
-	}
-	var outs []Output
-	id := req.ID
-	if !s.mayTake(now, id, req.Name) {
-		id = s.alloc(now)
-	}
-	if id != 0 && req.ID != 0 {
-		s.reserveKnown(now, id, req.Nodes)
-	}
-	delete(s.reserved, id)
-	if id == 0 {
-		return 0, []Output{{Msg: &Control{Type: CtlRefuse, Err: "no node id left"}}}
-	}
-	// The same node name under another id is an earlier incarnation: gone.
-	for _, m := range s.sortedMembers() {
-		if m.Name == req.Name && m.ID != id && m.Up {
-			outs = append(outs, s.down(m)...)
-		}
-	}
-	if m, ok := s.members[id]; ok && m.Up { // re-registration over a new connection
-		want := map[string]bool{}
-		for _, n := range req.Names {
-			want[n.Name] = true
-		}
-		for _, name := range s.namesOf(id) {
-			if !want[name] {
-				svc := s.names[name]
-				delete(s.names, name)
-				outs = append(outs, Output{To: Broadcast, Msg: &Control{Type: CtlNameDel, Name: name, Service: svc}})
-			}
-		}
-	}
-	role := req.Role
-	if role != RoleClient {
-		role = "slave"
-	}
-	s.members[id] = &member{NodeEntry: NodeEntry{ID: id, Name: req.Name, Addr: req.Addr, Role: role, Up: true}, lastSeen: now}
-	var adds []Output
-	var refused []string
-	for _, n := range req.Names {
-		if role == RoleClient {
-			break
-		}
-		switch out, err := s.setName(id, n.Name, n.ID); {
-		case err != nil:
-			refused = append(refused, n.Name)
-		case out != nil:
-			adds = append(adds, *out)
-		}
-	}
-	welcome := &Control{Type: CtlWelcome, ID: id, Nodes: s.Nodes(), Names: s.Names(), Heartbeat: uint64(s.timeout / missedBeats)}
-	if len(refused) > 0 {
-		welcome.Err = fmt.Sprintf("names held by other nodes: %v", refused)
-	}
-	outs = append([]Output{{To: id, Msg: welcome}}, outs...)
-	if role != RoleClient {
-		outs = append(outs, Output{To: Broadcast, Msg: &Control{Type: CtlNodeUp, Nodes: []NodeEntry{s.members[id].NodeEntry}}})
-	}
-	return id, append(outs, adds...)
-}
-
-// mayTake reports whether a node called name may have the id it asks for:
-// not the master's, not a live node's under another name, not reserved for
-// another node.
-func (s *MasterState) mayTake(now time.Time, id uint16, name string) bool {
-	if id <= MasterID {
-		return false
-	}
-	if m, ok := s.members[id]; ok && m.Up && m.Name != name {
-		return false
-	}
-	r, ok := s.reserved[id]
-	return !ok || r.name == name || !now.Before(r.until)
-}
-
-// reserveKnown reserves, for one timeout, the ids a re-registering node saw
-// held by other nodes: they are likely to come back under them.
-func (s *MasterState) reserveKnown(now time.Time, self uint16, known []NodeEntry) {
-	for _, n := range known {
-		if n.ID <= MasterID || n.ID == self || !n.Up || n.Role == RoleClient {
-			continue
-		}
-		if _, ok := s.members[n.ID]; ok {
-			continue
-		}
-		if _, ok := s.reserved[n.ID]; !ok {
-			s.reserved[n.ID] = reservation{name: n.Name, until: now.Add(s.timeout)}
-		}
-	}
-}
-
-// alloc picks an id for a fresh node: in the recovery window counted from
-// the random base, else counted from the smallest ids. It skips members and
-// live reservations; a down node's id is reused only when nothing else is
-// left.
-func (s *MasterState) alloc(now time.Time) uint16 {
-	free := func(id uint16, pass int) bool {
-		if id <= MasterID {
-			return false
-		}
-		if r, ok := s.reserved[id]; ok && now.Before(r.until) {
-			return false
-		}
-		m, ok := s.members[id]
-		return !ok || (pass == 1 && !m.Up)
-	}
-	if now.Before(s.recoverUntil) {
-		for id := s.recoverNext; id != 0 && id <= RecoverTop; id++ {
-			if free(id, 0) {
-				s.recoverNext = id + 1
-				return id
-			}
-		}
-	}
-	// First pass: ids never used (or forgotten); second: ids of down nodes.
-	for pass := range 2 {
-		for range 0xffff {
-			id := s.next
-			s.next++
-			if s.next == 0 {
-				s.next = MasterID + 1
-			}
-			if free(id, pass) {
-				return id
-			}
-		}
-	}
-	return 0
-}
-
 // setName binds name to svc for node id. It returns the broadcast to send, if
 // anything changed, or an error wrapping core.ErrNameTaken.
 func (s *MasterState) setName(id uint16, name string, svc uint64) (*Output, error) {
@@ -298,7 +164,7 @@ func ackTo(to uint16, seq uint64, err error) []Output {
 	}
 	a := &Control{Type: CtlAck, Seq: seq}
 	if err != nil {
-		a.Err = err.Error()
+		a.Err, a.Code = err.Error(), uint64(core.CodeOf(err))
 	}
 	return []Output{{To: to, Msg: a}}
 }
@@ -331,9 +197,31 @@ func (s *MasterState) ConnLost(now time.Time, id uint16) {
 	if !ok || !m.Up {
 		return
 	}
+	m.connLost = true
 	if grace := now.Add(s.timeout/missedBeats - s.timeout); grace.Before(m.lastSeen) {
 		m.lastSeen = grace
 	}
+}
+
+// Drain marks node id (MasterID for the master itself) as leaving: it takes
+// no new work but finishes what it accepted; every node learns it from the
+// pushed entry. Its names stay until it leaves.
+func (s *MasterState) Drain(id uint16) []Output {
+	var e NodeEntry
+	switch m, ok := s.members[id]; {
+	case id == MasterID:
+		s.self.Draining = true
+		e = s.self
+	case ok && m.Up && !m.Draining:
+		m.Draining = true
+		e = m.NodeEntry
+		if m.Role == RoleClient {
+			return nil
+		}
+	default:
+		return nil
+	}
+	return []Output{{To: Broadcast, Msg: &Control{Type: CtlNodeUp, Nodes: []NodeEntry{e}}}}
 }
 
 // Leave handles a graceful leave of node id: its names go and it is removed
@@ -351,8 +239,25 @@ func (s *MasterState) Leave(id uint16) []Output {
 	return []Output{{To: Broadcast, Msg: &Control{Type: CtlNodeDown, ID: id, Err: NodeGone}}}
 }
 
-// Tick declares down every node silent for longer than the timeout.
+// Tick declares down every node silent for longer than the timeout. A
+// master that was itself stalled (GC, CPU throttling: the tick comes more
+// than one heartbeat interval late) suspects itself first: nobody could be
+// heard while it did not run, so every node is credited the lateness
+// instead of being declared down all at once.
 func (s *MasterState) Tick(now time.Time) []Output {
+	if !s.lastTick.IsZero() {
+		if late := now.Sub(s.lastTick) - s.timeout/missedBeats; late > 0 {
+			for _, m := range s.members {
+				if !m.Up {
+					continue
+				}
+				if m.lastSeen = m.lastSeen.Add(late); m.lastSeen.After(now) {
+					m.lastSeen = now
+				}
+			}
+		}
+	}
+	s.lastTick = now
 	for id, r := range s.reserved {
 		if !now.Before(r.until) {
 			delete(s.reserved, id)

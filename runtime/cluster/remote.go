@@ -26,6 +26,9 @@ func (c *Cluster) Stats() *Stats { return &c.stats }
 // call or a reply on an idle link, it writes the frame itself (~100µs bound).
 func (c *Cluster) Deliver(m *core.Message) error {
 	node := uint16(m.To.Node())
+	if d := c.draining.Load(); d != nil && (*d)[node] && m.Kind != core.KindReply && m.Kind != core.KindClose {
+		return fmt.Errorf("sending %q to node %d: %w", m.Cmd, node, core.ErrNodeDraining)
+	}
 	s, err := c.link(node)
 	if err != nil {
 		return err
@@ -79,6 +82,9 @@ func (c *Cluster) link(node uint16) (sender, error) {
 	if s, ok := c.routes.Load(node); ok {
 		return s.(sender), nil
 	}
+	if c.opts.Links != nil {
+		return c.backendLink(node)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var s sender
@@ -127,6 +133,20 @@ func (c *Cluster) ConnectedPeers() int {
 	return n
 }
 
+// QueuedBytes returns, per outbound link (by peer name, else address), the
+// bytes waiting in its send queue.
+func (c *Cluster) QueuedBytes() map[string]int {
+	out := map[string]int{}
+	for _, p := range c.tr.Peers() {
+		name := p.Addr()
+		if conn := p.Conn(); conn != nil && conn.Remote().Name != "" {
+			name = conn.Remote().Name
+		}
+		out[name] += p.Queued()
+	}
+	return out
+}
+
 // PeerStat is the traffic of one link, for metrics.
 type PeerStat struct {
 	// Peer names the other end: a node name or address.
@@ -159,6 +179,12 @@ func (c *Cluster) PeerStats() []PeerStat {
 // Register implements core.Registry: the master records the name and pushes
 // it to every node. A slave waits for the master's answer until ctx ends.
 func (c *Cluster) Register(ctx context.Context, name string, id core.ServiceID) error {
+	if len(name) > MaxNameLen {
+		return fmt.Errorf("registering a name of %d bytes (max %d): %w", len(name), MaxNameLen, core.ErrTooLarge)
+	}
+	if c.opts.Discovery != nil {
+		return c.registerDiscovery(ctx, name, id)
+	}
 	if c.opts.Role == contract.RoleMaster {
 		var e effects
 		c.mu.Lock()
@@ -183,6 +209,11 @@ func (c *Cluster) Register(ctx context.Context, name string, id core.ServiceID) 
 	c.acks[seq] = pendingName{name: name, svc: uint64(id), done: ch}
 	c.sendMasterLocked(&Control{Type: CtlNameAdd, Seq: seq, Name: name, Service: uint64(id)})
 	c.mu.Unlock()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.RegisterTimeout)
+		defer cancel()
+	}
 	var err error
 	timedOut := false
 	select {
@@ -207,7 +238,10 @@ func (c *Cluster) Register(ctx context.Context, name string, id core.ServiceID) 
 }
 
 // Unregister implements core.Registry.
-func (c *Cluster) Unregister(_ context.Context, name string, id core.ServiceID) error {
+func (c *Cluster) Unregister(ctx context.Context, name string, id core.ServiceID) error {
+	if c.opts.Discovery != nil {
+		return c.unregisterDiscovery(ctx, name, id)
+	}
 	var e effects
 	c.mu.Lock()
 	if c.opts.Role == contract.RoleMaster {
@@ -226,7 +260,11 @@ func (c *Cluster) Unregister(_ context.Context, name string, id core.ServiceID) 
 func (c *Cluster) Lookup(ctx context.Context, name string) (core.ServiceID, error) {
 	c.mu.Lock()
 	if svc, ok := c.view.Lookup(name); ok {
+		draining := c.drainingHolderLocked(svc)
 		c.mu.Unlock()
+		if draining {
+			return 0, fmt.Errorf("looking up %q: held by %v: %w", name, core.ServiceID(svc), core.ErrNodeDraining)
+		}
 		return core.ServiceID(svc), nil
 	}
 	w := make(chan struct{})
@@ -252,7 +290,18 @@ func (c *Cluster) Lookup(ctx context.Context, name string) (core.ServiceID, erro
 		delete(c.waiters, name)
 	}
 	if svc, ok := c.view.Lookup(name); ok {
+		if c.drainingHolderLocked(svc) {
+			return 0, fmt.Errorf("looking up %q: held by %v: %w", name, core.ServiceID(svc), core.ErrNodeDraining)
+		}
 		return core.ServiceID(svc), nil
 	}
 	return 0, fmt.Errorf("looking up %q: not registered in the cluster: %w", name, core.ErrServiceNotFound)
+}
+
+// drainingHolderLocked reports whether svc lives on another node that is
+// leaving: its names are not handed out any more. This node's own services
+// stay reachable for its stop hooks while it drains. c.mu is held.
+func (c *Cluster) drainingHolderLocked(svc uint64) bool {
+	node := uint16(core.ServiceID(svc).Node())
+	return node != uint16(c.ID()) && c.view.Draining(node)
 }

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -53,4 +55,57 @@ func TestNodeTableCleanup(t *testing.T) {
 			eventually(t, n.cl.Name()+" removes c", 3*time.Second, func() bool { return n.state("c") == "" })
 		}
 	})
+}
+
+// TestDecodedSizes pins the struct sizes decodedSize counts with.
+func TestDecodedSizes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		got  uintptr
+		want int
+	}{
+		{"Control", reflect.TypeFor[Control]().Size(), controlStructSize},
+		{"NodeEntry", reflect.TypeFor[NodeEntry]().Size(), nodeEntryStructSize},
+		{"NameEntry", reflect.TypeFor[NameEntry]().Size(), nameEntryStructSize},
+	} {
+		if reflect.TypeFor[uintptr]().Size() == 8 && int(tc.got) != tc.want {
+			t.Errorf("%s is %d bytes, decodedSize counts %d", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+// TestAssemblerBoundsMemory: a paged message that never ends, followed by
+// pages of empty names or by large held messages, is dropped once its
+// decoded size passes maxTableBytes, however few wire bytes it took.
+func TestAssemblerBoundsMemory(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		next func() *Control
+	}{
+		{"pages of empty names", func() *Control { return &Control{Type: CtlMore, More: true, Names: make([]NameEntry, 1<<18)} }},
+		{"held messages with many nodes", func() *Control { return &Control{Type: CtlHeartbeat, Nodes: make([]NodeEntry, 1<<16)} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var a assembler
+			if _, err := a.add(&Control{Type: CtlRegister, More: true}); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 60 {
+				if _, err := a.add(tc.next()); err != nil {
+					if !errors.Is(err, ErrBadFrame) {
+						t.Fatalf("error %v, want ErrBadFrame", err)
+					}
+					if a.msg != nil || a.held != nil {
+						t.Fatal("assembler not reset after refusing")
+					}
+					t.Logf("refused after %d messages", i+1)
+					return
+				}
+				if a.bytes > maxTableBytes {
+					t.Fatalf("holding %d bytes, bound %d", a.bytes, maxTableBytes)
+				}
+			}
+			t.Fatal("60 messages held behind an unfinished paged message")
+		})
+	}
 }

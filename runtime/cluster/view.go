@@ -44,15 +44,14 @@ func (v *View) Apply(c *Control) []core.Event {
 		}
 		return evs
 	case CtlNameAdd:
-		if old, ok := v.names[c.Name]; ok && old == c.Service {
-			return nil
+		if len(c.Names) > 0 { // a batch: the names of one registration
+			var evs []core.Event
+			for _, n := range c.Names {
+				evs = v.addName(evs, n.Name, n.ID)
+			}
+			return evs
 		}
-		var evs []core.Event
-		if old, ok := v.names[c.Name]; ok {
-			evs = append(evs, nameEvent(core.EventNameRemoved, c.Name, old))
-		}
-		v.names[c.Name] = c.Service
-		return append(evs, nameEvent(core.EventNameAdded, c.Name, c.Service))
+		return v.addName(nil, c.Name, c.Service)
 	case CtlNameDel:
 		if old, ok := v.names[c.Name]; ok && old == c.Service {
 			delete(v.names, c.Name)
@@ -60,6 +59,19 @@ func (v *View) Apply(c *Control) []core.Event {
 		}
 	}
 	return nil
+}
+
+// addName binds name to svc and appends the resulting events to evs.
+func (v *View) addName(evs []core.Event, name string, svc uint64) []core.Event {
+	old, ok := v.names[name]
+	if ok && old == svc {
+		return evs
+	}
+	if ok {
+		evs = append(evs, nameEvent(core.EventNameRemoved, name, old))
+	}
+	v.names[name] = svc
+	return append(evs, nameEvent(core.EventNameAdded, name, svc))
 }
 
 func nameEvent(t core.EventType, name string, svc uint64) core.Event {
@@ -129,6 +141,23 @@ func (v *View) Lookup(name string) (uint64, bool) {
 func (v *View) Node(id uint16) (NodeEntry, bool) {
 	n, ok := v.nodes[id]
 	return n, ok
+}
+
+// Draining reports whether node id is leaving (see CtlDraining).
+func (v *View) Draining(id uint16) bool { return v.nodes[id].Draining }
+
+// drainingSet returns the ids of the draining nodes, or nil if none.
+func (v *View) drainingSet() map[uint16]bool {
+	var out map[uint16]bool
+	for id, n := range v.nodes {
+		if n.Draining && n.Up {
+			if out == nil {
+				out = map[uint16]bool{}
+			}
+			out[id] = true
+		}
+	}
+	return out
 }
 
 // Nodes returns the members sorted by id.

@@ -15,6 +15,13 @@ import (
 // dropped; it never panics.
 var ErrBadFrame = errors.New("cluster: malformed frame")
 
+// errBadArgs marks a data frame whose header decoded but whose arguments did
+// not: the message can still be answered.
+var errBadArgs = errors.New("arguments do not decode")
+
+// errUnknownKind marks a data frame of a kind this node does not know.
+var errUnknownKind = errors.New("unknown message kind")
+
 // maxCmdLen bounds a command name on the wire.
 const maxCmdLen = 1024
 
@@ -26,19 +33,24 @@ const maxErrLen = 64 << 10
 // uvarints, so small ids take two bytes instead of eight.
 //
 //	kind     1 byte (core.Kind: 1 send, 2 request, 3 call, 4 reply, 5 close)
-//	to       uvarint(node) uvarint(counter)
-//	from     uvarint(node) uvarint(counter)
+//	to       uvarint(node) uvarint(incarnation) uvarint(index)
+//	from     uvarint(node) uvarint(incarnation) uvarint(index)
 //	session  uvarint                  (request, call and reply only)
 //	cmd      uvarint(len) bytes       (all kinds but reply)
 //	err      uvarint(len) bytes       (reply only; empty on success)
+//	code     uvarint                  (reply with a non-empty err only: core.ErrorCode)
 //	args     codec argument list      (rest of the frame)
 //
-// A remote Call(svc, "echo", 42) between small ids is 14 payload bytes, 18
-// bytes on the wire with the frame header.
+// Incarnations are at most 14 bits (two bytes). A remote Call(svc, "echo",
+// 42) between small ids is 18 payload bytes, 22 bytes on the wire with the
+// frame header. The sender checks every limit the receiver enforces: a
+// command longer than maxCmdLen is refused with core.ErrTooLarge, an error
+// text longer than maxErrLen is cut.
 
 func appendID(b []byte, id core.ServiceID) []byte {
 	b = codec.AppendUvarint(b, uint64(id.Node()))
-	return codec.AppendUvarint(b, id.Seq())
+	b = codec.AppendUvarint(b, uint64(id.Incarnation()))
+	return codec.AppendUvarint(b, uint64(id.Index()))
 }
 
 func hasSession(k core.Kind) bool {
@@ -57,8 +69,18 @@ func appendMessage(b []byte, m *core.Message, reg *codec.Registry) ([]byte, erro
 		b = codec.AppendUvarint(b, m.Session)
 	}
 	if m.Kind == core.KindReply {
-		b = codec.AppendString(b, m.Err)
+		e := m.Err
+		if len(e) > maxErrLen {
+			e = e[:maxErrLen]
+		}
+		b = codec.AppendString(b, e)
+		if e != "" {
+			b = codec.AppendUvarint(b, uint64(m.Code))
+		}
 	} else {
+		if len(m.Cmd) > maxCmdLen {
+			return b, fmt.Errorf("encoding command of %d bytes (max %d): %w", len(m.Cmd), maxCmdLen, core.ErrTooLarge)
+		}
 		b = codec.AppendString(b, m.Cmd)
 	}
 	out, err := reg.AppendArgs(b, m.Args)
@@ -120,11 +142,12 @@ func (r *wireReader) byte() byte {
 
 func (r *wireReader) id() core.ServiceID {
 	node := r.uvarint()
-	seq := r.uvarint()
-	if r.err == nil && (node > 0xffff || seq >= 1<<48) {
-		r.err = fmt.Errorf("service id %d:%d out of range", node, seq)
+	inc := r.uvarint()
+	index := r.uvarint()
+	if r.err == nil && (node > 0xffff || inc > 0xffff || index > 0xffffffff) {
+		r.err = fmt.Errorf("service id %d:%d@%d out of range", node, index, inc)
 	}
-	return core.MakeID(core.NodeID(node), seq)
+	return core.MakeIncID(core.NodeID(node), core.Incarnation(inc), uint32(index))
 }
 
 // cmdCache interns command names read from the wire: a service's commands
@@ -199,10 +222,31 @@ func decodeMessageCached(b []byte, reg *codec.Registry, cmds *cmdCache) (*core.M
 // decodeMessageInto decodes a data frame payload into m, which must be zero.
 // The arguments are decoded into args's storage when it has room.
 func decodeMessageInto(m *core.Message, b []byte, reg *codec.Registry, cmds *cmdCache, args []any) error {
+	rest, err := decodeHeader(m, b, cmds)
+	if err != nil {
+		return err
+	}
+	return decodeArgs(m, rest, reg, args)
+}
+
+// decodeArgs decodes the encoded arguments rest of m into m.Args, using
+// args's storage when it has room.
+func decodeArgs(m *core.Message, rest []byte, reg *codec.Registry, args []any) error {
+	args, err := reg.DecodeArgsInto(args, rest)
+	if err != nil {
+		return fmt.Errorf("%w: %w: arguments of %q: %w", ErrBadFrame, errBadArgs, m.Cmd, err)
+	}
+	m.Args = args
+	return nil
+}
+
+// decodeHeader decodes everything of a data frame payload but the
+// arguments into m, which must be zero, and returns the encoded arguments.
+func decodeHeader(m *core.Message, b []byte, cmds *cmdCache) ([]byte, error) {
 	r := wireReader{b: b}
 	m.Kind = core.Kind(r.byte())
 	if r.err == nil && (m.Kind < core.KindSend || m.Kind > core.KindClose) {
-		return fmt.Errorf("%w: message kind %d", ErrBadFrame, m.Kind)
+		return nil, fmt.Errorf("%w: %w %d", ErrBadFrame, errUnknownKind, m.Kind)
 	}
 	m.To = r.id()
 	m.From = r.id()
@@ -211,25 +255,25 @@ func decodeMessageInto(m *core.Message, b []byte, reg *codec.Registry, cmds *cmd
 	}
 	if m.Kind == core.KindReply {
 		m.Err = r.str(maxErrLen)
+		if m.Err != "" {
+			if code := r.uvarint(); code <= 0xff {
+				m.Code = core.ErrorCode(code)
+			}
+		}
 	} else {
 		m.Cmd = r.cmd(cmds)
 	}
 	if r.err != nil {
-		return fmt.Errorf("%w: %w", ErrBadFrame, r.err)
+		return nil, fmt.Errorf("%w: %w", ErrBadFrame, r.err)
 	}
-	args, err := reg.DecodeArgsInto(args, r.b)
-	if err != nil {
-		return fmt.Errorf("%w: arguments of %q: %w", ErrBadFrame, m.Cmd, err)
-	}
-	m.Args = args
-	return nil
+	return r.b, nil
 }
 
 // CallFrameSize returns the bytes on the wire (frame header included) of a
 // remote Call(svc, "echo", 42) between two services with small ids, the
 // figure the benchmarks report.
 func CallFrameSize() int {
-	m := core.Message{Kind: core.KindCall, To: core.MakeID(3, 1), From: core.MakeID(2, 0), Session: 1, Cmd: "echo", Args: []any{42}}
+	m := core.Message{Kind: core.KindCall, To: core.MakeIncID(3, 1000, 1), From: core.MakeIncID(2, 2000, 0), Session: 1, Cmd: "echo", Args: []any{42}}
 	b, err := appendMessage(nil, &m, codec.NewRegistry())
 	if err != nil {
 		return -1

@@ -14,7 +14,12 @@ type decoder struct {
 	pos   int
 	lim   Limits
 	alloc int64
-	work  int64 // values visited, bounded by maxWork
+	work  int64 // values visited, bounded by WorkSlack and the input (step)
+	// committed is the input position a successful decode is sure to
+	// reach: lengths already read promise that many payload bytes.
+	// Allocation is bounded by AllocPerByte per committed byte.
+	committed int
+	arena     // memory for boxed values, see arena.go
 }
 
 func (r *Registry) newDecoder(data []byte) *decoder {
@@ -23,14 +28,14 @@ func (r *Registry) newDecoder(data []byte) *decoder {
 
 // step counts one visited value. Zero-size values (empty structs, arrays of
 // them) take no input bytes, so the number of values visited is bounded by
-// MaxLen plus a few per input byte.
+// WorkSlack plus a few per input byte.
 func (d *decoder) step(depth int) error {
 	if depth > d.lim.MaxDepth {
 		return fmt.Errorf("%w: nesting deeper than MaxDepth %d", ErrLimit, d.lim.MaxDepth)
 	}
 	d.work++
-	if d.work > int64(d.lim.MaxLen)+4*int64(len(d.data)) {
-		return fmt.Errorf("%w: more than %d values", ErrLimit, int64(d.lim.MaxLen)+4*int64(len(d.data)))
+	if limit := WorkSlack + 4*int64(len(d.data)); d.work > limit {
+		return fmt.Errorf("%w: more than %d values in %d bytes", ErrLimit, limit, len(d.data))
 	}
 	return nil
 }
@@ -74,10 +79,23 @@ func (d *decoder) checkLen(u uint64, minSize int) (int, error) {
 		return 0, fmt.Errorf("%w: length %d > MaxLen %d", ErrLimit, u, d.lim.MaxLen)
 	}
 	n := int(u)
-	if minSize > 0 && n > (len(d.data)-d.pos)/minSize {
-		return 0, fmt.Errorf("%w: length %d exceeds the %d bytes left", ErrTruncated, n, len(d.data)-d.pos)
+	if minSize > 0 {
+		if n > (len(d.data)-d.pos)/minSize {
+			return 0, fmt.Errorf("%w: length %d exceeds the %d bytes left", ErrTruncated, n, len(d.data)-d.pos)
+		}
+		d.committed = max(d.committed, d.pos+n*minSize)
 	}
 	return n, nil
+}
+
+// need checks that at least n more bytes of input are left, before
+// allocating for a value whose payload takes at least n bytes.
+func (d *decoder) need(n int) error {
+	if n > len(d.data)-d.pos {
+		return fmt.Errorf("%w: a value of at least %d bytes with %d bytes left", ErrTruncated, n, len(d.data)-d.pos)
+	}
+	d.committed = max(d.committed, d.pos+n)
+	return nil
 }
 
 // optLength reads uvarint(len+1) where 0 means nil; it returns -1 for nil.
@@ -89,11 +107,19 @@ func (d *decoder) optLength(minSize int) (int, error) {
 	return d.checkLen(u-1, minSize)
 }
 
-// charge counts n bytes against MaxAlloc.
+// charge counts n bytes against MaxAlloc and against the input's share,
+// AllocPerByte per committed input byte plus AllocSlack.
 func (d *decoder) charge(n int64) error {
 	d.alloc += n
 	if n < 0 || d.alloc > d.lim.MaxAlloc {
 		return fmt.Errorf("%w: decoding would allocate more than MaxAlloc %d bytes", ErrLimit, d.lim.MaxAlloc)
+	}
+	if d.alloc <= AllocSlack {
+		return nil
+	}
+	if share := AllocPerByte*int64(max(d.committed, d.pos)) + AllocSlack; d.alloc > share {
+		return fmt.Errorf("%w: decoding would allocate %d bytes for %d input bytes (at most %d per byte)",
+			ErrLimit, d.alloc, max(d.committed, d.pos), AllocPerByte)
 	}
 	return nil
 }
@@ -104,6 +130,16 @@ func (d *decoder) chargeN(n int, t reflect.Type) error {
 		return fmt.Errorf("%w: %d elements of %v exceed MaxAlloc %d", ErrLimit, n, t, d.lim.MaxAlloc)
 	}
 	return d.charge(int64(n) * size)
+}
+
+// chargeMap charges a map of n entries of type t: a slot per entry plus
+// a control byte, at most 8/7 full, and the tables outgrown on the way.
+func (d *decoder) chargeMap(n int, t reflect.Type) error {
+	slot := int64(t.Key().Size() + t.Elem().Size() + 1)
+	if int64(n) > d.lim.MaxAlloc/(2*slot) {
+		return fmt.Errorf("%w: map of %d %v exceeds MaxAlloc %d", ErrLimit, n, t, d.lim.MaxAlloc)
+	}
+	return d.charge(2 * int64(n) * slot)
 }
 
 func (d *decoder) bytes() ([]byte, error) {
@@ -165,14 +201,25 @@ func (d *decoder) natural(wt *wireType, depth int) (any, error) {
 	if wt.goType == nil {
 		return nil, wt.goErr
 	}
+	if err := d.need(wt.minSize); err != nil {
+		return nil, err
+	}
 	if err := d.chargeN(1, wt.goType); err != nil {
 		return nil, err
 	}
-	v := reflect.New(wt.goType).Elem()
-	if err := d.into(wt, v, depth); err != nil {
+	if wt.goType.Kind() == reflect.Interface {
+		// An interface slot: the value is whatever it holds.
+		v := reflect.New(wt.goType).Elem()
+		if err := d.into(wt, v, depth); err != nil {
+			return nil, err
+		}
+		return v.Interface(), nil
+	}
+	p := d.newValue(wt.goType, wt.noPtr)
+	if err := d.into(wt, reflect.NewAt(wt.goType, p).Elem(), depth); err != nil {
 		return nil, err
 	}
-	return v.Interface(), nil
+	return boxAt(wt.goType, p), nil
 }
 
 // primAny decodes a primitive payload (not bytes) into an interface.
@@ -190,7 +237,11 @@ func (d *decoder) primAny(tag byte) (any, error) {
 	case tagFloat32:
 		return d.float32()
 	case tagFloat64:
-		return d.float64()
+		f, err := d.float64()
+		if err != nil || f == 0 {
+			return f, err
+		}
+		return box8(d, primWire[tagFloat64].goType, f), nil
 	case tagString:
 		b, err := d.bytes()
 		if err != nil {
@@ -199,7 +250,7 @@ func (d *decoder) primAny(tag byte) (any, error) {
 		if err := d.charge(int64(len(b))); err != nil {
 			return nil, err
 		}
-		return string(b), nil
+		return d.boxString(d.string(b)), nil
 	case tagTime:
 		return d.time()
 	}
@@ -213,11 +264,29 @@ func (d *decoder) numAny(tag byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if uint64(i) >= 256 { // smaller ones box without allocating
+			switch tag {
+			case tagInt:
+				return box8(d, primWire[tagInt].goType, int(i)), nil
+			case tagInt64:
+				return box8(d, primWire[tagInt64].goType, i), nil
+			case tagDuration:
+				return box8(d, durationType, time.Duration(i)), nil
+			}
+		}
 		return intAny(tag, i)
 	case tagUint, tagUint16, tagUint32, tagUint64:
 		u, err := d.uvarint()
 		if err != nil {
 			return nil, err
+		}
+		if u >= 256 {
+			switch tag {
+			case tagUint:
+				return box8(d, primWire[tagUint].goType, uint(u)), nil
+			case tagUint64:
+				return box8(d, primWire[tagUint64].goType, u), nil
+			}
 		}
 		return uintAny(tag, u)
 	default: // complex

@@ -103,7 +103,18 @@
 //
 // [Registry.ReadArgsInto] and [Registry.DecodeArgsInto] decode an argument
 // list into a caller's reused slice: a receiver that does not keep the
-// slice decodes small lists without allocating it.
+// slice decodes small lists without allocating it. Small boxed values
+// (numbers, short strings and slices, pointer-free structs) and string and
+// slice headers are carved from two small chunks per decode (arena.go), so
+// a typical list (int, string, []int32, struct) takes 3 allocations with a
+// new slice and 2 with a reused one. A value the receiver keeps keeps its
+// chunk alive: at most 256 bytes.
+//
+// [Registry.DecodeArgsTo] and [Registry.DecodeArgsValues] decode an
+// argument list straight into typed destinations (pointers, or settable
+// reflect.Values such as a handler's parameters), converting as
+// DecodeValueInto does, with no []any step and no allocation for bool,
+// integer, float, time.Time and time.Duration parameters.
 //
 // Struct fields are matched by name (or by the `lotou:"name"` tag; `lotou:"-"`
 // skips a field), so a field added on one side is skipped by the other and a
@@ -117,11 +128,36 @@
 // Decoders never panic: truncated input is [ErrTruncated], bad tags are
 // [ErrMalformed], and [Limits] cap the length of any string, slice or map
 // (MaxLen), the nesting depth (MaxDepth) and the total bytes a single decode
-// may allocate (MaxAlloc), so a 10-byte input cannot make the decoder allocate
-// gigabytes ([ErrLimit]). Lengths are also checked against the bytes left in
-// the input. Internal panics are recovered into [ErrInternal] at the API edge.
-// Each distinct array length seen in a descriptor creates a reflect type that
-// the Go runtime keeps; MaxLen bounds such arrays.
+// may allocate (MaxAlloc) ([ErrLimit]). Internal panics are recovered into
+// [ErrInternal] at the API edge.
+//
+// Memory is also bounded by the input itself. Every length, and the
+// smallest payload of every array, struct and pointed-to value, is checked
+// against the bytes left before anything is allocated for it: an array of
+// N elements needs N times its element's smallest payload. The bytes a
+// decode may allocate are at most [AllocPerByte] (64) per input byte it is
+// sure to consume plus [AllocSlack] (4 KiB), so 7 bytes declaring a
+// [1<<20]int64 fail with ErrTruncated before allocating it, and a slice of
+// registered structs whose wire form has none of their (large) fields fails
+// with ErrLimit. Maps are charged a slot and a control byte per entry, twice
+// for growth. CPU is bounded the same way: a decode visits at most
+// [WorkSlack] (65536) values plus 4 per input byte, so a slice of MaxLen
+// zero-size values ([0]int64, empty structs) declared in 9 bytes is
+// ErrLimit, not 16M loop turns. The fuzz targets FuzzDecodeAlloc (here) and FuzzUnmarshalAlloc
+// (binary) measure the heap with runtime.MemStats and assert the bound.
+//
+// Go types made for decoding into interfaces (reflect.SliceOf, ArrayOf,
+// MapOf, PointerTo of wire types) are never freed, so a Registry makes at
+// most [MaxMadeTypes] (1024) of them, never an array type larger than
+// [MaxMadeArrayBytes] (64 KiB), and remembers each. Shapes found in
+// registered types and common built-in ones ([]any, map[string]any, []int,
+// []string, ...) are known in advance and do not count. Past the bound a
+// value of a new shape is an ErrLimit error in an interface but still
+// decodes into a typed destination. The descriptor cache holds at most 4096
+// entries, in 64 copy-on-write shards. Parsing a descriptor not in the
+// cache allocates about 200 bytes per composite node in it, outside the
+// per-byte budget: garbage once the decode ends, or one of the 4096 cached
+// entries.
 //
 // # Versioning
 //

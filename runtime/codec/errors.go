@@ -45,6 +45,36 @@ const (
 	DefaultMaxAlloc = 64 << 20
 )
 
+// Allocation is also bounded by the input: a decode may allocate at most
+// AllocPerByte bytes per input byte it is sure to consume plus AllocSlack,
+// whatever MaxAlloc says, so a short input never costs much memory. Lengths
+// (of slices, maps, arrays, strings) are checked against the bytes left
+// before anything is allocated for them.
+const (
+	AllocPerByte = 64
+	AllocSlack   = 4 << 10
+)
+
+// WorkSlack bounds the CPU a decode spends on values that take no input
+// bytes (empty structs, arrays of length 0, slices of them): one decode
+// visits at most WorkSlack values plus 4 per input byte, whatever MaxLen
+// says, so 9 bytes cannot declare 16M values.
+const WorkSlack = 1 << 16
+
+// MaxMadeTypes bounds the distinct composite Go types (slices, arrays, maps,
+// pointers of wire types) one Registry builds to decode values into their
+// natural type. The Go runtime never frees a type made with reflect, so
+// without a bound a stream of distinct array lengths would leak memory.
+// Past it, values of new shapes still decode into typed destinations
+// (DecodeValueInto, DecodeArgsTo) but not into interfaces: ErrLimit.
+// Arrays whose natural type would be larger than MaxMadeArrayBytes are never
+// made (their runtime pointer masks are large); they too decode only into
+// typed destinations.
+const (
+	MaxMadeTypes      = 1024
+	MaxMadeArrayBytes = 64 << 10
+)
+
 // DefaultLimits returns the limits used when none are configured.
 func DefaultLimits() Limits {
 	return Limits{MaxLen: DefaultMaxLen, MaxDepth: DefaultMaxDepth, MaxAlloc: DefaultMaxAlloc}

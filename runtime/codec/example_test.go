@@ -54,3 +54,27 @@ func ExampleAppendUvarint() {
 	fmt.Println(session, args)
 	// Output: 1234 [ping]
 }
+
+// A receiver that knows the parameter types (a handler's signature)
+// decodes the arguments straight into typed variables: no []any, and no
+// allocation for numbers, bools and times.
+func ExampleRegistry_DecodeArgsTo() {
+	reg := codec.NewRegistry()
+	if err := reg.RegisterName("game.Move", Move{}); err != nil {
+		panic(err)
+	}
+	frame, err := reg.AppendArgs(nil, []any{42, "run", Move{X: 1, Y: 2}})
+	if err != nil {
+		panic(err)
+	}
+	var (
+		id   int64 // an int on the wire fits any signed integer that holds it
+		verb string
+		move Move
+	)
+	if err := reg.DecodeArgsTo(frame, &id, &verb, &move); err != nil {
+		panic(err)
+	}
+	fmt.Println(id, verb, move)
+	// Output: 42 run {1 2}
+}

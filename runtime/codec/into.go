@@ -18,10 +18,9 @@ func (d *decoder) into(wt *wireType, v reflect.Value, depth int) error {
 	case v.Kind() == reflect.Pointer && wt.tag != tagPtr && wt.tag != tagIface:
 		// A value sent where the receiver now has a pointer.
 		if v.IsNil() {
-			if err := d.chargeN(1, v.Type().Elem()); err != nil {
+			if err := d.newElem(wt.minSize, v); err != nil {
 				return err
 			}
-			v.Set(reflect.New(v.Type().Elem()))
 		}
 		return d.into(wt, v.Elem(), depth+1)
 	}
@@ -99,24 +98,26 @@ func (d *decoder) intoSlice(wt *wireType, v reflect.Value, depth int) error {
 	if err := d.chargeN(n, v.Type().Elem()); err != nil {
 		return err
 	}
-	s := reflect.MakeSlice(v.Type(), n, n)
+	noPtr := wt.elem.noPtr
+	if wt.goType != v.Type() {
+		noPtr = noPointers(v.Type().Elem())
+	}
+	d.makeSlice(v, n, noPtr)
 	if op := ptrOp(wt.elem.tag, v.Type().Elem()); op != opNone && n > 0 {
 		// Primitive elements: decode straight into the backing array.
-		base, size := s.UnsafePointer(), v.Type().Elem().Size()
+		base, size := v.UnsafePointer(), v.Type().Elem().Size()
 		for i := range n {
 			if err := d.decodeOp(op, unsafe.Add(base, uintptr(i)*size)); err != nil {
 				return err
 			}
 		}
-		v.Set(s)
 		return nil
 	}
 	for i := range n {
-		if err := d.into(wt.elem, s.Index(i), depth+1); err != nil {
+		if err := d.into(wt.elem, v.Index(i), depth+1); err != nil {
 			return err
 		}
 	}
-	v.Set(s)
 	return nil
 }
 
@@ -145,16 +146,21 @@ func (d *decoder) intoMap(wt *wireType, v reflect.Value, depth int) error {
 		return nil
 	}
 	t := v.Type()
-	if err := d.chargeN(n, t.Key()); err != nil {
+	const presize = 1024
+	if err := d.chargeMap(min(n, presize), t); err != nil {
 		return err
 	}
-	if err := d.chargeN(n, t.Elem()); err != nil {
-		return err
-	}
-	m := reflect.MakeMapWithSize(t, min(n, 1024))
+	m := reflect.MakeMapWithSize(t, min(n, presize))
 	k := reflect.New(t.Key()).Elem()
 	e := reflect.New(t.Elem()).Elem()
-	for range n {
+	for i := range n {
+		if i >= presize {
+			// Growth is charged as entries arrive, against the bytes
+			// they actually took.
+			if err := d.chargeMap(1, t); err != nil {
+				return err
+			}
+		}
 		k.SetZero()
 		if err := d.into(wt.key, k, depth+1); err != nil {
 			return err
@@ -186,12 +192,24 @@ func (d *decoder) intoPtr(wt *wireType, v reflect.Value, depth int) error {
 		return d.into(wt.elem, v, depth+1)
 	}
 	if v.IsNil() {
-		if err := d.chargeN(1, v.Type().Elem()); err != nil {
+		if err := d.newElem(wt.elem.minSize, v); err != nil {
 			return err
 		}
-		v.Set(reflect.New(v.Type().Elem()))
 	}
 	return d.into(wt.elem, v.Elem(), depth+1)
+}
+
+// newElem sets the nil pointer v to a new value, once the input holds the
+// minSize bytes of its payload and the allocation is within the limits.
+func (d *decoder) newElem(minSize int, v reflect.Value) error {
+	if err := d.need(minSize); err != nil {
+		return err
+	}
+	if err := d.chargeN(1, v.Type().Elem()); err != nil {
+		return err
+	}
+	v.Set(reflect.New(v.Type().Elem()))
+	return nil
 }
 
 func (d *decoder) intoStruct(wt *wireType, v reflect.Value, depth int) error {

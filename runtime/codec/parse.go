@@ -13,6 +13,14 @@ type parser struct {
 }
 
 func (p *parser) parse(depth int) (*wireType, error) {
+	wt, err := p.parseTag(depth)
+	if err == nil && !isPrim(wt.tag) && wt.goType != nil {
+		wt.noPtr = noPointers(wt.goType)
+	}
+	return wt, err
+}
+
+func (p *parser) parseTag(depth int) (*wireType, error) {
 	d := p.d
 	if depth > d.lim.MaxDepth {
 		return nil, fmt.Errorf("%w: descriptor deeper than %d", ErrLimit, d.lim.MaxDepth)
@@ -69,25 +77,22 @@ func (p *parser) parseElem(tag byte, depth int) (*wireType, error) {
 		return nil, err
 	}
 	wt.elem = elem
-	if elem.goType == nil {
-		wt.goErr = elem.goErr
-		return wt, nil
-	}
+	kind := reflect.Slice
 	switch tag {
-	case tagSlice:
-		wt.goType = reflect.SliceOf(elem.goType)
 	case tagPtr:
-		wt.goType = reflect.PointerTo(elem.goType)
-	default:
+		kind = reflect.Pointer
+	case tagArray:
+		kind = reflect.Array
 		wt.minSize = sat(wt.n, elem.minSize)
 		if wt.visits = sat(wt.n, max(elem.visits, 1)); wt.visits > p.d.lim.MaxLen {
 			return nil, fmt.Errorf("%w: array of %d values larger than MaxLen", ErrLimit, wt.visits)
 		}
-		if size := elem.goType.Size(); size != 0 && uint64(wt.n) > uint64(p.d.lim.MaxAlloc)/uint64(size) {
-			return nil, fmt.Errorf("%w: array [%d]%v larger than MaxAlloc", ErrLimit, wt.n, elem.goType)
-		}
-		wt.goType = reflect.ArrayOf(wt.n, elem.goType)
 	}
+	if elem.goType == nil {
+		wt.goErr = elem.goErr
+		return wt, nil
+	}
+	wt.goType, wt.goErr = p.d.r.made.make(kind, nil, elem.goType, wt.n)
 	return wt, nil
 }
 
@@ -117,7 +122,7 @@ func (p *parser) parseMap(depth int) (*wireType, error) {
 	case !key.goType.Comparable():
 		return nil, fmt.Errorf("%w: map key type %v is not comparable", ErrMalformed, key.goType)
 	default:
-		wt.goType = reflect.MapOf(key.goType, elem.goType)
+		wt.goType, wt.goErr = p.d.r.made.make(reflect.Map, key.goType, elem.goType, 0)
 	}
 	return wt, nil
 }

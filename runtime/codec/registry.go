@@ -21,6 +21,7 @@ type Registry struct {
 	limits atomic.Pointer[Limits]
 	plans  atomic.Pointer[sync.Map] // reflect.Type -> *encPlan
 	descs  atomic.Pointer[descCache]
+	made   *typeMaker // composite types built for wire descriptors
 }
 
 // NewRegistry returns an empty registry with default limits.
@@ -28,6 +29,7 @@ func NewRegistry() *Registry {
 	r := &Registry{
 		byName: make(map[string]reflect.Type),
 		byType: make(map[reflect.Type]string),
+		made:   newTypeMaker(),
 	}
 	l := DefaultLimits()
 	r.limits.Store(&l)
@@ -87,6 +89,7 @@ func (r *Registry) RegisterName(name string, v any) error {
 	}
 	r.byName[name] = t
 	r.byType[t] = name
+	r.made.seed(t)
 	// Plans and descriptors compiled before may have treated t as unregistered.
 	r.plans.Store(new(sync.Map))
 	r.descs.Store(newDescCache())
@@ -132,6 +135,7 @@ var (
 	timeType     = reflect.TypeFor[time.Time]()
 	durationType = reflect.TypeFor[time.Duration]()
 	anyType      = reflect.TypeFor[any]()
+	stringType   = reflect.TypeFor[string]()
 	bytesType    = reflect.TypeFor[[]byte]()
 )
 

@@ -149,3 +149,20 @@ func pointerWord(t reflect.Type) bool {
 	}
 	return false
 }
+
+// boxAt returns the value of type t stored at p as an interface, without
+// the copy reflect.Value.Interface makes of an addressable value: for a
+// type that is not pointer-shaped the interface's data word is p itself, so
+// the memory at p must not change afterwards (the decoder allocated it for
+// this value alone). TestBoxAt checks it against reflect.
+func boxAt(t reflect.Type, p unsafe.Pointer) any {
+	var x any
+	w := (*[2]unsafe.Pointer)(unsafe.Pointer(&x))      //nolint:gosec // G103: eface layout {type, data}, see TestBoxAt
+	w[0] = (*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1] //nolint:gosec // G103: a reflect.Type's data word is its *abi.Type
+	if directIface(t) {
+		w[1] = *(*unsafe.Pointer)(p)
+	} else {
+		w[1] = p
+	}
+	return x
+}

@@ -18,8 +18,9 @@ type wireType struct {
 	key     *wireType
 	under   *wireType // named: the underlying descriptor
 	fields  []wireField
-	minSize int // smallest payload in bytes, to bound lengths by input left
-	visits  int // arrays: values in one payload, bounded by MaxLen
+	minSize int  // smallest payload in bytes, to bound lengths by input left
+	visits  int  // arrays: values in one payload, bounded by MaxLen
+	noPtr   bool // goType holds no pointers (see arena.go)
 
 	// goType is the natural Go type values of this descriptor decode to;
 	// nil if unknown here, with goErr saying why.
@@ -63,7 +64,7 @@ func init() {
 		case tagComplex64, tagComplex128, tagTime:
 			size = 2
 		}
-		primWire[tag] = &wireType{tag: tag, goType: t, minSize: size}
+		primWire[tag] = &wireType{tag: tag, goType: t, minSize: size, noPtr: noPointers(t)}
 	}
 }
 
@@ -98,12 +99,13 @@ func (wt *wireType) fieldMap(t reflect.Type) *fieldMap {
 }
 
 // descCache caches parsed descriptors by their bytes. Lookups are lock-free
-// (copy-on-write map); it stops growing at maxCachedDescs so hostile input
-// cannot fill memory.
+// (copy-on-write maps, sharded so that adding a descriptor copies at most
+// maxShardDescs entries); it stops growing at maxCachedDescs so hostile
+// input cannot fill memory.
 type descCache struct {
-	mu  sync.Mutex // serialises writers
-	m   atomic.Pointer[map[string]*wireType]
-	hot [16]atomic.Pointer[hotDesc]
+	mu     sync.Mutex // serialises writers
+	shards [descShards]atomic.Pointer[map[string]*wireType]
+	hot    [16]atomic.Pointer[hotDesc]
 }
 
 // hotDesc is a recently used descriptor. Descriptors are self-delimiting, so
@@ -140,24 +142,39 @@ func (c *descCache) putHot(key []byte, wt *wireType) {
 	}
 }
 
-const maxCachedDescs = 4096
+const (
+	maxCachedDescs = 4096
+	descShards     = 64
+	maxShardDescs  = maxCachedDescs / descShards
+)
 
 func newDescCache() *descCache {
 	c := &descCache{}
-	m := make(map[string]*wireType)
-	c.m.Store(&m)
+	for i := range c.shards {
+		m := make(map[string]*wireType)
+		c.shards[i].Store(&m)
+	}
 	return c
 }
 
+func descShard(key []byte) int {
+	h := uint(len(key))
+	for _, b := range key {
+		h = h*31 + uint(b)
+	}
+	return int(h % descShards)
+}
+
 func (c *descCache) get(key []byte) *wireType {
-	return (*c.m.Load())[string(key)]
+	return (*c.shards[descShard(key)].Load())[string(key)]
 }
 
 func (c *descCache) put(key []byte, wt *wireType) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := *c.m.Load()
-	if len(old) >= maxCachedDescs {
+	shard := &c.shards[descShard(key)]
+	old := *shard.Load()
+	if len(old) >= maxShardDescs {
 		return
 	}
 	m := make(map[string]*wireType, len(old)+1)
@@ -165,7 +182,7 @@ func (c *descCache) put(key []byte, wt *wireType) {
 		m[k] = v
 	}
 	m[string(key)] = wt
-	c.m.Store(&m)
+	shard.Store(&m)
 }
 
 // desc reads a type descriptor at d.pos.

@@ -31,29 +31,17 @@ const (
 	EnvCallTimeout = "LOTOU_CALL_TIMEOUT"
 	// EnvConfig names an optional YAML file with the same keys as the flags.
 	EnvConfig = "LOTOU_CONFIG"
-	// EnvGate is the address of the client gateway (TCP and WebSocket), ":<port>".
+	// EnvGate is the game-client gate's listen address (":7000"); empty: no gate.
 	EnvGate = "LOTOU_GATE"
-	// EnvDrainTimeout bounds how long a node moves its gate clients away
-	// after SIGTERM before it leaves the cluster (Go duration).
+	// EnvGateAuth selects the gate's default client check: "ticket" (HMAC
+	// tickets under the cluster token) or "name" (any name: demos only).
+	EnvGateAuth = "LOTOU_GATE_AUTH"
+	// EnvDrainTimeout bounds how long a stopping node waits for its gate's
+	// clients to move (Go duration).
 	EnvDrainTimeout = "LOTOU_DRAIN_TIMEOUT"
-	// EnvDiscovery selects the discovery backend: master or etcd.
-	EnvDiscovery = "LOTOU_DISCOVERY"
-	// EnvEtcdEndpoints is the comma-separated list of etcd client URLs.
-	EnvEtcdEndpoints = "LOTOU_ETCD_ENDPOINTS"
-	// EnvEtcdUsername is the etcd user name.
-	EnvEtcdUsername = "LOTOU_ETCD_USERNAME"
-	// EnvEtcdPassword is the etcd password.
-	EnvEtcdPassword = "LOTOU_ETCD_PASSWORD" //nolint:gosec // G101: the name of a variable, not a credential
-	// EnvEtcdTLSDir is a directory with the etcd client TLS files (ca.crt, tls.crt, tls.key).
-	EnvEtcdTLSDir = "LOTOU_ETCD_TLS_DIR"
-	// EnvTransport selects the node-to-node delivery backend: tcp or nats.
-	EnvTransport = "LOTOU_TRANSPORT"
-	// EnvNATSURL is the NATS server URL.
-	EnvNATSURL = "LOTOU_NATS_URL"
-	// EnvNATSCreds names a NATS credentials file.
-	EnvNATSCreds = "LOTOU_NATS_CREDS" //nolint:gosec // G101: the name of a variable, not a credential
-	// EnvNATSToken is a NATS authentication token.
-	EnvNATSToken = "LOTOU_NATS_TOKEN" //nolint:gosec // G101: the name of a variable, not a credential
+	// EnvEncrypt ("true"/"false") encrypts every frame between nodes after
+	// the handshake.
+	EnvEncrypt = "LOTOU_ENCRYPT"
 )
 
 // Roles a node can take.
@@ -75,13 +63,21 @@ const (
 	DefaultCallTimeout = 5 * time.Second
 	// DefaultLogLevel is the log level when none is given.
 	DefaultLogLevel = "info"
-	// DefaultGatePort is the client gateway port.
-	DefaultGatePort = 7000
-	// DefaultDrainTimeout bounds the drain of a node's gate clients after SIGTERM.
-	DefaultDrainTimeout = 60 * time.Second
 	// MissedHeartbeats is how many heartbeat intervals of silence mark a node down.
 	MissedHeartbeats = 3
+	// DefaultGatePort is the port of the game-client gate (TCP and WebSocket).
+	DefaultGatePort = 7000
+	// DefaultDrainTimeout bounds the wait for gate clients to move on SIGTERM.
+	DefaultDrainTimeout = 60 * time.Second
 )
+
+// GateService is the prefix of the global name each node's gate registers
+// (GateName); it answers "sessions" with the node's connected clients, which
+// the master's /cluster reports per node.
+const GateService = "gate"
+
+// GateName is the global name the gate of the given node registers.
+func GateName(nodeName string) string { return GateService + ":" + nodeName }
 
 // HTTP paths served by lotou-node on its HTTP address.
 const (
@@ -127,7 +123,7 @@ type NodeInfo struct {
 	Addr string `json:"addr"`
 	Role string `json:"role"`
 	Up   bool   `json:"up"`
-	// Sessions is the number of game client sessions on the node's gate.
+	// Sessions are the game clients connected to the node's gate (0 without a gate).
 	Sessions int `json:"sessions"`
 }
 
@@ -136,3 +132,39 @@ type GlobalName struct {
 	Name string `json:"name"`
 	ID   uint64 `json:"id"`
 }
+
+// Optional backends (issue 14): discovery through etcd instead of the master
+// registry, delivery through NATS instead of direct TCP links.
+const (
+	// EnvDiscovery selects the discovery backend: DiscoveryMaster or DiscoveryEtcd.
+	EnvDiscovery = "LOTOU_DISCOVERY"
+	// EnvEtcdEndpoints is a comma-separated list of etcd client URLs.
+	EnvEtcdEndpoints = "LOTOU_ETCD_ENDPOINTS"
+	// EnvEtcdUsername and EnvEtcdPassword authenticate to etcd.
+	EnvEtcdUsername = "LOTOU_ETCD_USERNAME"
+	EnvEtcdPassword = "LOTOU_ETCD_PASSWORD" //nolint:gosec // G101: the name of a variable, not a credential
+	// EnvEtcdTLSDir is a directory holding ca.crt, tls.crt and tls.key for etcd client TLS.
+	EnvEtcdTLSDir = "LOTOU_ETCD_TLS_DIR"
+	// EnvEtcdPrefix overrides the cluster's etcd key prefix (default: derived from the cluster token).
+	EnvEtcdPrefix = "LOTOU_ETCD_PREFIX"
+	// EnvTransport selects the delivery backend: TransportTCP or TransportNATS.
+	EnvTransport = "LOTOU_TRANSPORT"
+	// EnvNATSURL is the NATS server URL.
+	EnvNATSURL = "LOTOU_NATS_URL"
+	// EnvNATSCreds is the path of a NATS user credentials (.creds) file.
+	EnvNATSCreds = "LOTOU_NATS_CREDS" //nolint:gosec // G101: the name of a variable, not a credential
+	// EnvNATSToken is a NATS authentication token.
+	EnvNATSToken = "LOTOU_NATS_TOKEN" //nolint:gosec // G101: the name of a variable, not a credential
+	// EnvNATSTLSDir is a directory holding ca.crt, tls.crt and tls.key for NATS client TLS.
+	EnvNATSTLSDir = "LOTOU_NATS_TLS_DIR"
+	// EnvNATSPrefix overrides the cluster's NATS subject prefix (default: derived from the cluster token).
+	EnvNATSPrefix = "LOTOU_NATS_PREFIX"
+)
+
+// Backend names for EnvDiscovery and EnvTransport.
+const (
+	DiscoveryMaster = "master"
+	DiscoveryEtcd   = "etcd"
+	TransportTCP    = "tcp"
+	TransportNATS   = "nats"
+)

@@ -38,12 +38,17 @@ type Options struct {
 	// CallTimeout bounds a Call whose ctx has no deadline of its own, so a
 	// lost reply can never block a caller forever; 0 means no default bound.
 	CallTimeout time.Duration
+	// Incarnation tells this process apart from earlier ones under the same
+	// Node (the cluster picks it); it goes into every id the core hands out,
+	// and messages for another incarnation are refused with ErrStaleID.
+	Incarnation Incarnation
 }
 
 // Core routes messages between the services of one node and, through
 // Remote, to other nodes. Create it with New; it is safe for concurrent use.
 type Core struct {
 	node     NodeID
+	inc      Incarnation
 	self     ServiceID
 	log      logr.Logger
 	mbSize   int
@@ -64,6 +69,11 @@ type Core struct {
 
 	subMu sync.RWMutex
 	subs  []*Service
+
+	drops     drops
+	hookOnce  sync.Once
+	hooksLeft atomic.Int64  // services whose stop hooks have not run yet
+	hooksDone chan struct{} // closed when hooksLeft reaches 0
 }
 
 type registryBox struct{ r Registry }
@@ -74,15 +84,20 @@ func New(opts Options) (*Core, error) {
 	if opts.MailboxSize < 0 {
 		return nil, fmt.Errorf("creating core: negative MailboxSize %d", opts.MailboxSize)
 	}
+	if opts.Incarnation > MaxIncarnation {
+		return nil, fmt.Errorf("creating core: incarnation %d above %d", opts.Incarnation, MaxIncarnation)
+	}
 	c := &Core{
-		node:   opts.Node,
-		self:   MakeID(opts.Node, 0),
-		log:    opts.Logger,
-		mbSize: opts.MailboxSize,
-		regTO:  opts.RegistryTimeout,
-		stopTO: opts.StopTimeout,
-		callTO: opts.CallTimeout,
-		local:  NewLocalRegistry(),
+		node:      opts.Node,
+		inc:       opts.Incarnation,
+		self:      MakeIncID(opts.Node, opts.Incarnation, 0),
+		hooksDone: make(chan struct{}),
+		log:       opts.Logger,
+		mbSize:    opts.MailboxSize,
+		regTO:     opts.RegistryTimeout,
+		stopTO:    opts.StopTimeout,
+		callTO:    opts.CallTimeout,
+		local:     NewLocalRegistry(),
 	}
 	if c.log.GetSink() == nil {
 		c.log = logr.Discard()
@@ -113,6 +128,9 @@ func New(opts Options) (*Core, error) {
 
 // Node returns this node's id.
 func (c *Core) Node() NodeID { return c.node }
+
+// Incarnation returns the incarnation tag of this process's ids.
+func (c *Core) Incarnation() Incarnation { return c.inc }
 
 // ID returns the node's own id (counter 0): the sender of messages sent by
 // code outside any service.
@@ -157,6 +175,27 @@ func (c *Core) SendWait(ctx context.Context, to ServiceID, cmd string, args ...a
 		return fmt.Errorf("sending %q to %v: %w", cmd, to, ErrStopped)
 	}
 	return c.send(ctx, c.self, to, cmd, args, true)
+}
+
+// SendInt is Send with one int argument that is never boxed: a handler
+// whose only parameter (after an optional *Context) is an int gets it
+// without an allocation; any other handler gets it as an any, boxed on its
+// service goroutine. It exists for streams of small messages (counters,
+// ids, ticks) where the boxing is most of the cost.
+func (c *Core) SendInt(to ServiceID, cmd string, n int) error {
+	if c.stopping.Load() {
+		return fmt.Errorf("sending %q to %v: %w", cmd, to, ErrStopped)
+	}
+	return c.sendInt(context.Background(), c.self, to, cmd, n, false)
+}
+
+// SendWaitInt is SendInt that waits for room in a full local mailbox until
+// ctx ends.
+func (c *Core) SendWaitInt(ctx context.Context, to ServiceID, cmd string, n int) error {
+	if c.stopping.Load() {
+		return fmt.Errorf("sending %q to %v: %w", cmd, to, ErrStopped)
+	}
+	return c.sendInt(ctx, c.self, to, cmd, n, true)
 }
 
 // Call sends cmd to the service to and blocks the calling goroutine until
@@ -236,27 +275,47 @@ func (c *Core) Close(id ServiceID, force bool) error {
 }
 
 // Publish broadcasts a cluster event to every subscribed service. The
-// cluster calls it when names or nodes change.
+// cluster calls it when names or nodes change. Each subscriber holds at most
+// as many undelivered events as its mailbox capacity; beyond that an event
+// is dropped and counted (DropEventOverflow), so a slow subscriber cannot
+// make the node's memory grow.
 func (c *Core) Publish(ev Event) {
 	c.subMu.RLock()
 	subs := c.subs
 	c.subMu.RUnlock()
 	for _, s := range subs {
+		if s.events.Add(1) > int64(s.mb.size) {
+			s.events.Add(-1)
+			c.Drop(DropEventOverflow)
+			continue
+		}
 		m := Message{Kind: KindEvent, From: c.self, To: s.id}
 		if err := s.mb.push(&m, []any{ev}, true); err != nil {
+			s.events.Add(-1)
 			c.log.V(1).Info("Event not delivered", "service", s.id, "err", err)
 		}
 	}
 }
 
-// Stop refuses new messages from outside, asks every service to drain its
-// mailbox and stop, and waits until every service goroutine has exited or
-// ctx ends. On ctx end the remaining services are force-stopped and the ctx
+// Stop stops every service in an order that lets stop hooks use other
+// services: first the core refuses new messages and Calls from outside
+// (Send, Call, Spawn), then every service handles what is queued and runs
+// its stop hooks while all services still serve each other, and only when
+// every hook has run are the mailboxes closed; each service then drains
+// and exits. Stop returns when every service goroutine has exited or ctx
+// ends; on ctx end the remaining services are force-stopped and the ctx
 // error is returned. Stop is idempotent.
 func (c *Core) Stop(ctx context.Context) error {
 	c.lifeMu.Lock()
 	c.stopping.Store(true)
 	c.lifeMu.Unlock()
+	c.hookOnce.Do(c.startHooks)
+	select {
+	case <-c.hooksDone:
+	case <-ctx.Done():
+		c.table.each(func(s *Service) { s.mb.kill() })
+		return fmt.Errorf("stopping core: running stop hooks: %w", ctx.Err())
+	}
 	c.table.each(func(s *Service) { s.mb.close() })
 	done := make(chan struct{})
 	go func() { c.wg.Wait(); close(done) }()
@@ -266,6 +325,27 @@ func (c *Core) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		c.table.each(func(s *Service) { s.mb.kill() })
 		return fmt.Errorf("stopping core: %w", ctx.Err())
+	}
+}
+
+// startHooks asks every service to run its stop hooks after what is queued;
+// hooksDone closes when all have.
+func (c *Core) startHooks() {
+	c.hooksLeft.Store(1)
+	c.table.each(func(s *Service) {
+		c.hooksLeft.Add(1)
+		m := Message{Kind: kindStop, From: c.self, To: s.id}
+		if err := s.mb.push(&m, nil, true); err != nil {
+			c.hookDone() // already stopped: its hooks ran in its shutdown
+		}
+	})
+	c.hookDone()
+}
+
+// hookDone counts one service whose stop hooks have run (or never will).
+func (c *Core) hookDone() {
+	if c.hooksLeft.Add(-1) == 0 {
+		close(c.hooksDone)
 	}
 }
 

@@ -25,9 +25,16 @@
 //
 // # Ids and names
 //
-// A ServiceID is 64 bits: the NodeID in the high 16 bits and a per-node
-// counter below. Counters only grow, so ids are never reused. The id with
-// counter 0 stands for the node itself (code outside any service). Names
+// A ServiceID is 64 bits: the NodeID in the high 16 bits, the Incarnation
+// of the node process in the next 16 and a per-process counter in the low
+// 32. Counters only grow, so a process never reuses an id; the incarnation
+// (picked by the cluster, different for every process, at most 14 bits)
+// keeps a restarted process under the same NodeID (a master is always node
+// 1) from answering ids handed out by its predecessor: a message for
+// another incarnation is refused with ErrStaleID (an error reply for a Call
+// or Request, a counted drop for a Send), never delivered to whatever
+// service now has that counter. The id with counter 0 stands for the node
+// itself (code outside any service). Names
 // beginning with "." are local to the node; other names are global and go
 // through the pluggable Registry (LocalRegistry on a standalone node).
 //
@@ -59,9 +66,11 @@
 //
 // Mailboxes are bounded (Options.MailboxSize, ServiceOption WithMailboxSize).
 // Send never blocks and never panics: it returns ErrMailboxFull; SendWait waits
-// for room until its ctx ends. Replies, timer ticks, close notices and events
-// are internal traffic that is bounded by the outstanding work and bypasses
-// the capacity check. The consumer swaps the whole queue out under one lock
+// for room until its ctx ends. Replies, timer ticks and close notices are
+// internal traffic that is bounded by the outstanding work and bypasses the
+// capacity check. Cluster events have a bound of their own: at most the
+// mailbox capacity of undelivered events per subscriber; beyond it events
+// are dropped and counted (Drops(DropEventOverflow)). The consumer swaps the whole queue out under one lock
 // (batch draining), so a producer pays one short critical section per message.
 // A consumer that runs out of work spins briefly (about a microsecond) before
 // parking only while messages have been arriving within the last 50µs, so a
@@ -75,9 +84,24 @@
 // when they fit (a remote int64 reaches a func(int)), anything else is an
 // ErrBadArgs reply. Up to two arguments are stored in place in the mailbox, so
 // a Send allocates nothing beyond boxing its values, to this node or another
-// (Remote.Deliver borrows the message and encodes it). A raw handler
+// (Remote.Deliver borrows the message and encodes it); SendInt does not box
+// its int either, and a handler taking one int gets it unboxed. Arguments
+// from another node are decoded by the connection reader straight into the
+// handler's parameters when it takes concrete types (DecodeArgsFor, an
+// ArgDecoder such as the codec's registry), else into []any. A raw handler
 // func(*Context, []any) ([]any, error) sees that storage: its args slice is
 // valid only until it returns (copy it to keep it).
+//
+// # Errors across nodes
+//
+// An error reply carries its text and the ErrorCode of the core sentinel it
+// wraps (CodeOf); the caller gets a RemoteError that matches that sentinel
+// with errors.Is, by code only (its text is never searched). Every Call or
+// Request that cannot be delivered gets an error reply naming the reason
+// (ErrServiceNotFound, ErrStaleID, ErrUndeliverable for another node's id
+// or arguments that do not decode, ErrMailboxFull, ErrStopped,
+// ErrNodeDraining); a Send that cannot be delivered is counted by reason
+// (Drops), exported as lotou_messages_dropped_total{reason}.
 //
 // # Timers, panics, shutdown
 //
@@ -86,12 +110,49 @@
 // service stops. Request deadlines are cancelled when the reply arrives. A
 // panicking handler is logged with its stack, the service goes on, and a
 // Call or Request waiting on that message gets ErrHandlerPanic at once.
-// Core.Stop refuses new messages, lets every service drain what is queued,
-// runs stop hooks, fails outstanding requests with ErrStopped and returns
-// when every service goroutine has exited. While services drain they refuse
-// new user messages from one another too (ErrStopped to the sender). A
-// forced Close stops a service after the handler that is running: messages
+//
+// Core.Stop stops in an order that lets stop hooks use other services:
+//  1. the core refuses new Sends, Calls and Spawns from outside services
+//     (ErrStopped); messages from other nodes are still accepted;
+//  2. every service handles what is queued, then runs its stop hooks while
+//     every other service still serves (a hook may Call .db to save);
+//  3. once all hooks have run, the mailboxes close: each service drains what
+//     is left, refusing new user messages (ErrStopped to the sender), fails
+//     its outstanding Requests with ErrStopped and exits.
+//
+// A forced Close stops a service after the handler that is running: messages
 // already taken from the mailbox in the same batch are not handled, and
 // those expecting a reply fail with ErrStopped. Timers and Requests started
-// by stop hooks are cancelled and failed (ErrStopped) after the hooks.
+// by stop hooks and still pending at the end are cancelled and failed
+// (ErrStopped).
+//
+// # Graceful leave: the guarantee
+//
+// A node that stops gracefully (lotou-node on SIGTERM: runtime/node
+// Node.Run when its ctx ends) leaves in two phases. Draining: the cluster
+// announces it; other nodes fail new Calls, Requests and Sends to it at once
+// with ErrNodeDraining (and lookups of its global names), which means the
+// message was not delivered, so a retry elsewhere is safe. Meanwhile the
+// core stops as above: everything already accepted runs, and its replies go
+// back over the still-open links. Left: once the core has stopped and the
+// replies are written, the node deregisters and leaves; only then are links
+// closed, and pending calls on it fail with ErrNodeDown only after a grace of
+// one heartbeat interval, so replies still in flight are not overtaken.
+//
+// The guarantee: nothing accepted is reported failed, and nothing reported
+// failed has run. A Call the runtime answers with ErrNodeDraining,
+// ErrStopped, ErrStaleID, ErrServiceNotFound or ErrUndeliverable was not run
+// (an error a handler returns itself may wrap any sentinel, of course).
+//
+// At the drain deadline (runtime/node Options.DrainTimeout, 10s) the
+// remaining services are force-stopped and the node leaves. Queued messages
+// that had not started never run: they are answered ErrStopped once the
+// handler running in their service returns, or, if the node left before
+// that, their callers get ErrNodeDown. Only a handler still running when the
+// node leaves, or one whose reply could not be written before the links
+// closed, breaks the guarantee: its caller gets ErrNodeDown and the work may
+// or may not have run (it does finish if the process lives on), exactly as
+// when the node crashes. A crash, a SIGKILL or a
+// partition give no guarantee beyond at-most-once: a Call reported
+// ErrNodeDown or ErrCallTimeout may have run.
 package core

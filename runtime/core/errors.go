@@ -2,7 +2,6 @@ package core
 
 import (
 	"errors"
-	"strings"
 )
 
 // Sentinel errors of the core, checked with errors.Is. Errors returned by the
@@ -33,30 +32,83 @@ var (
 	ErrBadArgs = errors.New("bad arguments")
 	// ErrBadHandler means a handler func has a signature the core cannot call.
 	ErrBadHandler = errors.New("bad handler")
+	// ErrNodeDraining means the target's node is leaving gracefully: it
+	// finishes the work it accepted but takes no new Calls, Requests or
+	// Sends. The message was not delivered, so retrying elsewhere is safe.
+	ErrNodeDraining = errors.New("node draining")
+	// ErrStaleID means the target id belongs to an earlier incarnation of
+	// its node (the process restarted since the id was handed out): the
+	// service it named is gone and the message was not delivered.
+	ErrStaleID = errors.New("id of an earlier node incarnation")
+	// ErrUndeliverable means a message from another node could not be
+	// delivered as sent: its arguments did not decode (unknown type, a
+	// limit exceeded, a kind mismatch) or it was addressed to another node.
+	ErrUndeliverable = errors.New("message undeliverable")
+	// ErrTooLarge means a value exceeds what the wire can carry (a name,
+	// a command, a frame); the sender refuses it before anything is sent.
+	ErrTooLarge = errors.New("too large for the wire")
 )
 
-var sentinels = []error{
-	ErrMailboxFull, ErrCallTimeout, ErrNodeDown, ErrServiceNotFound, ErrNameTaken,
-	ErrCallDepth, ErrStopped, ErrHandlerPanic, ErrUnknownCommand, ErrBadArgs, ErrBadHandler,
+// ErrorCode is the number that stands for a core sentinel on the wire, so an
+// error reply from another node still matches it with errors.Is. The values
+// are part of the wire contract: never renumber, only append.
+type ErrorCode uint8
+
+// codes maps each wire code (index) to its sentinel; 0 is "no sentinel".
+var codes = [...]error{
+	1: ErrMailboxFull, 2: ErrCallTimeout, 3: ErrNodeDown, 4: ErrServiceNotFound, 5: ErrNameTaken,
+	6: ErrCallDepth, 7: ErrStopped, 8: ErrHandlerPanic, 9: ErrUnknownCommand, 10: ErrBadArgs,
+	11: ErrBadHandler, 12: ErrNodeDraining, 13: ErrStaleID, 14: ErrUndeliverable, 15: ErrTooLarge,
 }
 
-// RemoteError is an error reply that crossed nodes as text (Message.Err).
-// errors.Is still matches the core's sentinels named in the text, so
-// errors.Is(err, ErrUnknownCommand) works for remote calls too.
+// CodeOf returns the wire code of the first core sentinel err wraps, or 0.
+// A RemoteError keeps its code.
+func CodeOf(err error) ErrorCode {
+	if err == nil {
+		return 0
+	}
+	var re *RemoteError
+	if errors.As(err, &re) {
+		return re.Code
+	}
+	for i, s := range codes {
+		if s != nil && errors.Is(err, s) {
+			return ErrorCode(i)
+		}
+	}
+	return 0
+}
+
+// Sentinel returns the sentinel of a wire code, or nil for 0 or an unknown
+// code (from a newer peer).
+func (c ErrorCode) Sentinel() error {
+	if int(c) < len(codes) {
+		return codes[c]
+	}
+	return nil
+}
+
+// RemoteError is an error reply that crossed nodes: the remote text and the
+// wire code of the core sentinel it wrapped, so errors.Is(err,
+// ErrUnknownCommand) works for remote calls too. Matching is by code only:
+// the text is never searched.
 type RemoteError struct {
 	// Msg is the error text produced on the remote node.
 	Msg string
+	// Code is the wire code of the core sentinel the remote error wrapped;
+	// 0 if none.
+	Code ErrorCode
 }
 
 // Error returns the remote text.
 func (e *RemoteError) Error() string { return e.Msg }
 
-// Is matches core sentinels whose text appears in the remote message.
+// Is matches the core sentinel named by the error code.
 func (e *RemoteError) Is(target error) bool {
-	for _, s := range sentinels {
-		if target == s {
-			return strings.Contains(e.Msg, s.Error())
-		}
-	}
-	return false
+	s := e.Code.Sentinel()
+	return s != nil && target == s
 }
+
+// Unwrap returns the sentinel named by the code, so errors.Is also sees
+// through wrappers of it.
+func (e *RemoteError) Unwrap() error { return e.Code.Sentinel() }

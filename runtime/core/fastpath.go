@@ -55,19 +55,10 @@ func fastNoArg(fn any, slow invoker) invoker {
 }
 
 func fastInt(fn any, slow invoker) invoker {
+	if body := intBody(fn); body != nil {
+		return one(body, slow)
+	}
 	switch f := fn.(type) {
-	case func(int):
-		return one(func(_ *Context, x int) ([]any, error) { f(x); return nil, nil }, slow)
-	case func(int) int:
-		return one(func(_ *Context, x int) ([]any, error) { return []any{f(x)}, nil }, slow)
-	case func(int) error:
-		return one(func(_ *Context, x int) ([]any, error) { return nil, f(x) }, slow)
-	case func(int) (int, error):
-		return one(func(_ *Context, x int) ([]any, error) { return pair(f(x)) }, slow)
-	case func(*Context, int):
-		return one(func(c *Context, x int) ([]any, error) { f(c, x); return nil, nil }, slow)
-	case func(*Context, int) int:
-		return one(func(c *Context, x int) ([]any, error) { return []any{f(c, x)}, nil }, slow)
 	case func(int, int) int:
 		return two(func(_ *Context, x, y int) ([]any, error) { return []any{f(x, y)}, nil }, slow)
 	case func(int, int) (int, error):
@@ -76,24 +67,55 @@ func fastInt(fn any, slow invoker) invoker {
 	return nil
 }
 
+// intBody returns the typed body of a handler whose only argument is an
+// int, or nil: the fast path for boxed ints and the unboxed one of SendInt.
+func intBody(fn any) func(*Context, int) ([]any, error) {
+	switch f := fn.(type) {
+	case func(int):
+		return func(_ *Context, x int) ([]any, error) { f(x); return nil, nil }
+	case func(int) int:
+		return func(_ *Context, x int) ([]any, error) { return []any{f(x)}, nil }
+	case func(int) error:
+		return func(_ *Context, x int) ([]any, error) { return nil, f(x) }
+	case func(int) (int, error):
+		return func(_ *Context, x int) ([]any, error) { return pair(f(x)) }
+	case func(*Context, int):
+		return func(c *Context, x int) ([]any, error) { f(c, x); return nil, nil }
+	case func(*Context, int) int:
+		return func(c *Context, x int) ([]any, error) { return []any{f(c, x)}, nil }
+	case func(*Context, int) error:
+		return func(c *Context, x int) ([]any, error) { return nil, f(c, x) }
+	}
+	return nil
+}
+
 func fastString(fn any, slow invoker) invoker {
+	if body := stringBody(fn); body != nil {
+		return one(body, slow)
+	}
+	if f, ok := fn.(func(string, string) string); ok {
+		return two(func(_ *Context, x, y string) ([]any, error) { return []any{f(x, y)}, nil }, slow)
+	}
+	return nil
+}
+
+// stringBody is intBody for a handler whose only argument is a string.
+func stringBody(fn any) func(*Context, string) ([]any, error) {
 	switch f := fn.(type) {
 	case func(string):
-		return one(func(_ *Context, x string) ([]any, error) { f(x); return nil, nil }, slow)
+		return func(_ *Context, x string) ([]any, error) { f(x); return nil, nil }
 	case func(string) string:
-		return one(func(_ *Context, x string) ([]any, error) { return []any{f(x)}, nil }, slow)
+		return func(_ *Context, x string) ([]any, error) { return []any{f(x)}, nil }
 	case func(string) error:
-		return one(func(_ *Context, x string) ([]any, error) { return nil, f(x) }, slow)
+		return func(_ *Context, x string) ([]any, error) { return nil, f(x) }
 	case func(string) (string, error):
-		return one(func(_ *Context, x string) ([]any, error) { return pair(f(x)) }, slow)
+		return func(_ *Context, x string) ([]any, error) { return pair(f(x)) }
 	case func(*Context, string):
-		return one(func(c *Context, x string) ([]any, error) { f(c, x); return nil, nil }, slow)
+		return func(c *Context, x string) ([]any, error) { f(c, x); return nil, nil }
 	case func(*Context, string) string:
-		return one(func(c *Context, x string) ([]any, error) { return []any{f(c, x)}, nil }, slow)
+		return func(c *Context, x string) ([]any, error) { return []any{f(c, x)}, nil }
 	case func(*Context, string) (string, error):
-		return one(func(c *Context, x string) ([]any, error) { return pair(f(c, x)) }, slow)
-	case func(string, string) string:
-		return two(func(_ *Context, x, y string) ([]any, error) { return []any{f(x, y)}, nil }, slow)
+		return func(c *Context, x string) ([]any, error) { return pair(f(c, x)) }
 	}
 	return nil
 }

@@ -12,6 +12,17 @@ type invoker func(c *Context, args []any) ([]any, error)
 // handler is a registered command handler.
 type handler struct {
 	call invoker
+	// callInt runs a handler whose only argument is an int with an
+	// unboxed one (Core.SendInt); nil for other shapes.
+	callInt func(c *Context, x int) ([]any, error)
+	// callStr is callInt for a handler whose only argument is a string.
+	callStr func(c *Context, x string) ([]any, error)
+
+	// For arguments decoded straight into the parameters (DecodeArgsFor).
+	typed  bool          // the handler takes them (see typedOK)
+	plan   *plan         // parameter types
+	fv     reflect.Value // the handler func
+	values sync.Pool     // *argValues
 }
 
 var (
@@ -43,10 +54,12 @@ func newHandler(fn any) (*handler, error) {
 		return nil, err
 	}
 	slow := p.invoker(v)
+	h := &handler{call: slow, callInt: intBody(fn), callStr: stringBody(fn), plan: p, fv: v}
 	if fast := fastPath(fn, slow); fast != nil {
-		return &handler{call: fast}, nil
+		h.call = fast
 	}
-	return &handler{call: slow}, nil
+	h.typed = typedOK(fn, p, h)
+	return h, nil
 }
 
 // planFor analyses a func type, caching the result per type.
@@ -95,22 +108,26 @@ func (p *plan) invoker(fv reflect.Value) invoker {
 			}
 			in = append(in, v)
 		}
-		out := fv.Call(in)
-		var err error
-		if p.withErr {
-			if e := out[p.nOut]; !e.IsNil() {
-				err = e.Interface().(error)
-			}
-		}
-		if p.nOut == 0 {
-			return nil, err
-		}
-		ret := make([]any, p.nOut)
-		for i := range p.nOut {
-			ret[i] = out[i].Interface()
-		}
-		return ret, err
+		return p.results(fv.Call(in))
 	}
+}
+
+// results turns a handler's results into a reply.
+func (p *plan) results(out []reflect.Value) ([]any, error) {
+	var err error
+	if p.withErr {
+		if e := out[p.nOut]; !e.IsNil() {
+			err = e.Interface().(error)
+		}
+	}
+	if p.nOut == 0 {
+		return nil, err
+	}
+	ret := make([]any, p.nOut)
+	for i := range p.nOut {
+		ret[i] = out[i].Interface()
+	}
+	return ret, err
 }
 
 // convertArg turns a message argument into a value of type t: identical or

@@ -14,7 +14,8 @@ func TestServiceID(t *testing.T) {
 	}{
 		{0, 0, "0:0"},
 		{1, 42, "1:42"},
-		{0xffff, 1<<48 - 1, "65535:281474976710655"},
+		{0xffff, 1<<32 - 1, "65535:4294967295"},
+		{3, 907<<32 | 5, "3:5@907"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.str, func(t *testing.T) {
@@ -22,7 +23,7 @@ func TestServiceID(t *testing.T) {
 			if id.Node() != tt.node || id.Seq() != tt.seq || id.String() != tt.str {
 				t.Fatalf("MakeID(%d,%d) = %v (node %d seq %d)", tt.node, tt.seq, id, id.Node(), id.Seq())
 			}
-			if id.IsNodeID() != (tt.seq == 0) {
+			if id.IsNodeID() != (tt.seq&(1<<32-1) == 0) {
 				t.Fatalf("IsNodeID = %v", id.IsNodeID())
 			}
 		})

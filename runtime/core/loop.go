@@ -83,6 +83,10 @@ func (s *Service) dispatch(m *envelope) {
 		s.onEventMsg(m)
 	case KindClose:
 		s.mb.close()
+	case kindStop:
+		s.mb.hot = false // the close notice is what comes next: no spin for it
+		s.runStopHooks()
+		s.core.hookDone()
 	default:
 		s.log.V(1).Info("Unknown message kind dropped", "kind", m.kind)
 	}
@@ -90,7 +94,12 @@ func (s *Service) dispatch(m *envelope) {
 
 // handle runs the handler of m and answers it.
 func (s *Service) handle(m *envelope) {
-	h := s.handlers[m.cmd]
+	h := s.lastH
+	if h == nil || m.cmd != s.lastCmd { // equal strings from one literal compare by pointer
+		if h = s.handlers[m.cmd]; h != nil {
+			s.lastCmd, s.lastH = m.cmd, h
+		}
+	}
 	if h == nil {
 		err := fmt.Errorf("%v has no handler for %q: %w", s.id, m.cmd, ErrUnknownCommand)
 		if !m.expectsReply() {
@@ -123,6 +132,16 @@ func (s *Service) invoke(h *handler, c *Context) (ret []any, err error) {
 			ret = nil
 		}
 	}()
+	if m.nargs == typedArgs {
+		if vs := m.inline[0].(*argValues); vs.h == h {
+			defer vs.release()
+			m.inline[0], m.nargs = nil, 0
+			return h.callValues(c, vs)
+		}
+	}
+	if x, ok := m.intArg(); ok && h.callInt != nil {
+		return h.callInt(c, x)
+	}
 	return h.call(c, m.args())
 }
 
@@ -172,6 +191,7 @@ func (s *Service) onTimeout(sess uint64) {
 }
 
 func (s *Service) onEventMsg(m *envelope) {
+	s.events.Add(-1)
 	args := m.args()
 	if s.onEvent == nil || len(args) != 1 {
 		return
@@ -184,10 +204,23 @@ func (s *Service) onEventMsg(m *envelope) {
 // waitCall dispatches this service's other messages until the reply to
 // session sess arrives, ctx ends, or the service is killed.
 func (s *Service) waitCall(ctx context.Context, sess uint64, p *pendingCall, m *Message) ([]any, error) {
-	if _, ok := ctx.Deadline(); !ok && s.core.callTO > 0 {
+	d, ok := ctx.Deadline()
+	switch {
+	case !s.waitDL.IsZero() && (!ok || s.waitDL.Before(d)):
+		// A Call of an enclosing handler waits too: its deadline bounds
+		// this one, or it would return late.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, s.waitDL)
+		defer cancel()
+	case !ok && s.core.callTO > 0:
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.core.callTO)
 		defer cancel()
+	}
+	if d, ok := ctx.Deadline(); ok {
+		prev := s.waitDL
+		s.waitDL = d
+		defer func() { s.waitDL = prev }()
 	}
 	done := ctx.Done()
 	for !p.done {
@@ -240,9 +273,7 @@ func (s *Service) shutdown(killed bool) {
 		s.buf, s.pos = nil, 0
 	}
 	s.failPending()
-	for i := len(s.onStop) - 1; i >= 0; i-- {
-		s.safely("stop hook", s.onStop[i])
-	}
+	s.runStopHooks()
 	s.failPending() // timers and requests a stop hook may have started
 	if s.onEvent != nil {
 		c.unsubscribe(s)
@@ -253,6 +284,15 @@ func (s *Service) shutdown(killed bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), c.regTO)
 		c.releaseName(ctx, s.name, s.id)
 		cancel()
+	}
+}
+
+// runStopHooks runs the stop hooks, last added first, once.
+func (s *Service) runStopHooks() {
+	hooks := s.onStop
+	s.onStop = nil
+	for i := len(hooks) - 1; i >= 0; i-- {
+		s.safely("stop hook", hooks[i])
 	}
 }
 
@@ -279,6 +319,10 @@ func (s *Service) failPending() {
 func (s *Service) failQueued(ms []envelope) {
 	for i := range ms {
 		m := &ms[i]
+		if m.kind == kindStop {
+			s.core.hookDone() // killed before its hooks could run
+			continue
+		}
 		if m.kind == KindSend || m.kind == KindCall || m.kind == KindRequest {
 			if m.expectsReply() {
 				s.core.sendReply(s.id, m, nil, fmt.Errorf("%q to %v: %w", m.cmd, s.id, ErrStopped))

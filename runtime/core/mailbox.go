@@ -68,9 +68,19 @@ func (mb *mailbox) init(size int, node NodeID) {
 func (mb *mailbox) push(m *Message, args []any, force bool) error {
 	var more *extra
 	if m.Err != "" || m.err != nil {
-		more = &extra{errText: m.Err, err: m.err}
+		more = &extra{errText: m.Err, code: m.Code, err: m.err}
 	}
-	if err := mb.put(m.Kind, m.From, m.Session, m.Cmd, args, m.w, more, force); err != nil {
+	var err error
+	if m.typed != nil {
+		err = mb.putArgs(m.Kind, m.From, m.Session, m.Cmd, []any{m.typed}, m.w, more, force, typedArgs)
+		if err != nil {
+			m.typed.release()
+		}
+		m.typed = nil
+	} else {
+		err = mb.put(m.Kind, m.From, m.Session, m.Cmd, args, m.w, more, force)
+	}
+	if err != nil {
 		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, err)
 	}
 	return nil
@@ -80,6 +90,16 @@ func (mb *mailbox) push(m *Message, args []any, force bool) error {
 // always zero: dispatch clears each slot it has handled). It returns a bare
 // ErrStopped or ErrMailboxFull.
 func (mb *mailbox) put(kind Kind, from ServiceID, session uint64, cmd string, args []any, w *waiter, more *extra, force bool) error {
+	return mb.putArgs(kind, from, session, cmd, args, w, more, force, 0)
+}
+
+// putInt appends a one-way message whose only argument, n, stays unboxed.
+func (mb *mailbox) putInt(from ServiceID, cmd string, n int) error {
+	return mb.putArgs(KindSend, from, uint64(int64(n)), cmd, nil, nil, nil, false, intArg)
+}
+
+// putArgs is put; nargs, if not 0, overrides the argument count (intArg).
+func (mb *mailbox) putArgs(kind Kind, from ServiceID, session uint64, cmd string, args []any, w *waiter, more *extra, force bool, nargs uint8) error {
 	if len(args) > len(envelope{}.inline) {
 		if more == nil {
 			more = &extra{}
@@ -107,6 +127,9 @@ func (mb *mailbox) put(kind Kind, from ServiceID, session uint64, cmd string, ar
 		copy(e.inline[:], args)
 		e.nargs = uint8(len(args))
 	}
+	if nargs != 0 {
+		e.nargs = nargs
+	}
 	if mb.spinning.Load() {
 		mb.n.Store(1)
 	}
@@ -124,10 +147,10 @@ func (mb *mailbox) put(kind Kind, from ServiceID, session uint64, cmd string, ar
 	return nil
 }
 
-// sendWait puts a one-way message, waiting for room until ctx ends. It
-// returns a bare ErrStopped or ErrMailboxFull.
-func (mb *mailbox) sendWait(ctx context.Context, from ServiceID, cmd string, args []any) error {
-	if err := mb.put(KindSend, from, 0, cmd, args, nil, nil, false); !errors.Is(err, ErrMailboxFull) {
+// sendWait puts a one-way message with try (put or putInt), waiting for
+// room until ctx ends. It returns a bare ErrStopped or ErrMailboxFull.
+func (mb *mailbox) sendWait(ctx context.Context, try func() error) error {
+	if err := try(); !errors.Is(err, ErrMailboxFull) {
 		return err
 	}
 	for {
@@ -146,7 +169,7 @@ func (mb *mailbox) sendWait(ctx context.Context, from ServiceID, cmd string, arg
 			}
 		}
 		mb.mu.Unlock()
-		return mb.put(KindSend, from, 0, cmd, args, nil, nil, false)
+		return try()
 	}
 }
 
@@ -287,4 +310,11 @@ func (mb *mailbox) signalLocked() {
 		close(mb.space)
 		mb.space = nil
 	}
+}
+
+// queued returns how many messages wait (not counting a batch already taken).
+func (mb *mailbox) queued() int {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	return len(mb.q)
 }

@@ -24,6 +24,7 @@ const (
 const (
 	kindTimer   Kind = 200 + iota // a timer tick; Session is the TimerID
 	kindTimeout                   // a Request deadline; Session is the request session
+	kindStop                      // Core.Stop: run the stop hooks now
 )
 
 // Message is the unit of routing. Its exported fields are plain data that the
@@ -45,9 +46,13 @@ type Message struct {
 	Args []any
 	// Err is the error text of an error reply; empty on success.
 	Err string
+	// Code is the wire code of the core sentinel an error reply wraps (see
+	// CodeOf); 0 if none.
+	Code ErrorCode
 
-	w   *waiter // local Core.Call waiting on this message; never encoded
-	err error   // typed error of a local error reply; never encoded
+	w     *waiter    // local Core.Call waiting on this message; never encoded
+	err   error      // typed error of a local error reply; never encoded
+	typed *argValues // arguments decoded for their handler (DecodeArgsFor); never encoded
 }
 
 // envelope is a message as stored in a mailbox: compact (88 bytes) so that
@@ -68,16 +73,41 @@ type envelope struct {
 type extra struct {
 	args    []any // more than two arguments
 	errText string
+	code    ErrorCode
 	err     error
 }
 
+// intArg in nargs marks a one-way envelope whose only argument is an int
+// kept unboxed in session (see Core.SendInt).
+const intArg uint8 = 0x80
+
 // args returns the arguments. The slice may point into the mailbox batch:
-// it is valid only during dispatch.
+// it is valid only during dispatch. An unboxed int argument is boxed here,
+// for a handler that does not take an int.
 func (e *envelope) args() []any {
 	if e.more != nil && e.more.args != nil {
 		return e.more.args
 	}
+	switch e.nargs {
+	case intArg:
+		e.inline[0], e.nargs, e.session = int(int64(e.session)), 1, 0
+	case typedArgs:
+		vs := e.inline[0].(*argValues)
+		args := vs.boxed()
+		vs.release()
+		e.inline[0], e.nargs = nil, 0
+		if len(args) > len(e.inline) {
+			e.more = &extra{args: args}
+			return args
+		}
+		e.nargs = uint8(copy(e.inline[:], args))
+	}
 	return e.inline[:e.nargs:e.nargs]
+}
+
+// intArg returns the unboxed int argument of e, if it has one.
+func (e *envelope) intArg() (int, bool) {
+	return int(int64(e.session)), e.nargs == intArg
 }
 
 // expectsReply reports whether somebody waits for an answer to e.
@@ -93,7 +123,7 @@ func (e *envelope) replyErr() error {
 	case e.more.err != nil:
 		return e.more.err
 	case e.more.errText != "":
-		return &RemoteError{Msg: e.more.errText}
+		return &RemoteError{Msg: e.more.errText, Code: e.more.code}
 	}
 	return nil
 }
@@ -109,7 +139,7 @@ func (m *Message) replyErr() error {
 		return m.err
 	}
 	if m.Err != "" {
-		return &RemoteError{Msg: m.Err}
+		return &RemoteError{Msg: m.Err, Code: m.Code}
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ func (c *Core) route(m *Message, args []any, force bool) error {
 	}
 	s := c.table.get(m.To)
 	if s == nil {
-		return fmt.Errorf("delivering %q to %v: %w", m.Cmd, m.To, ErrServiceNotFound)
+		return c.notFound("delivering", m.Cmd, m.To)
 	}
 	if m.Kind == KindClose {
 		return s.closeBy(m, args)
@@ -28,11 +28,11 @@ func (c *Core) send(ctx context.Context, from, to ServiceID, cmd string, args []
 	if to.Node() == c.node {
 		s := c.table.get(to)
 		if s == nil {
-			return fmt.Errorf("sending %q to %v: %w", cmd, to, ErrServiceNotFound)
+			return c.notFound("sending", cmd, to)
 		}
 		var err error
 		if wait {
-			err = s.mb.sendWait(ctx, from, cmd, args)
+			err = s.mb.sendWait(ctx, func() error { return s.mb.put(KindSend, from, 0, cmd, args, nil, nil, false) })
 		} else {
 			err = s.mb.put(KindSend, from, 0, cmd, args, nil, nil, false)
 		}
@@ -43,6 +43,37 @@ func (c *Core) send(ctx context.Context, from, to ServiceID, cmd string, args []
 	}
 	m := Message{Kind: KindSend, From: from, To: to, Cmd: cmd}
 	return c.deliverRemote(&m, args)
+}
+
+// sendInt is send with one unboxed int argument (see Core.SendInt).
+func (c *Core) sendInt(ctx context.Context, from, to ServiceID, cmd string, n int, wait bool) error {
+	if to.Node() != c.node {
+		m := Message{Kind: KindSend, From: from, To: to, Cmd: cmd}
+		return c.deliverRemote(&m, []any{n})
+	}
+	s := c.table.get(to)
+	if s == nil {
+		return c.notFound("sending", cmd, to)
+	}
+	var err error
+	if wait {
+		err = s.mb.sendWait(ctx, func() error { return s.mb.putInt(from, cmd, n) })
+	} else {
+		err = s.mb.putInt(from, cmd, n)
+	}
+	if err != nil {
+		return fmt.Errorf("sending %q to %v: %w", cmd, to, err)
+	}
+	return nil
+}
+
+// notFound explains why no local service has id: an id of an earlier
+// incarnation of this node gets ErrStaleID, any other ErrServiceNotFound.
+func (c *Core) notFound(what, cmd string, id ServiceID) error {
+	if id.Incarnation() != c.inc {
+		return fmt.Errorf("%s %q to %v: this node is incarnation %d: %w", what, cmd, id, c.inc, ErrStaleID)
+	}
+	return fmt.Errorf("%s %q to %v: %w", what, cmd, id, ErrServiceNotFound)
 }
 
 // routeFrom routes a Call or Request of service s, registering remote
@@ -78,7 +109,7 @@ func (c *Core) deliverRemote(m *Message, args []any) error {
 		return fmt.Errorf("delivering %q to %v: no remote transport: %w", m.Cmd, m.To, ErrNodeDown)
 	}
 	o := outPool.Get().(*outMsg)
-	o.m = Message{Kind: m.Kind, From: m.From, To: m.To, Session: m.Session, Cmd: m.Cmd, Err: m.Err}
+	o.m = Message{Kind: m.Kind, From: m.From, To: m.To, Session: m.Session, Cmd: m.Cmd, Err: m.Err, Code: m.Code}
 	if len(args) > 0 {
 		o.m.Args = append(o.args[:0], args...)
 	}
@@ -94,9 +125,11 @@ func (c *Core) deliverRemote(m *Message, args []any) error {
 
 // DeliverLocal routes a message that arrived from another node. Replies go
 // to whoever waits for that session (a late or unknown reply is dropped).
-// If a Call or Request cannot be delivered (no such service, mailbox full,
-// stopped), the core itself sends the error reply back through Remote; the
-// returned error is then only informational.
+// If a Call or Request cannot be delivered (no such service, an id of an
+// earlier incarnation, another node's id, mailbox full, stopped), the core
+// itself sends the error reply, naming the reason, back through Remote; the
+// returned error is then only informational. A Send that cannot be
+// delivered is counted by reason (Drops).
 //
 // DeliverLocal keeps neither m nor, except for a KindReply (whose Args are
 // handed to the caller), m.Args: the caller may reuse them once it returns.
@@ -104,12 +137,18 @@ func (c *Core) DeliverLocal(m *Message) error {
 	if m == nil {
 		return fmt.Errorf("delivering nil message: %w", ErrBadArgs)
 	}
-	if m.To.Node() != c.node {
-		return fmt.Errorf("delivering %q to %v on node %d: %w", m.Cmd, m.To, c.node, ErrServiceNotFound)
-	}
 	m.w, m.err = nil, nil
+	if m.To.Node() != c.node {
+		err := fmt.Errorf("delivering %q to %v on node %d: %w: addressed to another node", m.Cmd, m.To, c.node, ErrUndeliverable)
+		c.Refuse(m, err, DropWrongNode)
+		return err
+	}
 	switch m.Kind {
 	case KindReply:
+		if m.To.Incarnation() != c.inc {
+			c.Drop(DropStaleID) // for a session of an earlier process
+			return nil
+		}
 		pe, ok := c.pending.take(m.Session)
 		if !ok {
 			return nil // timed out or failed already
@@ -118,11 +157,8 @@ func (c *Core) DeliverLocal(m *Message) error {
 		return nil
 	case KindSend, KindCall, KindRequest, KindClose:
 		err := c.route(m, m.Args, false)
-		if err != nil && m.expectsReply() {
-			r := Message{Kind: KindReply, From: m.To, To: m.From, Session: m.Session, Err: err.Error()}
-			if rerr := c.deliverRemote(&r, nil); rerr != nil {
-				c.log.V(1).Info("Error reply not delivered", "to", m.From, "err", rerr)
-			}
+		if err != nil {
+			c.Refuse(m, err, dropReasonOf(err))
 		}
 		return err
 	case KindEvent:
@@ -134,7 +170,34 @@ func (c *Core) DeliverLocal(m *Message) error {
 		}
 		return fmt.Errorf("delivering event: %w", ErrBadArgs)
 	default:
-		return fmt.Errorf("delivering message of kind %d: %w", m.Kind, ErrBadArgs)
+		err := fmt.Errorf("delivering message of kind %d: %w", m.Kind, ErrUndeliverable)
+		c.Refuse(m, err, DropUnknownKind)
+		return err
+	}
+}
+
+// Refuse answers a message from another node that will not be delivered:
+// a Call or Request gets an error reply carrying err (its text and code), a
+// Send is counted as dropped for reason. The cluster calls it for frames it
+// cannot hand to DeliverLocal (arguments that do not decode).
+func (c *Core) Refuse(m *Message, err error, reason DropReason) {
+	if !m.expectsReply() {
+		if m.Kind != KindReply {
+			c.Drop(reason)
+		}
+		return
+	}
+	r := Message{Kind: KindReply, From: m.To, To: m.From, Session: m.Session, Err: err.Error(), Code: CodeOf(err)}
+	if r.To.Node() == c.node {
+		if r.To.Incarnation() == c.inc {
+			if pe, ok := c.pending.take(r.Session); ok {
+				c.completeEntry(r.Session, pe, nil, err)
+			}
+		}
+		return
+	}
+	if rerr := c.deliverRemote(&r, nil); rerr != nil {
+		c.log.V(1).Info("Error reply not delivered", "to", m.From, "err", rerr)
 	}
 }
 
@@ -149,7 +212,7 @@ func (c *Core) sendReply(from ServiceID, m *envelope, ret []any, err error) {
 	}
 	r := Message{Kind: KindReply, From: from, To: m.from, Session: m.session, err: err}
 	if err != nil {
-		r.Err = err.Error()
+		r.Err, r.Code = err.Error(), CodeOf(err)
 	}
 	if r.To.Node() != c.node {
 		if derr := c.deliverRemote(&r, ret); derr != nil {

@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"fmt"
+	"maps"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -48,15 +50,21 @@ type Service struct {
 	name string
 	log  logr.Logger
 	mb   mailbox
+	// events counts cluster events queued and not yet handled (see Publish).
+	events atomic.Int64
 
 	// Owned by the service goroutine.
 	handlers map[string]*handler
+	pub      atomic.Pointer[map[string]*handler] // a copy of handlers for connection readers (DecodeArgsFor)
+	lastCmd  string                              // the command handled last and its handler: a stream
+	lastH    *handler                            // of one command skips the map's string hash
 	buf      []envelope
 	pos      int
 	calls    map[uint64]*pendingCall
 	timers   map[TimerID]*timerEntry
 	timerSeq uint64
 	depth    int
+	waitDL   time.Time // earliest deadline of the Calls this goroutine waits in
 	ctxs     []*Context
 	onStop   []func()
 	onEvent  func(Event)
@@ -95,9 +103,13 @@ func (c *Core) Start(ctx context.Context, name string, a Actor, opts ...ServiceO
 	if sc.mailboxSize <= 0 {
 		return nil, fmt.Errorf("starting service %q: mailbox size %d: %w", name, sc.mailboxSize, ErrBadArgs)
 	}
+	n := c.seq.Add(1)
+	if n > indexMask {
+		return nil, fmt.Errorf("starting service %q: this process has used all %d ids: %w", name, uint64(indexMask), ErrTooLarge)
+	}
 	s := &Service{
 		core:     c,
-		id:       MakeID(c.node, c.seq.Add(1)),
+		id:       MakeIncID(c.node, c.inc, uint32(n)),
 		name:     name,
 		handlers: make(map[string]*handler),
 		calls:    make(map[uint64]*pendingCall),
@@ -194,14 +206,21 @@ func (s *Service) Handle(cmd string, fn any) {
 		return
 	}
 	s.handlers[cmd] = h
+	s.lastCmd, s.lastH = "", nil
+	pub := maps.Clone(s.handlers)
+	s.pub.Store(&pub)
 }
 
-// OnStop adds a hook run on the service goroutine when the service stops,
-// after its mailbox is drained.
+// OnStop adds a hook run on the service goroutine when the service stops:
+// after what was queued before the stop was handled. When the whole core
+// stops, every service runs its hooks while the others still serve (a hook
+// may Call another service of the node) and the mailboxes close only
+// afterwards; see Core.Stop.
 func (s *Service) OnStop(fn func()) { s.onStop = append(s.onStop, fn) }
 
 // Subscribe makes the service receive cluster events; fn runs on the service
-// goroutine.
+// goroutine. At most the mailbox capacity of events wait for the service;
+// beyond that events are dropped and counted (DropEventOverflow).
 func (s *Service) Subscribe(fn func(Event)) {
 	first := s.onEvent == nil
 	s.onEvent = fn
@@ -222,6 +241,11 @@ func (s *Service) SendWait(ctx context.Context, to ServiceID, cmd string, args .
 	return s.core.send(ctx, s.id, to, cmd, args, true)
 }
 
+// SendInt is Send with one unboxed int argument; see Core.SendInt.
+func (s *Service) SendInt(to ServiceID, cmd string, n int) error {
+	return s.core.sendInt(context.Background(), s.id, to, cmd, n, false)
+}
+
 // Lookup returns the id of the service holding name.
 func (s *Service) Lookup(ctx context.Context, name string) (ServiceID, error) {
 	return s.core.Lookup(ctx, name)
@@ -230,9 +254,7 @@ func (s *Service) Lookup(ctx context.Context, name string) (ServiceID, error) {
 // Queued returns how many messages wait in the service's mailbox (not
 // counting a batch already taken by the service goroutine).
 func (s *Service) Queued() int {
-	s.mb.mu.Lock()
-	defer s.mb.mu.Unlock()
-	return len(s.mb.q)
+	return s.mb.queued()
 }
 
 // Exit asks this service to stop gracefully once what is queued is handled.

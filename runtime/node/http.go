@@ -10,9 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/lotou-io/lotou/runtime/contract"
+	"github.com/lotou-io/lotou/runtime/core"
 )
 
 // Handler returns the node's HTTP endpoints: contract.PathHealthz,
@@ -27,16 +29,105 @@ func (n *Node) Handler() http.Handler {
 			http.Error(w, "not ready: not registered with the master", http.StatusServiceUnavailable)
 			return
 		}
+		if n.opts.Draining != nil && n.opts.Draining() {
+			http.Error(w, "not ready: the gate is draining", http.StatusServiceUnavailable)
+			return
+		}
+		if err := n.clusterPortErr(); err != nil {
+			http.Error(w, "not ready: the cluster port cannot accept: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle(contract.PathMetrics, promhttp.HandlerFor(n.metrics.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc(contract.PathCluster, func(w http.ResponseWriter, _ *http.Request) {
+	mux.Handle(contract.PathMetrics, promhttp.HandlerFor(n.gatherer(), promhttp.HandlerOpts{}))
+	mux.HandleFunc(contract.PathCluster, func(w http.ResponseWriter, r *http.Request) {
+		v := n.View()
+		n.fillSessions(r.Context(), &v)
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(n.View())
+		_ = enc.Encode(v)
 	})
 	return mux
+}
+
+// gatherer is the node's registry plus Options.Collectors.
+func (n *Node) gatherer() prometheus.Gatherer {
+	if len(n.opts.Collectors) == 0 {
+		return n.metrics.reg
+	}
+	extra := prometheus.NewRegistry()
+	for _, c := range n.opts.Collectors {
+		if err := extra.Register(c); err != nil {
+			n.log.Error(err, "Metrics collector not registered")
+		}
+	}
+	return prometheus.Gatherers{n.metrics.reg, extra}
+}
+
+// sessionsTimeout bounds the whole sessions query of one /cluster request.
+const sessionsTimeout = 500 * time.Millisecond
+
+// fillSessions asks the gate of every up node (its global
+// contract.GateName service) for its connected clients, in parallel.
+func (n *Node) fillSessions(ctx context.Context, v *contract.ClusterView) {
+	k := n.Core()
+	if k == nil {
+		return
+	}
+	ids := make(map[string]uint64, len(v.Globals))
+	for _, g := range v.Globals {
+		ids[g.Name] = g.ID
+	}
+	ctx, cancel := context.WithTimeout(ctx, sessionsTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range v.Nodes {
+		name := contract.GateName(v.Nodes[i].Name)
+		id, ok := ids[name]
+		self := v.Nodes[i].Name == n.opts.Name && n.opts.Role == contract.RoleStandalone
+		if (!ok && !self) || !v.Nodes[i].Up {
+			continue
+		}
+		wg.Go(func() {
+			if !ok { // a standalone node's names are local: no cluster wait
+				sid, err := k.Lookup(ctx, name)
+				if err != nil {
+					return
+				}
+				id = uint64(sid)
+			}
+			ret, err := k.Call(ctx, core.ServiceID(id), "sessions")
+			if err != nil || len(ret) != 1 {
+				return
+			}
+			if s, ok := ret[0].(int); ok {
+				v.Nodes[i].Sessions = s
+			} else if s, ok := ret[0].(int64); ok {
+				v.Nodes[i].Sessions = int(s)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Limits of the HTTP server: probes and scrapes are small and quick, so
+// slow or idle clients are cut off early (see docs/security.md).
+const (
+	httpReadHeaderTimeout = 5 * time.Second
+	httpReadTimeout       = 10 * time.Second
+	httpWriteTimeout      = 30 * time.Second
+	httpIdleTimeout       = 15 * time.Second
+	httpMaxHeaderBytes    = 16 << 10
+)
+
+// clusterPortErr reports why the cluster listener cannot serve, nil if it
+// can (or the node has none).
+func (n *Node) clusterPortErr() error {
+	if n.cl == nil {
+		return nil
+	}
+	return n.cl.Transport().ListenErr()
 }
 
 func (n *Node) startHTTP(wg *sync.WaitGroup) (*http.Server, error) {
@@ -47,7 +138,10 @@ func (n *Node) startHTTP(wg *sync.WaitGroup) (*http.Server, error) {
 	n.mu.Lock()
 	n.httpAddr = ln.Addr()
 	n.mu.Unlock()
-	srv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{
+		Handler: n.Handler(), ReadHeaderTimeout: httpReadHeaderTimeout, ReadTimeout: httpReadTimeout,
+		WriteTimeout: httpWriteTimeout, IdleTimeout: httpIdleTimeout, MaxHeaderBytes: httpMaxHeaderBytes,
+	}
 	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error(err, "HTTP server stopped")

@@ -30,6 +30,9 @@ type metrics struct {
 	frames    *prometheus.Desc
 	bytes     *prometheus.Desc
 	queued    *prometheus.Desc
+	dropped   *prometheus.Desc
+	rejected  *prometheus.Desc
+	pending   *prometheus.Desc
 }
 
 func newMetrics(n *Node) *metrics {
@@ -57,6 +60,13 @@ func newMetrics(n *Node) *metrics {
 			"Bytes per peer link; link is out (dialled) or in (accepted), dir is rx or tx.", []string{"peer", "link", "dir"}, nil),
 		queued: prometheus.NewDesc("lotou_send_queue_bytes",
 			"Bytes waiting in the send queue of outbound links.", []string{"peer"}, nil),
+		dropped: prometheus.NewDesc("lotou_messages_dropped_total",
+			"Messages nobody waited for (Sends, events, stale replies) that were dropped, by reason. "+
+				"Calls and Requests are never dropped silently: they get an error reply.", []string{"reason"}, nil),
+		rejected: prometheus.NewDesc("lotou_handshake_rejected_total",
+			"Connections to the cluster port refused before authentication, by reason; only a sample is logged.", []string{"reason"}, nil),
+		pending: prometheus.NewDesc("lotou_handshake_pending",
+			"Connections to the cluster port accepted and not yet authenticated.", nil, nil),
 	}
 	if drops := n.opts.LogDropped; drops != nil {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -73,7 +83,7 @@ func (m *metrics) observeCall(d time.Duration) { m.latency.Observe(d.Seconds()) 
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.messages, m.services, m.mailbox, m.connected, m.nodes, m.frames, m.bytes, m.queued} {
+	for _, d := range []*prometheus.Desc{m.messages, m.services, m.mailbox, m.connected, m.nodes, m.frames, m.bytes, m.queued, m.dropped, m.rejected, m.pending} {
 		ch <- d
 	}
 }
@@ -82,6 +92,9 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	if k := m.n.Core(); k != nil {
 		ch <- prometheus.MustNewConstMetric(m.services, prometheus.GaugeValue, float64(k.Services()))
+		for _, r := range core.DropReasons() {
+			ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(k.Drops(r)), r.String())
+		}
 	}
 	for _, s := range m.n.builtins() {
 		ch <- prometheus.MustNewConstMetric(m.mailbox, prometheus.GaugeValue, float64(s.Queued()), s.Name())
@@ -96,6 +109,11 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.messages, prometheus.CounterValue, float64(st.Out[kind].Load()), "out", name)
 	}
 	ch <- prometheus.MustNewConstMetric(m.connected, prometheus.GaugeValue, float64(cl.ConnectedPeers()))
+	tr := cl.Transport()
+	for reason, n := range tr.Rejections() {
+		ch <- prometheus.MustNewConstMetric(m.rejected, prometheus.CounterValue, float64(n), reason)
+	}
+	ch <- prometheus.MustNewConstMetric(m.pending, prometheus.GaugeValue, float64(tr.Pending()))
 	up, down := 0, 0
 	for _, e := range cl.Nodes() {
 		if e.Up {
@@ -118,5 +136,8 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.frames, prometheus.CounterValue, float64(s.FramesOut.Load()), p.Peer, p.Direction, "tx")
 		ch <- prometheus.MustNewConstMetric(m.bytes, prometheus.CounterValue, float64(s.BytesIn.Load()), p.Peer, p.Direction, "rx")
 		ch <- prometheus.MustNewConstMetric(m.bytes, prometheus.CounterValue, float64(s.BytesOut.Load()), p.Peer, p.Direction, "tx")
+	}
+	for peer, bytes := range cl.QueuedBytes() {
+		ch <- prometheus.MustNewConstMetric(m.queued, prometheus.GaugeValue, float64(bytes), peer)
 	}
 }

@@ -50,10 +50,14 @@ func New(opts Options) (*Node, error) {
 	if opts.Role == contract.RoleStandalone {
 		return n, nil
 	}
+	disc, links, err := n.backends()
+	if err != nil {
+		return nil, fmt.Errorf("creating node backends: %w", err)
+	}
 	cl, err := cluster.New(cluster.Options{
 		Role: opts.Role, Name: opts.Name, Listen: opts.Listen, Advertise: opts.Advertise, Master: opts.Master,
-		Token: opts.Token, TLS: opts.tls, Heartbeat: opts.Heartbeat, Codec: opts.Codec,
-		ObserveCall: n.metrics.observeCall, Log: opts.Log.WithName("cluster"),
+		Token: opts.Token, TLS: opts.tls, Encrypt: opts.Encrypt, Heartbeat: opts.Heartbeat, Codec: opts.Codec,
+		ObserveCall: n.metrics.observeCall, Log: opts.Log.WithName("cluster"), Discovery: disc, Links: links,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating node: %w", err)
@@ -149,7 +153,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		defer n.stopHTTP(srv)
 	}
 	id := standaloneID
+	var inc core.Incarnation
 	if n.cl != nil {
+		inc = n.cl.Incarnation()
 		bound, err := n.cl.Start()
 		if err != nil {
 			_ = n.cl.Close(ctx)
@@ -164,8 +170,8 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			return fmt.Errorf("joining cluster: %w", err)
 		}
 	}
-	k, err := core.New(core.Options{Node: id, Logger: n.log.WithName("core"), StopTimeout: 10 * time.Second,
-		CallTimeout: n.opts.CallTimeout})
+	k, err := core.New(core.Options{Node: id, Incarnation: inc, Logger: n.log.WithName("core"),
+		StopTimeout: n.opts.DrainTimeout, CallTimeout: n.opts.CallTimeout})
 	if err != nil {
 		return fmt.Errorf("creating core: %w", err)
 	}
@@ -232,18 +238,41 @@ func (n *Node) startServices(ctx context.Context, k *core.Core) error {
 	return nil
 }
 
-// shutdown leaves the cluster: names first, then the services drain, then
-// the transport writes what is queued.
+// shutdown leaves the cluster in two phases. Phase 1, draining: the master
+// and every node learn that this node takes no new work (new Calls to it
+// fail fast with core.ErrNodeDraining) while the core stops in order (stop
+// hooks first, services still serving each other, then every mailbox
+// drains) and the replies are written over the open links. Phase 2, left:
+// names are released and the node leaves; only then are links closed.
+// Options.DrainTimeout bounds the whole; see runtime/core/doc.go for what
+// happens at the deadline.
 func (n *Node) shutdown(ctx context.Context, k *core.Core) error {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.opts.DrainTimeout)
 	defer cancel()
-	n.log.Info("Leaving", "name", n.opts.Name)
+	n.log.Info("Draining", "name", n.opts.Name)
 	if n.cl != nil {
-		n.cl.Leave()
+		dctx, dcancel := context.WithTimeout(sctx, 2*n.opts.Heartbeat)
+		n.cl.Drain(dctx)
+		dcancel()
 	}
 	err := k.Stop(sctx)
+	n.log.Info("Leaving", "name", n.opts.Name)
 	if n.cl != nil {
-		err = errors.Join(err, n.cl.Close(sctx))
+		n.cl.Flush(sctx)
+		n.cl.Leave()
+		// The leave itself must go out even if draining used up sctx.
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout(sctx))
+		defer ccancel()
+		err = errors.Join(err, n.cl.Close(cctx))
 	}
 	return err
+}
+
+// closeTimeout is what is left of the drain deadline, but at least a
+// second for the leave notice to be written.
+func closeTimeout(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return max(time.Until(d), time.Second)
+	}
+	return time.Second
 }

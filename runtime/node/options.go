@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lotou-io/lotou/runtime/codec"
 	"github.com/lotou-io/lotou/runtime/contract"
@@ -43,8 +44,14 @@ type Options struct {
 	Heartbeat time.Duration
 	// CallTimeout bounds calls without a deadline (contract.DefaultCallTimeout).
 	CallTimeout time.Duration
+	// DrainTimeout bounds a graceful leave (10s): draining the mailboxes,
+	// running stop hooks, writing the replies. See runtime/core/doc.go.
+	DrainTimeout time.Duration
 	// TLSCert, TLSKey and TLSCA enable TLS between nodes when set.
 	TLSCert, TLSKey, TLSCA string
+	// Encrypt encrypts every frame between nodes after the handshake, with
+	// keys from the Noise handshake (off by default; see docs/security.md).
+	Encrypt bool
 	// Codec holds user types sent across nodes; default: a registry with the
 	// core's named types.
 	Codec *codec.Registry
@@ -59,6 +66,14 @@ type Options struct {
 	// ready (/readyz); an error aborts Run, which returns it wrapped. ctx is
 	// Run's ctx: services it spawns stop with the node.
 	Start func(ctx context.Context, c *core.Core) error
+	// Collectors are served on /metrics beside the node's own (the gate's
+	// lotou_gate_* counters).
+	Collectors []prometheus.Collector
+	// Draining, if set and true, makes /readyz answer 503: the gate is
+	// moving its clients away, so load balancers should send no new ones.
+	Draining func() bool
+	// Backends choose discovery (master, etcd) and delivery (tcp, nats).
+	Backends Backends
 
 	tls *tls.Config
 }
@@ -68,6 +83,7 @@ func (o *Options) Validate() error {
 	o.setDefaults()
 	errs := o.checkIdentity()
 	errs = append(errs, o.checkAddresses()...)
+	errs = append(errs, o.Backends.check(o.Role)...)
 	if o.Role != contract.RoleStandalone && len(o.Token) == 0 {
 		errs = append(errs, fmt.Errorf("a cluster token is required (%s or %s)", contract.EnvClusterToken, contract.EnvTokenFile))
 	}
@@ -105,6 +121,9 @@ func (o *Options) setDefaults() {
 	if o.CallTimeout == 0 {
 		o.CallTimeout = contract.DefaultCallTimeout
 	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 10 * time.Second
+	}
 	if o.Log.GetSink() == nil {
 		o.Log = logr.Discard()
 	}
@@ -127,7 +146,7 @@ func (o *Options) checkIdentity() []error {
 
 func (o *Options) checkAddresses() []error {
 	var errs []error
-	if o.Role == contract.RoleSlave && o.Master == "" {
+	if o.Role == contract.RoleSlave && o.Master == "" && o.Backends.needsMaster() {
 		errs = append(errs, fmt.Errorf("a slave needs the master address (%s)", contract.EnvMaster))
 	}
 	if o.Master != "" {

@@ -41,6 +41,7 @@ type Conn struct {
 	batch   net.Buffers // scratch of the current writer, under writeMu
 	chunks  [][]byte    // scratch of the current writer, under writeMu
 	out     net.Buffers // batch being written, under writeMu (a field: WriteTo on a local allocates)
+	now     *nowWriter  // inline writes without a deadline; nil: with a short one. Set before inline writes start.
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -164,15 +165,24 @@ func (c *Conn) readLoop() error {
 	var frames uint64 // counted locally, published once per read
 	deliver := func(payload []byte) error {
 		frames++
-		h.HandleFrame(c, payload)
+		if len(payload) > 0 { // empty frames are keepalives
+			h.HandleFrame(c, payload)
+		}
 		return nil
 	}
+	var dl readDeadline
 	for {
+		if err := dl.arm(c.nc, time.Now(), p.Pending(), c.t.opts.IdleTimeout, c.t.opts.FrameTimeout); err != nil {
+			return fmt.Errorf("setting read deadline: %w", err)
+		}
 		n, err := c.nc.Read(buf)
 		if n > 0 {
 			c.stats.BytesIn.Add(uint64(n))
 			perr := p.Feed(buf[:n], deliver)
 			c.stats.FramesIn.Add(frames)
+			if frames > 0 {
+				dl.frameDone()
+			}
 			frames = 0
 			if perr != nil {
 				c.t.log.Info("Disconnecting peer", "addr", c.nc.RemoteAddr().String(), "node", c.remote.Name, "reason", perr.Error())
@@ -180,6 +190,15 @@ func (c *Conn) readLoop() error {
 			}
 		}
 		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				what := "idle"
+				if p.Pending() {
+					what = "partial frame"
+				}
+				c.t.log.Info("Disconnecting peer", "addr", c.nc.RemoteAddr().String(), "node", c.remote.Name, "reason", what+" timeout")
+				return fmt.Errorf("reading from %s: %s timeout: %w", c.nc.RemoteAddr(), what, ErrTimeout)
+			}
 			if errors.Is(err, io.EOF) {
 				return fmt.Errorf("reading from %s: %w", c.nc.RemoteAddr(), io.EOF)
 			}
@@ -188,21 +207,71 @@ func (c *Conn) readLoop() error {
 	}
 }
 
+// ErrTimeout means a link was closed because nothing arrived for
+// Options.IdleTimeout, or a started frame did not complete within
+// Options.FrameTimeout.
+var ErrTimeout = errors.New("transport: read timeout")
+
+// readDeadline keeps a connection's read deadline at the earlier of "idle
+// timeout from now" and "frame timeout from the start of the frame being
+// read", and only touches the socket when that moves by more than an eighth
+// of the idle timeout, so the hot path pays a clock read per read call.
+type readDeadline struct {
+	set        time.Time // deadline in force
+	frameStart time.Time // when the pending frame began, zero if none
+}
+
+func (d *readDeadline) frameDone() { d.frameStart = time.Time{} }
+
+func (d *readDeadline) arm(nc net.Conn, now time.Time, pending bool, idle, frame time.Duration) error {
+	want := now.Add(idle)
+	if pending {
+		if d.frameStart.IsZero() {
+			d.frameStart = now
+		}
+		if end := d.frameStart.Add(frame); end.Before(want) {
+			want = end
+		}
+	} else {
+		d.frameStart = time.Time{}
+	}
+	if !d.set.IsZero() && !want.Before(d.set) && want.Sub(d.set) < idle/8 {
+		return nil
+	}
+	d.set = want
+	return nc.SetReadDeadline(want) //nolint:wrapcheck // wrapped by the caller
+}
+
 // inlineWait bounds how long a sender writing inline may wait for socket
 // space; what is left is handed to the write loop.
 const inlineWait = 100 * time.Microsecond
 
 // writeLoop returns nil when the queue was closed and everything written.
+// When nothing was written for a third of the idle timeout, it sends an
+// empty keepalive frame so that the peer's idle timeout never fires on a
+// healthy link.
 func (c *Conn) writeLoop() error {
-	inline := c.t.opts.TLS == nil // a timed-out TLS write breaks the stream
+	_, secure := c.nc.(*secureConn)
+	inline := c.t.opts.TLS == nil && !secure // a timed-out TLS or record write breaks the stream
 	if inline {
+		c.now = newNowWriter(c.nc)
 		c.q.flusher.Store(c)
 		defer c.q.flusher.CompareAndSwap(c, nil)
 	}
+	keepalive := time.NewTicker(c.t.opts.IdleTimeout / 3)
+	defer keepalive.Stop()
+	lastWrites := c.stats.Writes.Load()
 	for {
 		select {
 		case <-c.done:
 			return c.Err()
+		case <-keepalive.C:
+			if w := c.stats.Writes.Load(); w != lastWrites {
+				lastWrites = w
+				continue
+			}
+			_ = c.q.push(nil) // a full queue is being written anyway
+			continue
 		case <-c.q.ready:
 		}
 		c.writeMu.Lock()
@@ -240,12 +309,37 @@ func (c *Conn) flush(deadline time.Time, inline bool) (closing bool, err error) 
 		return closing, nil
 	}
 	c.chunks = append(c.chunks[:0], bufs...) // WriteTo nils the entries it wrote
-	if err := c.nc.SetWriteDeadline(deadline); err != nil {
+	var n int64
+	if inline && c.now != nil {
+		n, err = c.now.write(c.nc, &bufs)
+		c.stats.Writes.Add(1)
+		c.stats.BytesOut.Add(uint64(n))
+		c.stats.FramesOut.Add(uint64(frames))
+		if err != nil {
+			return closing, fmt.Errorf("writing to %s: %w", c.nc.RemoteAddr(), err)
+		}
+		if len(bufs) > 0 {
+			c.q.requeueRest(c, bufs) // what the socket did not take at once
+			clear(c.chunks)
+			return false, nil
+		}
+		c.q.recycle(c.chunks)
+		clear(c.chunks)
+		return closing, nil
+	}
+	err = c.nc.SetWriteDeadline(deadline)
+	if err != nil {
 		return closing, fmt.Errorf("setting write deadline: %w", err)
 	}
-	c.out = bufs
-	n, err := c.out.WriteTo(c.nc)
-	bufs, c.out = c.out, nil
+	if sc, ok := c.nc.(*secureConn); ok {
+		var m int
+		m, err = sc.writeBuffers(bufs)
+		n = int64(m)
+	} else {
+		c.out = bufs
+		n, err = c.out.WriteTo(c.nc)
+		bufs, c.out = c.out, nil
+	}
 	c.stats.Writes.Add(1)
 	c.stats.BytesOut.Add(uint64(n))
 	c.stats.FramesOut.Add(uint64(frames))

@@ -228,11 +228,19 @@ func (p *Peer) dial() (*Conn, error) {
 		}
 		nc = tc
 	}
-	remote, err := handshake(nc, p.t.Self(), p.t.opts.Token, p.t.opts.HandshakeTimeout)
+	sess, err := dialHandshake(nc, p.t.handshakeConfig())
 	if err != nil {
 		_ = nc.Close()
 		p.t.log.Info("Handshake failed", "addr", p.addr, "err", err.Error())
 		return nil, fmt.Errorf("handshake with %s: %w", p.addr, err)
 	}
-	return newConn(p.t, nc, remote, p, p.q, &p.stats), nil
+	if sess.encrypt {
+		sc, err := newSecureConn(nc, sess.send, sess.recv)
+		if err != nil {
+			_ = nc.Close()
+			return nil, fmt.Errorf("encrypting link to %s: %w", p.addr, err)
+		}
+		nc = sc
+	}
+	return newConn(p.t, nc, sess.peer, p, p.q, &p.stats), nil
 }

@@ -50,7 +50,37 @@ type Options struct {
 	Handler Handler
 	// Log receives connection-level logs (default: discard).
 	Log logr.Logger
+
+	// Encrypt, if set, encrypts every frame after the handshake with the
+	// Noise session keys (AES-256-GCM). A link is encrypted when either side
+	// asks for it. Off by default: see docs/security.md for its cost.
+	Encrypt bool
+	// IdleTimeout closes a link on which nothing arrived for this long
+	// (DefaultIdleTimeout). Each side sends an empty keepalive frame after
+	// IdleTimeout/3 without writing, so healthy links never hit it.
+	IdleTimeout time.Duration
+	// FrameTimeout bounds how long the rest of a frame may take once its
+	// first byte arrived (DefaultFrameTimeout).
+	FrameTimeout time.Duration
+	// MaxPending bounds connections accepted but not yet authenticated
+	// (DefaultMaxPending); beyond it new connections are closed at once.
+	MaxPending int
+	// MaxPendingPerAddr bounds them per remote IP address
+	// (DefaultMaxPendingPerAddr).
+	MaxPendingPerAddr int
+	// RejectLogInterval is the least time between two logged rejections of
+	// one reason (one second); the others are only counted (see Rejections).
+	RejectLogInterval time.Duration
 }
+
+// Defaults of the limits in Options.
+const (
+	DefaultIdleTimeout       = 15 * time.Second
+	DefaultFrameTimeout      = 10 * time.Second
+	DefaultHandshakeTimeout  = 5 * time.Second
+	DefaultMaxPending        = 128
+	DefaultMaxPendingPerAddr = 16
+)
 
 func (o *Options) setDefaults() {
 	if o.MaxFrame <= 0 {
@@ -63,7 +93,22 @@ func (o *Options) setDefaults() {
 		o.WriteTimeout = 10 * time.Second
 	}
 	if o.HandshakeTimeout <= 0 {
-		o.HandshakeTimeout = 5 * time.Second
+		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.FrameTimeout <= 0 {
+		o.FrameTimeout = DefaultFrameTimeout
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = DefaultMaxPending
+	}
+	if o.MaxPendingPerAddr <= 0 {
+		o.MaxPendingPerAddr = DefaultMaxPendingPerAddr
+	}
+	if o.RejectLogInterval <= 0 {
+		o.RejectLogInterval = time.Second
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 3 * time.Second
@@ -82,10 +127,17 @@ func (o *Options) setDefaults() {
 // Transport owns a listener, the accepted connections and the outbound peers,
 // and every goroutine serving them.
 type Transport struct {
-	opts  Options
-	log   logr.Logger
-	self  atomic.Pointer[Identity]
-	group group
+	opts    Options
+	log     logr.Logger
+	self    atomic.Pointer[Identity]
+	group   group
+	psk     []byte
+	eph     *ephemerals
+	adm     admission
+	rejects *rejectLog
+	stop    chan struct{} // closed by Close
+	stopped sync.Once
+	lnErr   atomic.Pointer[error] // last accept error, nil while accepting
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -103,111 +155,69 @@ func New(opts Options) (*Transport, error) {
 	if opts.Handler == nil {
 		return nil, errors.New("transport: a Handler is required")
 	}
-	if len(opts.Self.Name) > MaxNameLen {
-		return nil, fmt.Errorf("transport: node name longer than %d bytes", MaxNameLen)
+	if err := checkIdentity(opts.Self); err != nil {
+		return nil, err
 	}
 	opts.setDefaults()
-	t := &Transport{opts: opts, log: opts.Log, peers: map[string]*Peer{}, inbound: map[*Conn]struct{}{}, raw: map[net.Conn]struct{}{}}
+	t := &Transport{
+		opts: opts, log: opts.Log, peers: map[string]*Peer{}, inbound: map[*Conn]struct{}{}, raw: map[net.Conn]struct{}{},
+		psk: derivePSK(opts.Token), eph: newEphemerals(), rejects: newRejectLog(opts.Log, opts.RejectLogInterval),
+		adm:  admission{perAddr: map[string]int{}, maxPending: opts.MaxPending, maxPerAddr: opts.MaxPendingPerAddr},
+		stop: make(chan struct{}),
+	}
 	self := opts.Self
 	t.self.Store(&self)
 	return t, nil
+}
+
+func checkIdentity(id Identity) error {
+	if len(id.Name) > MaxNameLen {
+		return fmt.Errorf("transport: node name longer than %d bytes", MaxNameLen)
+	}
+	if len(id.App) > MaxAppPayload {
+		return fmt.Errorf("transport: application payload longer than %d bytes", MaxAppPayload)
+	}
+	return nil
+}
+
+func (t *Transport) handshakeConfig() handshakeConfig {
+	return handshakeConfig{psk: t.psk, self: t.Self(), encrypt: t.opts.Encrypt, timeout: t.opts.HandshakeTimeout, guard: t.eph}
+}
+
+// Rejections returns how many connections were refused before
+// authentication, by reason (the Reject* constants). Only a sample of them
+// is logged.
+func (t *Transport) Rejections() map[string]uint64 { return t.rejects.snapshot() }
+
+// Pending returns the number of accepted connections still in handshake.
+func (t *Transport) Pending() int { return t.adm.Pending() }
+
+// ListenErr reports whether the listener serves: nil while it accepts (or
+// when not listening), the last Accept error while accepting fails (for
+// instance EMFILE, out of file descriptors), ErrClosed once closed.
+// Readiness probes use it.
+func (t *Transport) ListenErr() error {
+	if p := t.lnErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (t *Transport) setListenErr(err error) {
+	if err == nil {
+		t.lnErr.Store(nil)
+		return
+	}
+	t.lnErr.Store(&err)
 }
 
 // Self returns the identity sent in handshakes.
 func (t *Transport) Self() Identity { return *t.self.Load() }
 
 // SetSelf changes the identity sent in future handshakes, for instance once
-// the master has assigned a node id.
+// the master has assigned a node id. With a name or application payload
+// over the limits, every handshake fails with ErrBadHandshake.
 func (t *Transport) SetSelf(id Identity) { t.self.Store(&id) }
-
-// Listen opens addr and accepts connections until Close. It returns the bound
-// address (useful with port 0).
-func (t *Transport) Listen(addr string) (net.Addr, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", addr, err)
-	}
-	t.mu.Lock()
-	if t.closed || t.ln != nil {
-		t.mu.Unlock()
-		_ = ln.Close()
-		return nil, fmt.Errorf("listening on %s: %w", addr, ErrClosed)
-	}
-	t.ln = ln
-	t.mu.Unlock()
-	if !t.group.Go(func() { t.acceptLoop(ln) }) {
-		_ = ln.Close()
-		return nil, ErrClosed
-	}
-	return ln.Addr(), nil
-}
-
-func (t *Transport) acceptLoop(ln net.Listener) {
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				t.log.Error(err, "Accept failed; listener stopped")
-			}
-			return
-		}
-		if !t.group.Go(func() { t.serveInbound(nc) }) {
-			_ = nc.Close()
-			return
-		}
-	}
-}
-
-func (t *Transport) serveInbound(nc net.Conn) {
-	addr := nc.RemoteAddr().String()
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		_ = nc.Close()
-		return
-	}
-	t.raw[nc] = struct{}{}
-	t.mu.Unlock()
-	raw := nc
-	defer func() {
-		t.mu.Lock()
-		delete(t.raw, raw)
-		t.mu.Unlock()
-	}()
-	if t.opts.TLS != nil {
-		tc := tls.Server(nc, t.opts.TLS)
-		ctx, cancel := context.WithTimeout(context.Background(), t.opts.HandshakeTimeout)
-		err := tc.HandshakeContext(ctx)
-		cancel()
-		if err != nil {
-			t.log.Info("Rejected peer", "addr", addr, "reason", "TLS handshake failed: "+err.Error())
-			_ = nc.Close()
-			return
-		}
-		nc = tc
-	}
-	remote, err := handshake(nc, t.Self(), t.opts.Token, t.opts.HandshakeTimeout)
-	if err != nil {
-		t.log.Info("Rejected peer", "addr", addr, "reason", err.Error())
-		_ = nc.Close()
-		return
-	}
-	c := newConn(t, nc, remote, nil, newSendQueue(t.opts.QueueBytes, t.opts.MaxFrame), &Stats{})
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		_ = nc.Close()
-		return
-	}
-	t.inbound[c] = struct{}{}
-	t.mu.Unlock()
-	t.opts.Handler.ConnUp(c)
-	err = c.serve()
-	t.mu.Lock()
-	delete(t.inbound, c)
-	t.mu.Unlock()
-	t.opts.Handler.ConnDown(c, err)
-}
 
 // Peer returns the outbound link to addr, creating it if needed. It does not
 // dial until a frame is sent or Connect is called.
@@ -291,6 +301,7 @@ func (t *Transport) Shutdown(ctx context.Context) error {
 // Close closes the listener, every connection and peer, and waits for all
 // goroutines. It is idempotent.
 func (t *Transport) Close() error {
+	t.stopped.Do(func() { close(t.stop) })
 	t.mu.Lock()
 	t.closed = true
 	ln := t.ln

@@ -206,22 +206,22 @@ func TestWrongVersionRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	if err := writeFrame(nc, appendHello(nil, hello{Version: 99, Name: "old"})); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := readFrame(nc); err != nil { // server hello
+	if err := writeFrame(nc, append(initHeader(99), make([]byte, 48)...)); err != nil {
 		t.Fatal(err)
 	}
 	v, err := readFrame(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := decodeVerdict(v); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "version") {
+	if err := expect(v, hsResp); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "version") {
 		t.Fatalf("verdict = %v", err)
 	}
 	eventually(t, "log", 5*time.Second, func() bool { return strings.Contains(srvLog.String(), "version mismatch") })
 	if local := nc.LocalAddr().String(); !strings.Contains(srvLog.String(), local) {
 		t.Fatalf("rejection logged without the peer address %s: %s", local, srvLog.String())
+	}
+	if got := srv.Rejections()[RejectVersion]; got != 1 {
+		t.Fatalf("version rejections = %d", got)
 	}
 }
 

@@ -79,6 +79,7 @@ var blur = []struct {
 	re   *regexp.Regexp
 	with string
 }{
+	{regexp.MustCompile(`\b\d+:\d+@\d+\b`), "<service-id>"},
 	{regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b`), "<ip>"},
 	{regexp.MustCompile(`\b[0-9a-f]{8,}\b`), "<hex>"},
 	{regexp.MustCompile(`\b\d+(\.\d+)?(ns|µs|us|ms)\b`), "<dur>"},
@@ -158,6 +159,7 @@ func TestMatchOutput(t *testing.T) {
 		{"ellipsis", []string{"head", "...", "tail"}, []string{"head", "x", "y", "tail"}, true},
 		{"ellipsis empty", []string{"head", "...", "tail"}, []string{"head", "tail"}, true},
 		{"ellipsis no tail", []string{"head", "...", "tail"}, []string{"head", "x"}, false},
+		{"service id", []string{"echo:a  1:1@4506"}, []string{"echo:a 1:1@91"}, true},
 		{"latency", []string{"p50 37µs p99 1.2ms"}, []string{"p50 41µs p99 900µs"}, true},
 	}
 	for _, tc := range cases {

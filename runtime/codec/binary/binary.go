@@ -65,7 +65,7 @@ func UnmarshalLimits(data []byte, ptr any, lim codec.Limits) (err error) {
 	if p.err != nil {
 		return p.err
 	}
-	d := decoder{data: data, lim: lim.WithDefaults()}
+	d := decoder{data: data, lim: newLimits(lim)}
 	if err := p.dec(&d, rv.Elem(), 0); err != nil {
 		return fmt.Errorf("decoding %v at byte %d: %w", rv.Type().Elem(), d.pos, err)
 	}
@@ -233,6 +233,9 @@ func (c *compiler) ptrPlan(t reflect.Type, p *plan) error {
 			return err
 		}
 		if v.IsNil() {
+			if err := d.need(elem.minSize); err != nil {
+				return err
+			}
 			if err := d.chargeN(1, t.Elem()); err != nil {
 				return err
 			}

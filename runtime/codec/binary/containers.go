@@ -109,19 +109,24 @@ func (c *compiler) mapPlan(t reflect.Type, p *plan) error {
 			v.SetZero()
 			return nil
 		}
-		if err := d.chargeN(n, t.Key()); err != nil {
-			return err
-		}
-		if err := d.chargeN(n, t.Elem()); err != nil {
-			return err
-		}
 		if key.minSize+elem.minSize == 0 {
 			n = min(n, 1) // zero-size keys are all equal: one entry, and no loop of MaxLen
 		}
-		m := reflect.MakeMapWithSize(t, min(n, 1024))
+		const presize = 1024
+		if err := d.chargeMap(min(n, presize), t); err != nil {
+			return err
+		}
+		m := reflect.MakeMapWithSize(t, min(n, presize))
 		k := reflect.New(t.Key()).Elem()
 		e := reflect.New(t.Elem()).Elem()
-		for range n {
+		for i := range n {
+			if i >= presize {
+				// Growth is charged as entries arrive, against the
+				// bytes they actually took.
+				if err := d.chargeMap(1, t); err != nil {
+					return err
+				}
+			}
 			k.SetZero()
 			e.SetZero()
 			if err := key.dec(d, k, depth+1); err != nil {

@@ -35,5 +35,11 @@
 // Unmarshal never panics on hostile input and obeys codec.Limits: counts
 // above MaxLen, nesting deeper than MaxDepth and decodes that would allocate
 // more than MaxAlloc bytes fail with codec.ErrLimit; short input fails with
-// codec.ErrTruncated. Counts are also checked against the bytes left.
+// codec.ErrTruncated. Counts are also checked against the bytes left, and
+// so is the encoded size of a pointed-to value before it is allocated. A
+// decode allocates at most codec.AllocPerByte bytes per input byte it is
+// sure to consume plus codec.AllocSlack: a type much larger in memory than
+// on the wire (a struct of unexported fields, an array behind a pointer)
+// cannot be used to turn a short input into a large allocation
+// (codec.ErrLimit). FuzzUnmarshalAlloc asserts the bound.
 package binary

@@ -1,0 +1,166 @@
+package etcd_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lotou-io/lotou/runtime/cluster"
+	"github.com/lotou-io/lotou/runtime/core"
+	"github.com/lotou-io/lotou/runtime/etcd"
+	"github.com/lotou-io/lotou/runtime/etcd/etcdtest"
+)
+
+// feed records what a Discovery reports, applied to a View as the cluster
+// does.
+type feed struct {
+	mu      sync.Mutex
+	view    *cluster.View
+	serving []bool
+}
+
+func (f *feed) Apply(m *cluster.Control) {
+	f.mu.Lock()
+	f.view.Apply(m)
+	f.mu.Unlock()
+}
+
+func (f *feed) Serving(ok bool, _ error) {
+	f.mu.Lock()
+	f.serving = append(f.serving, ok)
+	f.mu.Unlock()
+}
+
+func (f *feed) lookup(name string) (uint64, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.view.Lookup(name)
+}
+
+func (f *feed) up(id uint16) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, ok := f.view.Node(id)
+	return ok && n.Up
+}
+
+type member struct {
+	d    *etcd.Discovery
+	f    *feed
+	id   uint16
+	stop func()
+}
+
+func join(t *testing.T, srv *etcdtest.Server, prefix, name string) *member {
+	t.Helper()
+	d, err := etcd.New(etcd.Options{Endpoints: []string{srv.Endpoint()}, Prefix: prefix, TTL: 2 * time.Second,
+		OpTimeout: time.Second, Retry: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &feed{view: cluster.NewView()}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	id, err := d.Join(ctx, cluster.NodeEntry{Name: name, Addr: "127.0.0.1:1", Role: "slave"}, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(rctx); close(done) }() // joined by stop
+	m := &member{d: d, f: f, id: id}
+	var once sync.Once
+	m.stop = func() {
+		once.Do(func() {
+			rcancel()
+			<-done
+			_ = d.Close()
+		})
+	}
+	t.Cleanup(m.stop)
+	return m
+}
+
+func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestNewRefuses(t *testing.T) {
+	if _, err := etcd.New(etcd.Options{Prefix: "/p"}); err == nil {
+		t.Fatal("no endpoints accepted")
+	}
+	if _, err := etcd.New(etcd.Options{Endpoints: []string{"http://127.0.0.1:1"}}); err == nil {
+		t.Fatal("no prefix accepted")
+	}
+}
+
+func TestDiscovery(t *testing.T) {
+	srv := etcdtest.Start(t)
+	t.Run("ids are allocated once and never reused", func(t *testing.T) {
+		a := join(t, srv, "/ids", "a")
+		b := join(t, srv, "/ids", "b")
+		if a.id == b.id || a.id <= cluster.MasterID || b.id <= cluster.MasterID {
+			t.Fatalf("ids %d and %d", a.id, b.id)
+		}
+		if err := b.d.Leave(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		b.stop()
+		c := join(t, srv, "/ids", "c")
+		if c.id == b.id || c.id == a.id {
+			t.Fatalf("id %d reused", c.id)
+		}
+	})
+	t.Run("names: pushed to every node, duplicates refused, freed by leave", func(t *testing.T) {
+		a := join(t, srv, "/names", "a")
+		b := join(t, srv, "/names", "b")
+		ctx := context.Background()
+		svcA := uint64(core.MakeID(core.NodeID(a.id), 1))
+		svcB := uint64(core.MakeID(core.NodeID(b.id), 1))
+		if err := a.d.AddName(ctx, "n", svcA); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.d.AddName(ctx, "n", svcA); err != nil {
+			t.Fatalf("registering again: %v", err)
+		}
+		waitFor(t, "b learns n", 2*time.Second, func() bool { v, ok := b.f.lookup("n"); return ok && v == svcA })
+		if err := b.d.AddName(ctx, "n", svcB); !errors.Is(err, core.ErrNameTaken) {
+			t.Fatalf("duplicate: %v, want ErrNameTaken", err)
+		}
+		if err := b.d.AddName(ctx, "m", svcA); !errors.Is(err, core.ErrBadArgs) {
+			t.Fatalf("another node's service: %v, want ErrBadArgs", err)
+		}
+		if err := a.d.Leave(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "b sees a gone with its name", 2*time.Second, func() bool {
+			_, ok := b.f.lookup("n")
+			return !ok && !b.f.up(a.id)
+		})
+		if err := b.d.AddName(ctx, "n", svcB); err != nil {
+			t.Fatalf("name after its holder left: %v", err)
+		}
+	})
+	t.Run("a crashed node's lease expires", func(t *testing.T) {
+		a := join(t, srv, "/crash", "a")
+		b := join(t, srv, "/crash", "b")
+		svcA := uint64(core.MakeID(core.NodeID(a.id), 1))
+		if err := a.d.AddName(context.Background(), "x", svcA); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "b sees a", 2*time.Second, func() bool { _, ok := b.f.lookup("x"); return ok && b.f.up(a.id) })
+		a.stop() // no Leave: the lease is simply no longer kept alive
+		start := time.Now()
+		waitFor(t, "b sees a down", 5*time.Second, func() bool { _, ok := b.f.lookup("x"); return !ok && !b.f.up(a.id) })
+		t.Logf("crash detected after %v (lease 2s)", time.Since(start).Round(time.Millisecond))
+	})
+}
