@@ -73,6 +73,11 @@ type LotouClusterSpec struct {
 	// +kubebuilder:default={}
 	Slaves SlavesSpec `json:"slaves,omitempty"`
 
+	// networkPolicy controls the NetworkPolicy that limits who reaches the pods.
+	// +optional
+	// +kubebuilder:default={}
+	NetworkPolicy NetworkPolicySpec `json:"networkPolicy,omitempty"`
+
 	// paused stops the operator from changing any object of this cluster.
 	// Status is still reported; the Progressing condition says Paused.
 	// +optional
@@ -215,6 +220,10 @@ type LotouClusterStatus struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=1024
 	RegisteredNodes []RegisteredNode `json:"registeredNodes,omitempty"`
+
+	// membership says when registeredNodes and globalServices were last read.
+	// +optional
+	Membership *MembershipStatus `json:"membership,omitempty"`
 
 	// globalServices are the global service names registered in the
 	// cluster, as the master sees them.

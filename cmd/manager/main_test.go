@@ -20,12 +20,22 @@ func TestParseFlags(t *testing.T) {
 		check   func(*config) bool
 	}{
 		{"defaults", nil, false, func(c *config) bool {
-			return !c.leaderElect && c.metricsAddr == ":8080" && c.readMembership && c.maxConcurrentReconciles == 4 && c.qps == 50 && c.burst == 100 && c.probeAddr == ":8081"
+			return !c.leaderElect && c.metricsAddr == ":8443" && c.metricsSecure && !c.enableHTTP2 && c.watchNamespaces == nil && c.readMembership && c.maxConcurrentReconciles == 4 && c.qps == 50 && c.burst == 100 && c.probeAddr == ":8081"
 		}},
 		{"tuned", []string{"--leader-elect", "--max-concurrent-reconciles=16", "--kube-api-qps=200", "--kube-api-burst=400", "--membership-timeout=1s"}, false, func(c *config) bool {
 			return c.leaderElect && c.maxConcurrentReconciles == 16 && c.qps == 200 && c.burst == 400 && c.membershipTimeout == time.Second
 		}},
 		{"metrics off", []string{"--metrics-bind-address=0"}, false, func(c *config) bool { return c.metricsAddr == "0" }},
+		{"metrics plain http", []string{"--metrics-secure=false", "--metrics-bind-address=:8080"}, false, func(c *config) bool {
+			return !c.metricsSecure && c.metricsAddr == ":8080"
+		}},
+		{"one namespace", []string{"--watch-namespace=games"}, false, func(c *config) bool {
+			return len(c.watchNamespaces) == 1 && c.watchNamespaces[0] == "games"
+		}},
+		{"namespace list", []string{"--watch-namespace=games, lobby,"}, false, func(c *config) bool {
+			return strings.Join(c.watchNamespaces, "|") == "games|lobby"
+		}},
+		{"bad namespace", []string{"--watch-namespace=Games_1"}, true, nil},
 		{"membership off", []string{"--read-membership=false"}, false, func(c *config) bool { return !c.readMembership }},
 		{"kubeconfig", []string{"--kubeconfig=/tmp/kc"}, false, func(c *config) bool { return c.kubeconfig == "/tmp/kc" }},
 		{"kubeconfig unset", nil, false, func(c *config) bool { return c.kubeconfig == "" }},
