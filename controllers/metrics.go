@@ -200,3 +200,13 @@ func phaseName(p phase) string {
 	name = name[strings.LastIndex(name, ".")+1:]
 	return strings.ToLower(strings.TrimPrefix(name, "reconcile"))
 }
+
+// RecordForTest records lc as if it had just been reconciled, with one
+// reconcile error and one membership failure, so that every metric has a
+// series. It exists for tests outside this package (the dashboard test).
+func RecordForTest(m *Metrics, lc *lotouv1alpha1.LotouCluster) {
+	m.observe(lc, lc, time.Now())
+	m.reconcileErrors.WithLabelValues("test").Inc()
+	m.membershipReadFailed(lc)
+	m.rolloutDuration.Observe(1)
+}
