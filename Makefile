@@ -43,6 +43,8 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs and RBAC from the kubebuilder markers into config/.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	cp config/crd/bases/apps.lotou.io_lotouclusters.yaml charts/lotou-operator/crds/
+	cp config/rbac/role.yaml charts/lotou-operator/files/manager-role.yaml
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods into api/.
@@ -50,7 +52,7 @@ generate: controller-gen ## Generate DeepCopy methods into api/.
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail if generated files differ from what is committed.
-	git diff --exit-code -- api config || { echo "Generated files are stale: run 'make manifests generate' and commit." >&2; exit 1; }
+	git diff --exit-code -- api config charts || { echo "Generated files are stale: run 'make manifests generate' and commit." >&2; exit 1; }
 
 .PHONY: fmt
 fmt: ## Run go fmt.

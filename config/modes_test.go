@@ -149,15 +149,21 @@ func TestPrometheusComponent(t *testing.T) {
 	if on == string(kz) {
 		t.Fatal("config/default/kustomization.yaml lost its commented Prometheus component")
 	}
-	svcYAML, err := os.ReadFile(filepath.Join("default", "metrics_service.yaml"))
+	files, err := filepath.Glob(filepath.Join("default", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(on), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "metrics_service.yaml"), svcYAML, 0o600); err != nil {
-		t.Fatal(err)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if filepath.Base(f) == "kustomization.yaml" {
+			b = []byte(on)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	objs := render(t, dir)
 	sm := find(objs, "ServiceMonitor", "lotou-controller-manager-metrics-monitor")
