@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -118,6 +122,49 @@ func TestRestConfig(t *testing.T) {
 			}
 			if err == nil && cfg.Host != tt.wantHost {
 				t.Errorf("host = %q, want %q", cfg.Host, tt.wantHost)
+			}
+		})
+	}
+}
+
+func TestMetricsOptions(t *testing.T) {
+	restCfg := &rest.Config{Host: "https://127.0.0.1:6443"}
+	tests := []struct {
+		name       string
+		args       []string
+		wantSecure bool
+		wantFilter bool
+		wantH2     bool
+	}{
+		{"default: HTTPS with authn/authz", nil, true, true, false},
+		{"plain HTTP, no filter", []string{"--metrics-secure=false"}, false, false, false},
+		{"disabled", []string{"--metrics-bind-address=0"}, true, false, false},
+		{"http2 allowed", []string{"--enable-http2"}, true, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			c, err := parseFlags(fs, tt.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts, err := metricsOptions(c, restCfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opts.SecureServing != tt.wantSecure {
+				t.Errorf("SecureServing = %v", opts.SecureServing)
+			}
+			if got := opts.FilterProvider != nil; got != tt.wantFilter {
+				t.Errorf("authn/authz filter = %v, want %v", got, tt.wantFilter)
+			}
+			tlsCfg := &tls.Config{NextProtos: []string{"h2", "http/1.1"}}
+			for _, o := range opts.TLSOpts {
+				o(tlsCfg)
+			}
+			if got := slices.Contains(tlsCfg.NextProtos, "h2"); got != tt.wantH2 {
+				t.Errorf("h2 offered = %v, want %v", got, tt.wantH2)
 			}
 		})
 	}
