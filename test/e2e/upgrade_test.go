@@ -90,7 +90,7 @@ func TestOperatorUpgrade(t *testing.T) {
 	// role whose pod template changed has all its pods replaced.
 	var after map[string]podInfo
 	var revAfter map[string]string
-	if err := eventually(ctx, 300*time.Second, time.Second, func(ctx context.Context) error {
+	if err := eventually(ctx, 420*time.Second, time.Second, func(ctx context.Context) error {
 		if err := us.settled(ctx, name, slaves); err != nil {
 			return err
 		}
