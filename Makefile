@@ -101,7 +101,8 @@ test-e2e: ## End-to-end tests on a real one-node Kubernetes (needs root; brings 
 
 .PHONY: score
 score: kube-score ## kube-score on the manager manifests and on a LotouCluster's rendered children (skips: config/score/skipped-checks.txt).
-	KUBE_SCORE=$(KUBE_SCORE) hack/score.sh
+	hack/setup-envtest.sh kubectl
+	KUBE_SCORE=$(KUBE_SCORE) KUBECTL=$(K8S_BIN)/kubectl hack/score.sh
 
 .PHONY: helm-lint
 helm-lint: helm ## helm lint the operator chart (charts/lotou-operator), cluster-wide and namespaced.
