@@ -13,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -59,7 +60,7 @@ func TestNamespacedModeRunsOnARole(t *testing.T) {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Cache:                  CacheOptions([]string{ns}),
-		Controller:             config.Controller{SkipNameValidation: ptrTo(true), CacheSyncTimeout: 20 * time.Second},
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true), CacheSyncTimeout: 20 * time.Second},
 	})
 	g.Expect(err).NotTo(gomega.HaveOccurred())
 	m, err := NewMetrics(prometheus.NewRegistry())
@@ -94,5 +95,3 @@ func TestNamespacedModeRunsOnARole(t *testing.T) {
 		g.Expect(testutil.CollectAndCount(m.reconcileErrors)).To(gomega.BeZero(), "a phase failed on the namespaced Role")
 	})
 }
-
-func ptrTo[T any](v T) *T { return &v }
