@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	lotouv1alpha1 "github.com/lotou-io/lotou/api/v1alpha1"
 )
@@ -60,9 +61,12 @@ func TestOperatorUpgrade(t *testing.T) {
 			t.Logf("deleting namespace %s: %v", us.ns, err)
 		}
 	})
-	doc, obj := us.sampleYAML(t)
+	// The sample as a plain document: marshalling the Go type would add fields (networkPolicy: {})
+	// that the old CRD refuses.
+	_, obj := us.sampleYAML(t)
 	name := obj.Name
 	slaves := int(obj.GetSlaveReplicas())
+	doc := us.rawSample(t)
 	if out, err := us.kIn(ctx, doc, "apply", "-f", "-"); err != nil {
 		t.Fatalf("kubectl apply sample: %v\n%s", err, out)
 	}
@@ -274,4 +278,30 @@ func (s *suite) generations(t *testing.T, name string) map[string]int64 {
 		out[role] = sts.Generation
 	}
 	return out
+}
+
+// rawSample is config/samples' LotouCluster document with only the namespace and the image
+// changed, so it holds no field the sample does not (an older CRD would refuse unknown ones).
+func (s *suite) rawSample(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(s.root, "config", "samples", "apps_v1alpha1_lotoucluster.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]any{}
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := m["metadata"].(map[string]any)
+	spec, _ := m["spec"].(map[string]any)
+	if md == nil || spec == nil {
+		t.Fatal("the sample has no metadata or spec")
+	}
+	md["namespace"] = s.ns
+	spec["image"] = s.nodeImage
+	out, err := yaml.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }
