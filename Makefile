@@ -10,10 +10,14 @@ LOCALBIN ?= $(shell pwd)/bin
 K8S_BIN ?= $(LOCALBIN)/k8s
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+KUBE_SCORE ?= $(LOCALBIN)/kube-score
+HELM ?= $(LOCALBIN)/helm
 
 # Tool versions, pinned; each is built from the Go module proxy.
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
+KUBE_SCORE_VERSION ?= v1.20.0
+HELM_VERSION ?= v4.3.1
 
 # Same flags for `make build`, the Dockerfiles and the dev images.
 GO_BUILD_FLAGS ?= -trimpath -ldflags "-s -w"
@@ -45,6 +49,8 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs and RBAC from the kubebuilder markers into config/.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	cp config/crd/bases/apps.lotou.io_lotouclusters.yaml charts/lotou-operator/crds/
+	cp config/rbac/role.yaml charts/lotou-operator/files/manager-role.yaml
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods into api/.
@@ -52,7 +58,7 @@ generate: controller-gen ## Generate DeepCopy methods into api/.
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail if generated files differ from what is committed.
-	git diff --exit-code -- api config || { echo "Generated files are stale: run 'make manifests generate' and commit." >&2; exit 1; }
+	git diff --exit-code -- api config charts || { echo "Generated files are stale: run 'make manifests generate' and commit." >&2; exit 1; }
 
 .PHONY: fmt
 fmt: ## Run go fmt.
@@ -114,6 +120,16 @@ chaos: ## Chaos soak for DURATION (default 30m), every invariant asserted; the t
 .PHONY: test-e2e
 test-e2e: ## End-to-end tests on a real one-node Kubernetes (needs root; brings it up and down).
 	hack/e2e.sh
+
+.PHONY: score
+score: kube-score ## kube-score on the manager manifests and on a LotouCluster's rendered children (skips: config/score/skipped-checks.txt).
+	hack/setup-envtest.sh kubectl
+	KUBE_SCORE=$(KUBE_SCORE) KUBECTL=$(K8S_BIN)/kubectl hack/score.sh
+
+.PHONY: helm-lint
+helm-lint: helm ## helm lint the operator chart (charts/lotou-operator), cluster-wide and namespaced.
+	$(HELM) lint charts/lotou-operator
+	$(HELM) lint charts/lotou-operator --set watchNamespaces={games}
 
 ##@ Benchmarks
 
@@ -179,3 +195,13 @@ $(CONTROLLER_GEN):
 golangci-lint: $(GOLANGCI_LINT) ## Build golangci-lint into bin/.
 $(GOLANGCI_LINT):
 	GOBIN=$(LOCALBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+.PHONY: kube-score
+kube-score: $(KUBE_SCORE) ## Build kube-score into bin/.
+$(KUBE_SCORE):
+	GOBIN=$(LOCALBIN) go install github.com/zegl/kube-score/cmd/kube-score@$(KUBE_SCORE_VERSION)
+
+.PHONY: helm
+helm: $(HELM) ## Build the helm CLI into bin/.
+$(HELM):
+	GOBIN=$(LOCALBIN) go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)

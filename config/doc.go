@@ -1,4 +1,7 @@
 // Package config holds the operator's Kubernetes manifests (crd, rbac,
-// manager, default, samples, prometheus) as kustomize directories. The Go
-// package only carries the test that renders them with `kubectl kustomize`.
+// manager, default, namespaced, samples, the prometheus component) as
+// kustomize directories, the Grafana dashboard (grafana) and the kube-score
+// inputs (score). The Go package only carries tests: the kustomizations
+// render, the namespaced overlay and the Helm chart match config/default,
+// and every metric the dashboard queries is exported.
 package config

@@ -59,7 +59,26 @@ func (r *LotouClusterReconciler) apply(ctx context.Context, desired, live client
 		return applyUnchanged, fmt.Errorf("hashing %s %s: %w", kind, key, err)
 	}
 	result := applyUpdated
-	switch err := r.Client.Get(ctx, key, live); {
+	err = r.Client.Get(ctx, key, live)
+	unlabelled := false
+	if apierrors.IsNotFound(err) {
+		// The cache holds only objects labelled as ours (CacheByObject): an
+		// object someone else made under this name is visible to the API
+		// reader only. Its metadata is enough to tell.
+		meta := &metav1.PartialObjectMetadata{}
+		meta.SetGroupVersionKind(desired.GetObjectKind().GroupVersionKind())
+		switch gerr := r.apiReader().Get(ctx, key, meta); {
+		case apierrors.IsNotFound(gerr):
+		case gerr != nil:
+			return applyUnchanged, fmt.Errorf("getting %s %s: %w", kind, key, gerr)
+		case !controlledBy(meta, desired):
+			return applyUnchanged, nameConflict(kind, key.Name)
+		default:
+			unlabelled = true // ours, with our label removed: apply puts it back
+		}
+	}
+	switch {
+	case unlabelled:
 	case apierrors.IsNotFound(err):
 		result = applyCreated
 	case err != nil:

@@ -68,7 +68,11 @@ func TestRemovedFieldsReachTheStatefulSet(t *testing.T) {
 				g.Expect(envNames(p.Spec.Containers[0])).To(gomega.ContainElement("GAME_A"))
 			}},
 		{"affinity", func(c *lotouv1alpha1.LotouCluster) { c.Spec.Slaves.Affinity = nil },
-			func(g gomega.Gomega, p corev1.PodTemplateSpec) { g.Expect(p.Spec.Affinity).To(gomega.BeNil()) }},
+			func(g gomega.Gomega, p corev1.PodTemplateSpec) {
+				// Only the default slave spread is left (resources.spreadSlaves: weight 100).
+				g.Expect(p.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution).To(gomega.HaveLen(1))
+				g.Expect(p.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0].Weight).To(gomega.Equal(int32(100)))
+			}},
 		{"imagePullSecrets", func(c *lotouv1alpha1.LotouCluster) { c.Spec.ImagePullSecrets = nil },
 			func(g gomega.Gomega, p corev1.PodTemplateSpec) {
 				g.Expect(p.Spec.ImagePullSecrets).To(gomega.BeEmpty())

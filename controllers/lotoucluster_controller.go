@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/tools/events"
@@ -57,6 +58,8 @@ type LotouClusterReconciler struct {
 	// APIReader reads around the cache where a stale read would be harmful;
 	// nil means Client.
 	APIReader client.Reader
+	// Metrics records the operator's metrics; nil records nothing.
+	Metrics *Metrics
 	// Options tune the reconciler.
 	Options Options
 }
@@ -94,6 +97,7 @@ func (r *LotouClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	log := ctrl.LoggerFrom(ctx)
 	lc := &lotouv1alpha1.LotouCluster{}
 	if err := r.Client.Get(ctx, req.NamespacedName, lc); err != nil {
+		r.Metrics.forgetIfNotFound(req.NamespacedName, err)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !lc.DeletionTimestamp.IsZero() {
@@ -101,6 +105,7 @@ func (r *LotouClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	s := &scope{cluster: lc, obs: observation{Paused: lc.Spec.Paused}}
 	phases := []phase{r.reconcileToken, r.reconcileServices, r.reconcileSlaves, r.reconcileMaster, r.reconcilePDBs}
+	phases = append(phases, r.reconcileNetworkPolicy)
 	if lc.Spec.Paused {
 		phases = []phase{r.observeStatefulSets}
 	}
@@ -111,6 +116,7 @@ func (r *LotouClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	for _, p := range phases {
 		res, err := p(ctx, s)
 		if err != nil {
+			r.Metrics.reconcileError(p)
 			phaseErr = err
 			break
 		}
@@ -146,6 +152,7 @@ func (r *LotouClusterReconciler) patchStatus(ctx context.Context, s *scope) erro
 	lc := s.cluster
 	orig := lc.DeepCopy()
 	computeStatus(lc, s.obs, r.statusInput())
+	r.Metrics.observe(orig, lc, r.now())
 	if equality.Semantic.DeepEqual(orig.Status, lc.Status) {
 		return nil
 	}
@@ -172,6 +179,7 @@ func (r *LotouClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Service{}).
 		Owns(&corev1.Secret{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&networkingv1.NetworkPolicy{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: mcr}).
 		Named("lotoucluster").
 		Complete(r)

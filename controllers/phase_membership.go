@@ -20,6 +20,7 @@ func (r *LotouClusterReconciler) reconcileMembership(ctx context.Context, s *sco
 	s.obs.MembershipChecked = true
 	if err != nil {
 		s.obs.MembershipErr = err
+		r.Metrics.membershipReadFailed(s.cluster)
 		ctrl.LoggerFrom(ctx).V(1).Info("Membership unavailable", "error", err.Error())
 		return ctrl.Result{RequeueAfter: orDefault(r.Options.MembershipRetry, DefaultMembershipRetry)}, nil
 	}

@@ -132,6 +132,7 @@ func computeStatus(lc *lotouv1alpha1.LotouCluster, obs observation, in statusInp
 	st.ReadySlaves = obs.Slaves.Ready
 	st.Selector = resources.SlaveSelector(lc)
 	st.MasterEndpoint = resources.MasterEndpoint(lc)
+	st.Membership = membershipRead(st, obs, in.Now)
 	if obs.Membership != nil {
 		st.RegisteredNodes, st.GlobalServices = membershipStatus(obs.Membership)
 		st.Sessions = 0

@@ -89,6 +89,11 @@ type LotouClusterSpec struct {
 	// +optional
 	Transport *TransportSpec `json:"transport,omitempty"`
 
+	// networkPolicy controls the NetworkPolicy that limits who reaches the pods.
+	// +optional
+	// +kubebuilder:default={}
+	NetworkPolicy NetworkPolicySpec `json:"networkPolicy,omitempty"`
+
 	// paused stops the operator from changing any object of this cluster.
 	// Status is still reported; the Progressing condition says Paused.
 	// +optional
@@ -413,6 +418,10 @@ type LotouClusterStatus struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=1024
 	RegisteredNodes []RegisteredNode `json:"registeredNodes,omitempty"`
+
+	// membership says when registeredNodes and globalServices were last read.
+	// +optional
+	Membership *MembershipStatus `json:"membership,omitempty"`
 
 	// globalServices are the global service names registered in the
 	// cluster, as the master sees them.

@@ -36,6 +36,7 @@ func SlavesStatefulSet(lc *lotouv1alpha1.LotouCluster, tokenHash string) *appsv1
 	sts.Spec.PodManagementPolicy = appsv1.ParallelPodManagement
 	mu := lc.GetMaxUnavailable()
 	sts.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateStatefulSetStrategy{MaxUnavailable: &mu}
+	spreadSlaves(lc, &sts.Spec.Template.Spec)
 	return sts
 }
 
