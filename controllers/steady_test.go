@@ -68,7 +68,8 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 			perObject[w[strings.Index(w, " ")+1:]]++
 		}
 	}
-	g.Expect(perObject).To(gomega.HaveLen(7))
+	// Token Secret, two Services, two StatefulSets, two PDBs, the NetworkPolicy.
+	g.Expect(perObject).To(gomega.HaveLen(8))
 	for path, n := range perObject {
 		g.Expect(n).To(gomega.Equal(1), "writes to %s", path)
 	}
