@@ -113,7 +113,10 @@ func operatorMetrics(t *testing.T) map[string]bool {
 	go func() { done <- c.Start(ctx) }()
 	names := map[string]bool{}
 	deadline := time.Now().Add(10 * time.Second)
-	for !names["controller_runtime_reconcile_total"] {
+	// The controller registers its series as it starts (reconcile totals at
+	// construction, worker gauges when its workers start): wait for all.
+	for !names["controller_runtime_reconcile_total"] || !names["controller_runtime_active_workers"] ||
+		!names["controller_runtime_max_concurrent_reconciles"] {
 		if time.Now().After(deadline) {
 			break
 		}
