@@ -195,7 +195,9 @@ func TestGateDrainOnScaleDown(t *testing.T) {
 	var players []*chatClient
 	for i := range gateClients {
 		p := &chatClient{id: fmt.Sprintf("p%d", i), room: fmt.Sprintf("room%d", i%gateRooms), addr: gateAddr, seen: map[string]bool{}}
-		if err := eventually(ctx, 30*time.Second, 200*time.Millisecond, p.connect); err != nil {
+		// connect's context outlives the attempt: it also drives the reconnect after a move notice.
+		connect := func(context.Context) error { return p.connect(runCtx) }
+		if err := eventually(ctx, 30*time.Second, 200*time.Millisecond, connect); err != nil {
 			t.Fatalf("player %d through %s: %v", i, gateAddr, err)
 		}
 		players = append(players, p)
