@@ -95,6 +95,11 @@ func TestOperatorUpgrade(t *testing.T) {
 	var after map[string]podInfo
 	var revAfter map[string]string
 	if err := eventually(ctx, 420*time.Second, time.Second, func(ctx context.Context) error {
+		// The old Ready and Progressing conditions still hold until the new build has acted:
+		// wait for its mark on both StatefulSets first.
+		if err := us.appliedByNewBuild(ctx, name); err != nil {
+			return err
+		}
 		if err := us.settled(ctx, name, slaves); err != nil {
 			return err
 		}
@@ -256,6 +261,25 @@ func (s *suite) revisions(ctx context.Context, name string) (map[string]string, 
 		out[role] = sts.Status.UpdateRevision
 	}
 	return out, nil
+}
+
+// appliedByNewBuild is nil once both StatefulSets carry the desired-object hash that only this
+// tree's operator writes (the pinned commit did not) and the StatefulSet controller has seen
+// their latest spec.
+func (s *suite) appliedByNewBuild(ctx context.Context, name string) error {
+	for _, role := range []string{"master", "slaves"} {
+		var sts appsv1.StatefulSet
+		if err := s.c.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: name + "-" + role}, &sts); err != nil {
+			return err
+		}
+		if sts.Annotations["lotou.io/desired-hash"] == "" {
+			return fmt.Errorf("StatefulSet %s not yet applied by the new operator", sts.Name)
+		}
+		if sts.Status.ObservedGeneration != sts.Generation {
+			return fmt.Errorf("StatefulSet %s: generation %d not observed yet", sts.Name, sts.Generation)
+		}
+	}
+	return nil
 }
 
 // roleOf maps a game pod name to its StatefulSet role.
