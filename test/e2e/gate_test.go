@@ -226,6 +226,21 @@ func TestGateDrainOnScaleDown(t *testing.T) {
 	if err := eventually(ctx, 3*time.Minute, 2*time.Second, func(ctx context.Context) error { return s.settledChat(ctx, 1) }); err != nil {
 		t.Fatal(err)
 	}
+	// A client moved twice (to a slave that was itself removed next) reconnects twice: wait until
+	// every move notice has been followed by a reconnect through the Service.
+	if err := eventually(ctx, time.Minute, 500*time.Millisecond, func(context.Context) error {
+		var m, r int32
+		for _, p := range players {
+			m += p.moved.Load()
+			r += p.reconnected.Load()
+		}
+		if r < m {
+			return fmt.Errorf("%d of %d moved clients reconnected so far", r, m)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
 	time.Sleep(3 * time.Second) // messages after the scale-down, on reconnected clients
 	stop()
 	wg.Wait()
