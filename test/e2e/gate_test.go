@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/lotou-io/lotou/examples/chat/chat"
 	"github.com/lotou-io/lotou/runtime/codec/binary"
 	"github.com/lotou-io/lotou/runtime/contract"
@@ -200,6 +203,13 @@ func TestGateDrainOnScaleDown(t *testing.T) {
 	if err := eventually(ctx, 5*time.Minute, 2*time.Second, func(ctx context.Context) error { return s.settledChat(ctx, 3) }); err != nil {
 		t.Fatal(err)
 	}
+	// The node view can be complete before the Service's endpoints are: wait until all three
+	// slaves are ready endpoints of <name>-gate, or the Service sends every player to one slave.
+	if err := eventually(ctx, 2*time.Minute, time.Second, func(ctx context.Context) error {
+		return s.gateEndpointsReady(ctx, 3)
+	}); err != nil {
+		t.Fatal(err)
+	}
 	svc, err := s.k(ctx, "-n", gateNS, "get", "svc", gateLC+"-gate", "-o", "jsonpath={.spec.clusterIP}")
 	if err != nil || svc == "" {
 		t.Fatalf("the gate Service %s-gate: %v", gateLC, err)
@@ -314,6 +324,27 @@ func TestGateDrainOnScaleDown(t *testing.T) {
 	if lost > 0 {
 		t.Errorf("%d acknowledged messages lost", lost)
 	}
+}
+
+// gateEndpointsReady is nil once the gate Service has want ready endpoints.
+func (s *suite) gateEndpointsReady(ctx context.Context, want int) error {
+	var slices discoveryv1.EndpointSliceList
+	if err := s.c.List(ctx, &slices, client.InNamespace(gateNS),
+		client.MatchingLabels{discoveryv1.LabelServiceName: gateLC + "-gate"}); err != nil {
+		return err
+	}
+	ready := 0
+	for _, sl := range slices.Items {
+		for _, ep := range sl.Endpoints {
+			if ep.Conditions.Ready != nil && *ep.Conditions.Ready {
+				ready++
+			}
+		}
+	}
+	if ready != want {
+		return fmt.Errorf("the gate Service has %d ready endpoints, want %d", ready, want)
+	}
+	return nil
 }
 
 // settledChat is nil once the chat cluster is Ready with the master and
