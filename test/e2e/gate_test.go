@@ -231,27 +231,55 @@ func TestGateDrainOnScaleDown(t *testing.T) {
 		}
 		observers = append(observers, o)
 	}
-	var players []*chatClient
-	for i := range gateClients {
-		p := &chatClient{id: fmt.Sprintf("p%d", i), room: fmt.Sprintf("room%d", i%gateRooms), addr: gateAddr, seen: map[string]bool{}}
-		// connect's context outlives the attempt: it also drives the reconnect after a move notice.
-		connect := func(context.Context) error { return p.connect(runCtx) }
-		if err := eventually(ctx, 30*time.Second, 200*time.Millisecond, connect); err != nil {
-			t.Fatalf("player %d through %s: %v", i, gateAddr, err)
+	// kube-proxy programs a Service's endpoints a moment after they turn ready; until it has,
+	// every player lands on one slave. If none reached slaves 1 and 2, drop this set of players
+	// and connect a new one.
+	var (
+		players   []*chatClient
+		before    map[string]int
+		onRemoved int
+	)
+	for attempt := 1; ; attempt++ {
+		setCtx, dropSet := context.WithCancel(runCtx)
+		defer dropSet() // at most 5 sets; the kept one ends with the run anyway
+		players = nil
+		for i := range gateClients {
+			p := &chatClient{id: fmt.Sprintf("p%d", i), room: fmt.Sprintf("room%d", i%gateRooms), addr: gateAddr, seen: map[string]bool{}}
+			// connect's context outlives the attempt: it also drives the reconnect after a move notice.
+			connect := func(context.Context) error { return p.connect(setCtx) }
+			if err := eventually(ctx, 30*time.Second, 200*time.Millisecond, connect); err != nil {
+				t.Fatalf("player %d through %s: %v", i, gateAddr, err)
+			}
+			players = append(players, p)
 		}
-		players = append(players, p)
-	}
-	before, err := s.sessionsByNode(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	onRemoved := before[gateLC+"-slaves-1"] + before[gateLC+"-slaves-2"]
-	t.Logf("sessions before the scale-down: %v (%d on the slaves to remove)", before, onRemoved)
-	if total := before[gateLC+"-slaves-0"] + onRemoved; total != gateClients+gateRooms {
-		t.Fatalf("/cluster counts %d sessions, want %d", total, gateClients+gateRooms)
-	}
-	if onRemoved == 0 {
-		t.Fatal("the Service sent no client to slaves 1 and 2: nothing to drain")
+		err := eventually(ctx, 30*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
+			var err error
+			if before, err = s.sessionsByNode(ctx); err != nil {
+				return err
+			}
+			if total := before[gateLC+"-slaves-0"] + before[gateLC+"-slaves-1"] + before[gateLC+"-slaves-2"]; total != gateClients+gateRooms {
+				return fmt.Errorf("/cluster counts %d sessions, want %d", total, gateClients+gateRooms)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		onRemoved = before[gateLC+"-slaves-1"] + before[gateLC+"-slaves-2"]
+		t.Logf("sessions before the scale-down: %v (%d on the slaves to remove)", before, onRemoved)
+		if onRemoved > 0 {
+			break
+		}
+		dropSet()
+		for _, p := range players {
+			p.mu.Lock()
+			_ = p.c.Close()
+			p.mu.Unlock()
+		}
+		if attempt == 5 {
+			t.Fatal("the Service sent no client to slaves 1 and 2 in 5 attempts: nothing to drain")
+		}
+		time.Sleep(3 * time.Second)
 	}
 
 	var wg sync.WaitGroup
