@@ -377,6 +377,15 @@ func testIncarnation(w *world) {
 		w.t.Fatalf("the live a lost its entry: %v", m.upNames())
 	}
 	a.crash()
+	if !w.c.etcd {
+		// The rule: a newcomer takes the name once the old holder is down. With master discovery the
+		// master learns that from the closed link, which can race a restart that is only milliseconds
+		// later (a real pod restart takes seconds); wait for the verdict as the restarted pod would.
+		waitFor(w.t, "m sees the crashed a down", w.detect(), func() bool {
+			_, up := m.upNames()["a"]
+			return !up
+		})
+	}
 	a2 := w.start(contract.RoleSlave, "a", "") // waits out the crashed one's lease (etcd)
 	if uint16(a2.cl.ID()) == old && w.c.etcd {
 		w.t.Fatalf("etcd gave the old id %d again", old)
