@@ -346,7 +346,8 @@ func testCrash(w *world) {
 			return !up && !n.knows("echo:b")
 		})
 	}
-	if _, err := a.call("echo:b", "echo", time.Second); !errors.Is(err, core.ErrServiceNotFound) {
+	// A name of a node known down fails at once (it was not sent).
+	if _, err := a.call("echo:b", "echo", time.Second); !errors.Is(err, core.ErrNodeDown) {
 		w.t.Fatalf("call to the crashed node's name: %v", err)
 	}
 }

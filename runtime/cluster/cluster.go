@@ -131,7 +131,12 @@ type Cluster struct {
 	// lateFail holds nodes that left after draining: calls still pending on
 	// them fail at the given time, not at once, so replies already on their
 	// way over the direct link are not reported as failures.
-	lateFail     map[uint16]time.Time
+	lateFail map[uint16]time.Time
+	// held holds nodes the master reported down while this node's direct
+	// link to them was up (see verdictLocked); gone remembers which node
+	// held a name that a node-down removed (see LookupNow).
+	held         map[uint16]heldNode
+	gone         map[string]uint16
 	selfDraining bool
 	drainSeen    chan struct{} // closed when the master confirmed our draining
 	lastTick     time.Time     // Run's goroutine only
@@ -211,6 +216,7 @@ func New(opts Options) (*Cluster, error) {
 		acks: map[uint64]pendingName{}, waiters: map[string][]chan struct{}{}, fatal: make(chan error, 1),
 		callStart: map[uint64]time.Time{}, enc: &msgEncoder{reg: opts.Codec},
 		lateFail: map[uint16]time.Time{}, drainSeen: make(chan struct{}), inc: opts.Incarnation,
+		held: map[uint16]heldNode{}, gone: map[string]uint16{},
 	}
 	c.argBufs.New = func() any { return new([4]any) }
 	tr, err := transport.New(transport.Options{
@@ -377,6 +383,7 @@ func (c *Cluster) Run(ctx context.Context) error {
 		}
 		now := c.opts.Now()
 		c.failLate(now)
+		c.expireHeld(now)
 		beat := now.Sub(lastBeat) >= c.heartbeat()
 		if beat {
 			lastBeat = now

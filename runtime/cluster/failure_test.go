@@ -62,7 +62,8 @@ func TestNodeDownRemovesNamesAndFailsCalls(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Fatal("no node-down event")
 	}
-	if _, err := a.call("echo:b"); !errors.Is(err, core.ErrServiceNotFound) {
+	// A name of a node known down fails at once (it was not sent).
+	if _, err := a.call("echo:b"); !errors.Is(err, core.ErrNodeDown) {
 		t.Fatalf("call to a down node's name: %v", err)
 	}
 }

@@ -13,15 +13,18 @@ import (
 // released.
 type effects struct {
 	events []core.Event
-	down   []uint16
-	late   map[uint16]bool // down nodes that were draining: fail their calls later
+	down   []uint16          // nodes whose pending calls fail now
+	close  []*transport.Peer // links of held or drained nodes to close
 }
 
 func (c *Cluster) runEffects(e effects) {
+	for _, p := range e.close {
+		p.Close()
+	}
 	k := c.core.Load()
 	for _, id := range e.down {
 		c.forgetRoute(id)
-		if k != nil && !e.late[id] {
+		if k != nil {
 			k.FailNode(core.NodeID(id), fmt.Errorf("node %d left the cluster: %w", id, core.ErrNodeDown))
 		}
 	}
@@ -41,14 +44,20 @@ func (c *Cluster) applyLocked(m *Control, e *effects) {
 	for _, ev := range evs {
 		switch ev.Type {
 		case core.EventNodeDown:
-			c.markDownLocked(uint16(ev.Node), e)
+			c.verdictLocked(uint16(ev.Node), e)
 		case core.EventNodeUp:
 			c.routes.Delete(uint16(ev.Node)) // its address may have changed
+			c.nodeBackLocked(uint16(ev.Node), e)
 		case core.EventNameAdded:
+			delete(c.gone, ev.Name)
 			for _, w := range c.waiters[ev.Name] {
 				close(w)
 			}
 			delete(c.waiters, ev.Name)
+		case core.EventNameRemoved:
+			if n, ok := c.view.Node(uint16(ev.ID.Node())); !ok || !n.Up { // removed by a node-down
+				c.gone[ev.Name] = uint16(ev.ID.Node())
+			}
 		}
 	}
 	switch m.Type {
@@ -143,6 +152,9 @@ func (c *Cluster) ConnDown(conn *transport.Conn, err error) {
 		if id := conn.Remote().ID; c.inbound[id] == conn {
 			delete(c.inbound, id)
 			c.routes.Delete(id)
+			if _, drained := c.lateFail[id]; drained {
+				c.markDownLocked(id, &e) // its replies came on this link: fail what is left once none is open
+			}
 		}
 		if id, ok := c.connNode[conn]; ok {
 			delete(c.connNode, conn)
@@ -162,6 +174,10 @@ func (c *Cluster) ConnDown(conn *transport.Conn, err error) {
 		// so calls waiting on that node fail now rather than at their deadline.
 		if id := conn.Remote().ID; id != 0 && id != uint16(c.ID()) {
 			c.log.V(1).Info("Lost link to node", "node", id, "addr", conn.Peer().Addr(), "err", errText(err))
+			if h, ok := c.held[id]; ok && h.peer == conn.Peer() {
+				delete(c.held, id) // the master said so already: now the link agrees
+				e.close = append(e.close, h.peer)
+			}
 			c.markDownLocked(id, &e)
 		}
 	}

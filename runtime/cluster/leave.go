@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/lotou-io/lotou/runtime/contract"
-	"github.com/lotou-io/lotou/runtime/core"
+	"github.com/lotou-io/lotou/runtime/transport"
 )
 
 // Drain is phase 1 of a graceful leave: it tells the master that this node
@@ -86,15 +86,24 @@ func (c *Cluster) Leave() {
 
 // Close drains what is queued until ctx ends, then closes every connection
 // and waits for the transport's goroutines. Links to other nodes drain in
-// parallel, so one unreachable peer does not use up ctx for the others.
+// parallel, and a link that is not connected when Close starts (the peer is
+// unreachable, or was never dialled) is given only MissedHeartbeats
+// heartbeats to connect: an unreachable peer does not use up ctx, which the
+// connections other nodes opened to this one (replies to clients) still
+// need to drain afterwards.
 func (c *Cluster) Close(ctx context.Context) error {
 	defer c.closeBackends(ctx) //nolint:errcheck // logged there
 	var wg sync.WaitGroup
 	for _, p := range c.tr.Peers() {
+		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if p.Conn() == nil {
+			pctx, cancel = context.WithTimeout(ctx, contract.MissedHeartbeats*c.heartbeat())
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.Drain(ctx)
+			defer cancel()
+			p.Drain(pctx)
 		}()
 	}
 	wg.Wait()
@@ -104,42 +113,78 @@ func (c *Cluster) Close(ctx context.Context) error {
 	return nil
 }
 
+// drainedGrace bounds how long Calls pending on a node that left after
+// draining wait for its links to close (it closes them once its replies
+// are written, so normally far sooner).
+const drainedGrace = 5 * time.Second
+
 // markDownLocked records that node id is gone or unreachable. Calls pending
-// on a node that was draining fail only after a grace of one heartbeat
-// interval (failLate): it answered what it accepted before leaving, and
-// those replies may still be in flight on the direct link. c.mu is held.
+// on a node that was draining do not fail while a direct link to or from it
+// is still open: it answered what it accepted before leaving, those replies
+// may still be in flight on that link (which stays open to carry them), and
+// it closes its links only after writing them, so a reply always arrives
+// before the link's end is seen. They fail once no link is left, or at
+// drainedGrace (failLate). c.mu is held.
 func (c *Cluster) markDownLocked(id uint16, e *effects) {
-	e.down = append(e.down, id)
-	_, leaving := c.lateFail[id] // it left after draining; its links close now
+	_, leaving := c.lateFail[id]
 	if d := c.draining.Load(); leaving || (d != nil && (*d)[id]) {
-		if e.late == nil {
-			e.late = map[uint16]bool{}
+		if c.linkedLocked(id) {
+			c.routes.Delete(id) // it takes nothing new; keep the link for its replies
+			if !leaving {
+				c.lateFail[id] = c.opts.Now().Add(max(drainedGrace, c.heartbeat()))
+			}
+			return
 		}
-		e.late[id] = true
-		if _, ok := c.lateFail[id]; !ok {
-			c.lateFail[id] = c.opts.Now().Add(c.heartbeat())
+		delete(c.lateFail, id)
+	}
+	e.down = append(e.down, id)
+}
+
+// linkedLocked reports whether a connection to or from node id is open.
+// c.mu is held.
+func (c *Cluster) linkedLocked(id uint16) bool {
+	if conn := c.inbound[id]; conn != nil && !isDone(conn) {
+		return true
+	}
+	for _, p := range c.tr.Peers() {
+		if p == c.master {
+			continue
 		}
+		if conn := p.Conn(); conn != nil && conn.Remote().ID == id && !isDone(conn) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDone(conn *transport.Conn) bool {
+	select {
+	case <-conn.Done():
+		return true
+	default:
+		return false
 	}
 }
 
-// failLate fails the calls still pending on drained nodes whose grace has
-// passed.
+// failLate fails the calls still pending on drained nodes whose links did
+// not close within drainedGrace, and closes those links.
 func (c *Cluster) failLate(now time.Time) {
-	var due []uint16
+	var e effects
 	c.mu.Lock()
 	for id, at := range c.lateFail {
 		if !now.Before(at) {
-			due = append(due, id)
 			delete(c.lateFail, id)
+			e.down = append(e.down, id)
+			for _, p := range c.tr.Peers() {
+				if conn := p.Conn(); p != c.master && conn != nil && conn.Remote().ID == id {
+					e.close = append(e.close, p)
+				}
+			}
 		}
 	}
 	c.mu.Unlock()
-	k := c.core.Load()
-	if k == nil {
-		return
-	}
-	for _, id := range due {
-		k.FailNode(core.NodeID(id), fmt.Errorf("node %d left the cluster after draining: %w", id, core.ErrNodeDown))
+	if len(e.down) > 0 {
+		c.runEffects(e)
 	}
 }
 

@@ -267,6 +267,10 @@ func (c *Cluster) Lookup(ctx context.Context, name string) (core.ServiceID, erro
 		}
 		return core.ServiceID(svc), nil
 	}
+	if err := c.goneLocked(name); err != nil {
+		c.mu.Unlock()
+		return 0, err
+	}
 	w := make(chan struct{})
 	c.waiters[name] = append(c.waiters[name], w)
 	c.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/lotou-io/lotou/runtime/codec"
 	"github.com/lotou-io/lotou/runtime/core"
@@ -32,16 +33,21 @@ const maxErrLen = 64 << 10
 // envelopes, no string enums. Service ids are written as node and counter
 // uvarints, so small ids take two bytes instead of eight.
 //
-//	kind     1 byte (core.Kind: 1 send, 2 request, 3 call, 4 reply, 5 close)
+//	kind     1 byte (core.Kind: 1 send, 2 request, 3 call, 4 reply, 5 close;
+//	         flagBudget (0x40) set on a request or call that carries a budget)
 //	to       uvarint(node) uvarint(incarnation) uvarint(index)
 //	from     uvarint(node) uvarint(incarnation) uvarint(index)
 //	session  uvarint                  (request, call and reply only)
+//	budget   uvarint microseconds     (with flagBudget only: the time left
+//	                                   until the caller's deadline when sent)
 //	cmd      uvarint(len) bytes       (all kinds but reply)
 //	err      uvarint(len) bytes       (reply only; empty on success)
 //	code     uvarint                  (reply with a non-empty err only: core.ErrorCode)
 //	args     codec argument list      (rest of the frame)
 //
-// Incarnations are at most 14 bits (two bytes). A remote Call(svc, "echo",
+// The budget is relative because clocks differ between nodes: the receiver
+// turns it back into a deadline on its own clock when the frame is read
+// (time on the wire counts against the caller, not the callee). Incarnations are at most 14 bits (two bytes). A remote Call(svc, "echo",
 // 42) between small ids is 18 payload bytes, 22 bytes on the wire with the
 // frame header. The sender checks every limit the receiver enforces: a
 // command longer than maxCmdLen is refused with core.ErrTooLarge, an error
@@ -53,6 +59,14 @@ func appendID(b []byte, id core.ServiceID) []byte {
 	return codec.AppendUvarint(b, uint64(id.Index()))
 }
 
+// flagBudget marks, in the kind byte, a request or call whose frame carries
+// the caller's remaining budget.
+const flagBudget = 0x40
+
+// maxBudget bounds the budget carried on the wire (a day, in microseconds):
+// a longer one is sent as this.
+const maxBudget = uint64(24 * time.Hour / time.Microsecond)
+
 func hasSession(k core.Kind) bool {
 	return k == core.KindRequest || k == core.KindCall || k == core.KindReply
 }
@@ -62,11 +76,20 @@ func appendMessage(b []byte, m *core.Message, reg *codec.Registry) ([]byte, erro
 	if m.Kind < core.KindSend || m.Kind > core.KindClose {
 		return b, fmt.Errorf("encoding message of kind %d: %w", m.Kind, ErrBadFrame)
 	}
-	b = append(b, byte(m.Kind))
+	budget := !m.Deadline.IsZero() && (m.Kind == core.KindCall || m.Kind == core.KindRequest)
+	if budget {
+		b = append(b, byte(m.Kind)|flagBudget)
+	} else {
+		b = append(b, byte(m.Kind))
+	}
 	b = appendID(b, m.To)
 	b = appendID(b, m.From)
 	if hasSession(m.Kind) {
 		b = codec.AppendUvarint(b, m.Session)
+	}
+	if budget {
+		left := time.Until(m.Deadline) // spent: 0, and the receiver refuses it
+		b = codec.AppendUvarint(b, min(uint64(max(left, 0)/time.Microsecond), maxBudget))
 	}
 	if m.Kind == core.KindReply {
 		e := m.Err
@@ -244,14 +267,21 @@ func decodeArgs(m *core.Message, rest []byte, reg *codec.Registry, args []any) e
 // arguments into m, which must be zero, and returns the encoded arguments.
 func decodeHeader(m *core.Message, b []byte, cmds *cmdCache) ([]byte, error) {
 	r := wireReader{b: b}
-	m.Kind = core.Kind(r.byte())
-	if r.err == nil && (m.Kind < core.KindSend || m.Kind > core.KindClose) {
-		return nil, fmt.Errorf("%w: %w %d", ErrBadFrame, errUnknownKind, m.Kind)
+	kb := r.byte()
+	budget := kb&flagBudget != 0
+	m.Kind = core.Kind(kb &^ flagBudget)
+	if r.err == nil && (m.Kind < core.KindSend || m.Kind > core.KindClose || budget && m.Kind != core.KindCall && m.Kind != core.KindRequest) {
+		return nil, fmt.Errorf("%w: %w %d", ErrBadFrame, errUnknownKind, kb)
 	}
 	m.To = r.id()
 	m.From = r.id()
 	if hasSession(m.Kind) {
 		m.Session = r.uvarint()
+	}
+	if budget {
+		if us := r.uvarint(); r.err == nil {
+			m.Deadline = time.Now().Add(time.Duration(min(us, maxBudget)) * time.Microsecond)
+		}
 	}
 	if m.Kind == core.KindReply {
 		m.Err = r.str(maxErrLen)

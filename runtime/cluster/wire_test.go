@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lotou-io/lotou/runtime/core"
 )
@@ -136,5 +137,52 @@ func TestCmdCacheInterns(t *testing.T) {
 	}
 	if n := len(*c.m.Load()); n > maxCachedCmds {
 		t.Fatalf("cache holds %d names", n)
+	}
+}
+
+// TestBudgetOnTheWire: a Call or Request with a deadline carries the time
+// left (relative: clocks differ) and the receiver turns it back into a
+// deadline on its own clock; a spent one arrives spent; other kinds and
+// Calls without a deadline carry none, and a budget flag on another kind is
+// refused.
+func TestBudgetOnTheWire(t *testing.T) {
+	reg := newCodec()
+	now := time.Now()
+	tests := []struct {
+		name     string
+		m        core.Message
+		min, max time.Duration // of the decoded deadline minus now; both 0: no deadline
+	}{
+		{"call 2s", core.Message{Kind: core.KindCall, Session: 1, Cmd: "x", Deadline: now.Add(2 * time.Second)}, time.Second, 2 * time.Second},
+		{"request 50ms", core.Message{Kind: core.KindRequest, Session: 2, Cmd: "x", Deadline: now.Add(50 * time.Millisecond)}, time.Millisecond, 50 * time.Millisecond},
+		{"spent", core.Message{Kind: core.KindCall, Session: 3, Cmd: "x", Deadline: now.Add(-time.Second)}, -time.Second, 10 * time.Millisecond},
+		{"none", core.Message{Kind: core.KindCall, Session: 4, Cmd: "x"}, 0, 0},
+		{"send ignores it", core.Message{Kind: core.KindSend, Cmd: "x", Deadline: now.Add(time.Second)}, 0, 0},
+	}
+	for _, tc := range tests {
+		b, err := appendMessage(nil, &tc.m, reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeMessage(b, reg)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got.Kind != tc.m.Kind || got.Session != tc.m.Session || got.Cmd != tc.m.Cmd {
+			t.Fatalf("%s: got %+v", tc.name, got)
+		}
+		if tc.min == 0 && tc.max == 0 {
+			if !got.Deadline.IsZero() {
+				t.Fatalf("%s: deadline %v, want none", tc.name, got.Deadline)
+			}
+			continue
+		}
+		if left := time.Until(got.Deadline); left < tc.min || left > tc.max {
+			t.Fatalf("%s: %v left, want %v..%v", tc.name, left, tc.min, tc.max)
+		}
+	}
+	bad := []byte{byte(core.KindSend) | flagBudget, 1, 1, 1, 1, 1, 1, 0}
+	if _, err := decodeMessage(bad, reg); err == nil {
+		t.Fatal("a send with a budget flag decoded")
 	}
 }

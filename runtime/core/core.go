@@ -216,6 +216,11 @@ func (c *Core) Call(ctx context.Context, to ServiceID, cmd string, args ...any) 
 		}
 	} else {
 		m.Session = c.session.Add(1)
+		if d, ok := ctx.Deadline(); ok {
+			m.Deadline = d
+		} else if c.callTO > 0 {
+			m.Deadline = time.Now().Add(c.callTO)
+		}
 		c.pending.add(m.Session, pendingEntry{node: to.Node(), w: w})
 		if err := c.deliverRemote(&m, args); err != nil {
 			c.pending.take(m.Session)

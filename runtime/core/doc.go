@@ -48,19 +48,39 @@
 // node up/down) reach services that Subscribe. Inside a node messages pass by
 // reference, never encoded.
 //
-// # Deadlock rule: nested dispatch
+// # Deadlock rule: suspended handlers
 //
-// A Call made from inside a handler (Service.Call or Context.Call) does not
-// block the service: while it waits for its reply, the service goroutine keeps
-// taking messages from its own mailbox, in order, and dispatching them
-// (Skynet-style, without coroutines). So A→B→A completes, and so do two
-// services calling each other at the same moment. The price is re-entrancy:
-// other handlers, timers and request callbacks of the same service may run
-// while a handler is suspended in Call, exactly as in Skynet; they still run
-// one at a time on the service goroutine, so no locking is needed, but state
-// may have changed when Call returns. Nesting is bounded (maxCallDepth); a
-// deeper Call fails at once with ErrCallDepth. Core.Call, for code outside any
-// service, simply blocks its goroutine. Never call Core.Call from a handler.
+// A Call made from inside a handler (Service.Call or Context.Call), and a
+// Service.Lookup of a name the node does not know yet, do not block the
+// service: the handler is suspended and the service goes on taking messages
+// from its mailbox, in order, and dispatching them (Skynet's coroutine model
+// in Go). So A→B→A completes, and so do two services calling each other at
+// the same moment. Each service has a baton: only the goroutine holding it
+// runs the service's code, so handlers still run one at a time and need no
+// locking. A handler that blocks hands the baton to a fresh loop goroutine
+// and parks; when its reply (or its own deadline) arrives, the loop hands
+// the baton back and waits until the handler returns or blocks again. So
+// suspended handlers complete in the order their replies come, not last in
+// first out, and each Call keeps its own deadline: a Call with 100 ms left
+// returns at 100 ms even while another handler of the service waits 1 s.
+// Handlers that never block run inline on the loop goroutine at no extra
+// cost. The price is re-entrancy, exactly as in Skynet: other handlers,
+// timers and request callbacks of the same service may run while a handler
+// is suspended, so state may have changed when Call returns. At most
+// maxCallDepth (64) handlers of one service may be suspended at once; one
+// more Call fails at once with ErrCallDepth (runaway mutual recursion).
+// When the service stops, suspended Calls return ErrStopped and every
+// goroutine is joined. Core.Call, for code outside any service, simply
+// blocks its goroutine. Never call Core.Call from a handler.
+//
+// # Deadlines
+//
+// A Call or Request carries its caller's deadline (Message.Deadline; across
+// nodes the remaining budget). A message whose deadline has passed when its
+// handler would start is not run: its caller gets ErrDeadlineExceeded. A
+// handler's own Calls and Lookups are bounded by the deadline of the
+// message it handles (Context.Deadline), so work nobody waits for is not
+// started further down the chain.
 //
 // # Mailboxes
 //
@@ -136,12 +156,15 @@
 // core stops as above: everything already accepted runs, and its replies go
 // back over the still-open links. Left: once the core has stopped and the
 // replies are written, the node deregisters and leaves; only then are links
-// closed, and pending calls on it fail with ErrNodeDown only after a grace of
-// one heartbeat interval, so replies still in flight are not overtaken.
+// closed. Other nodes keep the Calls pending on it until no link to or from
+// it is open (a reply always arrives before its link's end), or 5 s at most,
+// and only then fail them with ErrNodeDown: a reply overtaken by the news
+// that the node left is still delivered.
 //
 // The guarantee: nothing accepted is reported failed, and nothing reported
 // failed has run. A Call the runtime answers with ErrNodeDraining,
-// ErrStopped, ErrStaleID, ErrServiceNotFound or ErrUndeliverable was not run
+// ErrStopped, ErrStaleID, ErrServiceNotFound, ErrUndeliverable or
+// ErrDeadlineExceeded was not run
 // (an error a handler returns itself may wrap any sentinel, of course).
 //
 // At the drain deadline (runtime/node Options.DrainTimeout, 10s) the

@@ -47,6 +47,10 @@ var (
 	// ErrTooLarge means a value exceeds what the wire can carry (a name,
 	// a command, a frame); the sender refuses it before anything is sent.
 	ErrTooLarge = errors.New("too large for the wire")
+	// ErrDeadlineExceeded means a Call or Request reached its handler after
+	// its caller's deadline (the budget it carried was spent): it was not
+	// run.
+	ErrDeadlineExceeded = errors.New("deadline exceeded before the handler ran")
 )
 
 // ErrorCode is the number that stands for a core sentinel on the wire, so an
@@ -59,6 +63,7 @@ var codes = [...]error{
 	1: ErrMailboxFull, 2: ErrCallTimeout, 3: ErrNodeDown, 4: ErrServiceNotFound, 5: ErrNameTaken,
 	6: ErrCallDepth, 7: ErrStopped, 8: ErrHandlerPanic, 9: ErrUnknownCommand, 10: ErrBadArgs,
 	11: ErrBadHandler, 12: ErrNodeDraining, 13: ErrStaleID, 14: ErrUndeliverable, 15: ErrTooLarge,
+	16: ErrDeadlineExceeded,
 }
 
 // CodeOf returns the wire code of the first core sentinel err wraps, or 0.

@@ -4,38 +4,25 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"time"
 )
 
-// maxCallDepth bounds nested dispatch (handlers suspended in Call).
+// maxCallDepth bounds the handlers of one service suspended in Call or
+// Lookup at once (runaway mutual recursion between services).
 const maxCallDepth = 64
-
-// run is the service goroutine.
-func (s *Service) run() {
-	defer s.core.wg.Done()
-	var st takeStatus
-	for {
-		var m *envelope
-		m, st = s.next(nil, false)
-		if st != takeOK {
-			break
-		}
-		s.dispatch(m)
-	}
-	s.shutdown(st == takeKilled)
-}
 
 // next returns the next message in order, refilling the local batch from
 // the mailbox when it is used up. Messages are dispatched in place in the
-// batch; a batch goes back to the mailbox for reuse only at depth 0, when no
-// suspended handler still points into it. inCall keeps next parked (instead
-// of reporting takeDrained) while a Call waits for its reply.
+// batch; a batch goes back to the mailbox for reuse only when no suspended
+// handler still points into it. inCall keeps next parked (instead of
+// reporting takeDrained) while a Call waits for its reply.
 func (s *Service) next(done <-chan struct{}, inCall bool) (*envelope, takeStatus) {
 	if s.mb.dead.Load() {
 		return nil, takeKilled // a forced stop does not wait for the rest of the batch
 	}
 	if s.pos >= len(s.buf) {
 		var spare []envelope
-		if s.depth == 0 {
+		if s.parked == 0 {
 			spare = s.buf[:0]
 		}
 		batch, st := s.mb.take(spare, done, inCall)
@@ -50,33 +37,23 @@ func (s *Service) next(done <-chan struct{}, inCall bool) (*envelope, takeStatus
 	return m, takeOK
 }
 
-// frame returns the Context for the message dispatched at the current
-// nesting depth; frames are reused, so handlers cost no allocation.
-func (s *Service) frame() *Context {
-	if s.depth == len(s.ctxs) {
-		s.ctxs = append(s.ctxs, &Context{Service: s})
-	}
-	return s.ctxs[s.depth]
-}
-
-// dispatch handles one message, held in the current frame, on the service
-// goroutine.
-func (s *Service) dispatch(m *envelope) {
-	f := s.frame()
-	f.msg = m
-	s.depth++
+// dispatch handles one message on strand st, which holds the baton.
+func (s *Service) dispatch(st *strand, m *envelope) {
+	prev := st.ctx.msg // an inline wait (Init, shutdown) nests dispatches
+	st.ctx.msg = m
 	defer func() {
-		s.depth--
-		f.msg = nil
+		st.ctx.msg = prev
 		*m = envelope{}
 	}()
 	switch m.kind {
 	case KindSend, KindCall, KindRequest:
-		s.handle(m)
+		s.handle(st, m)
 	case KindReply:
 		s.onReply(m)
 	case kindTimeout:
 		s.onTimeout(m.session)
+	case kindWake:
+		s.onWake(m.session)
 	case kindTimer:
 		s.onTimer(TimerID(m.session))
 	case KindEvent:
@@ -93,7 +70,7 @@ func (s *Service) dispatch(m *envelope) {
 }
 
 // handle runs the handler of m and answers it.
-func (s *Service) handle(m *envelope) {
+func (s *Service) handle(st *strand, m *envelope) {
 	h := s.lastH
 	if h == nil || m.cmd != s.lastCmd { // equal strings from one literal compare by pointer
 		if h = s.handlers[m.cmd]; h != nil {
@@ -108,7 +85,13 @@ func (s *Service) handle(m *envelope) {
 		s.core.sendReply(s.id, m, nil, err)
 		return
 	}
-	ret, err := s.invoke(h, s.ctxs[s.depth-1])
+	if dl := m.deadline(); !dl.IsZero() && m.expectsReply() && !time.Now().Before(dl) {
+		// Its caller has given up: running it would be work nobody waits
+		// for, and the caller must be able to tell that it did not run.
+		s.core.sendReply(s.id, m, nil, fmt.Errorf("%q on %v: %w: not run", m.cmd, s.id, ErrDeadlineExceeded))
+		return
+	}
+	ret, err := s.invoke(h, &st.ctx)
 	// A raw handler that echoes its inline args returns a slice of m, which
 	// is reused after dispatch: a local caller keeps the reply, so it gets a
 	// copy; a remote one is encoded before sendReply returns.
@@ -171,6 +154,10 @@ func (s *Service) onReply(m *envelope) {
 	}
 	if p.cb == nil {
 		p.done, p.ret, p.err = true, ret, err
+		if st := p.st; st != nil {
+			p.st = nil
+			s.wake(st)
+		}
 		return
 	}
 	s.safely("request callback", func() { p.cb(ret, err) })
@@ -201,49 +188,6 @@ func (s *Service) onEventMsg(m *envelope) {
 	}
 }
 
-// waitCall dispatches this service's other messages until the reply to
-// session sess arrives, ctx ends, or the service is killed.
-func (s *Service) waitCall(ctx context.Context, sess uint64, p *pendingCall, m *Message) ([]any, error) {
-	d, ok := ctx.Deadline()
-	switch {
-	case !s.waitDL.IsZero() && (!ok || s.waitDL.Before(d)):
-		// A Call of an enclosing handler waits too: its deadline bounds
-		// this one, or it would return late.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, s.waitDL)
-		defer cancel()
-	case !ok && s.core.callTO > 0:
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.core.callTO)
-		defer cancel()
-	}
-	if d, ok := ctx.Deadline(); ok {
-		prev := s.waitDL
-		s.waitDL = d
-		defer func() { s.waitDL = prev }()
-	}
-	done := ctx.Done()
-	for !p.done {
-		if done != nil {
-			select {
-			case <-done:
-				return nil, s.abandon(sess, p, fmt.Errorf("calling %q on %v: %w (%w)", m.Cmd, m.To, ErrCallTimeout, ctx.Err()))
-			default:
-			}
-		}
-		next, st := s.next(done, true)
-		switch st {
-		case takeOK:
-			s.dispatch(next)
-		case takeDone:
-			return nil, s.abandon(sess, p, fmt.Errorf("calling %q on %v: %w (%w)", m.Cmd, m.To, ErrCallTimeout, ctx.Err()))
-		default:
-			return nil, s.abandon(sess, p, fmt.Errorf("calling %q on %v: %w", m.Cmd, m.To, ErrStopped))
-		}
-	}
-	return p.ret, p.err
-}
-
 // abandon forgets a pending Call and returns err.
 func (s *Service) abandon(sess uint64, p *pendingCall, err error) error {
 	delete(s.calls, sess)
@@ -266,12 +210,15 @@ func (s *Service) closeBy(m *Message, args []any) error {
 
 // shutdown runs when the service loop ends: fail what can no longer be
 // answered, run stop hooks, release the name.
-func (s *Service) shutdown(killed bool) {
+func (s *Service) shutdown(st *strand, killed bool) {
 	c := s.core
+	s.ending = true
 	if killed {
 		s.failQueued(s.buf[s.pos:])
 		s.buf, s.pos = nil, 0
 	}
+	s.resumeAll()
+	s.cur = st
 	s.failPending()
 	s.runStopHooks()
 	s.failPending() // timers and requests a stop hook may have started

@@ -67,8 +67,8 @@ func (mb *mailbox) init(size int, node NodeID) {
 // argument slice.
 func (mb *mailbox) push(m *Message, args []any, force bool) error {
 	var more *extra
-	if m.Err != "" || m.err != nil {
-		more = &extra{errText: m.Err, code: m.Code, err: m.err}
+	if m.Err != "" || m.err != nil || !m.Deadline.IsZero() {
+		more = &extra{errText: m.Err, code: m.Code, err: m.err, deadline: m.Deadline}
 	}
 	var err error
 	if m.typed != nil {

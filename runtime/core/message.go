@@ -1,5 +1,7 @@
 package core
 
+import "time"
+
 // Kind says what a Message is. The values are part of the wire contract:
 // the cluster encodes Kind as a byte.
 type Kind uint8
@@ -25,6 +27,7 @@ const (
 	kindTimer   Kind = 200 + iota // a timer tick; Session is the TimerID
 	kindTimeout                   // a Request deadline; Session is the request session
 	kindStop                      // Core.Stop: run the stop hooks now
+	kindWake                      // the ctx of a suspended Call ended; Session is the call's
 )
 
 // Message is the unit of routing. Its exported fields are plain data that the
@@ -49,6 +52,12 @@ type Message struct {
 	// Code is the wire code of the core sentinel an error reply wraps (see
 	// CodeOf); 0 if none.
 	Code ErrorCode
+	// Deadline is when the sender of a Call or Request stops waiting; zero
+	// if it set none. It crosses nodes as the remaining budget (clocks
+	// differ): a receiver refuses work whose budget is spent before its
+	// handler starts (ErrDeadlineExceeded), and the handler's own Calls
+	// are bounded by it.
+	Deadline time.Time
 
 	w     *waiter    // local Core.Call waiting on this message; never encoded
 	err   error      // typed error of a local error reply; never encoded
@@ -71,10 +80,19 @@ type envelope struct {
 
 // extra holds the rare parts of an envelope.
 type extra struct {
-	args    []any // more than two arguments
-	errText string
-	code    ErrorCode
-	err     error
+	args     []any // more than two arguments
+	errText  string
+	code     ErrorCode
+	err      error
+	deadline time.Time // when the caller stops waiting (Message.Deadline)
+}
+
+// deadline returns when the sender of e stops waiting, or zero.
+func (e *envelope) deadline() time.Time {
+	if e.more == nil {
+		return time.Time{}
+	}
+	return e.more.deadline
 }
 
 // intArg in nargs marks a one-way envelope whose only argument is an int

@@ -53,7 +53,8 @@ type pendingCall struct {
 	cb     func([]any, error) // Request callback; nil for a Call
 	timer  *time.Timer        // Request deadline
 	remote bool
-	done   bool // Call: the reply has arrived
+	done   bool    // Call: the reply has arrived
+	st     *strand // Call: the strand parked on it, until resumed
 	ret    []any
 	err    error
 }

@@ -24,3 +24,13 @@ type Registry interface {
 	Unregister(ctx context.Context, name string, id ServiceID) error
 	Lookup(ctx context.Context, name string) (ServiceID, error)
 }
+
+// QuickRegistry is a Registry that can answer some lookups without waiting
+// (from a local cache): LookupNow reports done with the id or a final error
+// (such as ErrNodeDown for a name whose node is known to be down), or not
+// done when the name must be waited for. Service.Lookup suspends the
+// handler (the service goes on serving) only when it is not done.
+type QuickRegistry interface {
+	Registry
+	LookupNow(name string) (id ServiceID, done bool, err error)
+}

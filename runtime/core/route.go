@@ -109,7 +109,7 @@ func (c *Core) deliverRemote(m *Message, args []any) error {
 		return fmt.Errorf("delivering %q to %v: no remote transport: %w", m.Cmd, m.To, ErrNodeDown)
 	}
 	o := outPool.Get().(*outMsg)
-	o.m = Message{Kind: m.Kind, From: m.From, To: m.To, Session: m.Session, Cmd: m.Cmd, Err: m.Err, Code: m.Code}
+	o.m = Message{Kind: m.Kind, From: m.From, To: m.To, Session: m.Session, Cmd: m.Cmd, Err: m.Err, Code: m.Code, Deadline: m.Deadline}
 	if len(args) > 0 {
 		o.m.Args = append(o.args[:0], args...)
 	}

@@ -63,9 +63,11 @@ type Service struct {
 	calls    map[uint64]*pendingCall
 	timers   map[TimerID]*timerEntry
 	timerSeq uint64
-	depth    int
-	waitDL   time.Time // earliest deadline of the Calls this goroutine waits in
-	ctxs     []*Context
+	cur      *strand       // the strand holding the baton (see strand.go)
+	parked   int           // strands suspended in Call or Lookup
+	back     chan struct{} // capacity 1: a resumed strand hands the baton back
+	strands  bool          // the loop runs: a blocking handler parks
+	ending   bool          // shutdown: a Call waits inline
 	onStop   []func()
 	onEvent  func(Event)
 	initErr  error
@@ -85,6 +87,14 @@ func (c *Context) From() ServiceID { return c.msg.from }
 
 // Cmd returns the command being handled.
 func (c *Context) Cmd() string { return c.msg.cmd }
+
+// Deadline returns when the caller of the message being handled stops
+// waiting, if it said (a Call or Request from another service or node).
+// The handler's own Calls and Lookups are bounded by it.
+func (c *Context) Deadline() (time.Time, bool) {
+	d := c.msg.deadline()
+	return d, !d.IsZero()
+}
 
 // Spawn starts a service named name (empty for anonymous, "." prefix for a
 // node-local name) whose handlers are registered by setup. setup runs before
@@ -114,6 +124,7 @@ func (c *Core) Start(ctx context.Context, name string, a Actor, opts ...ServiceO
 		handlers: make(map[string]*handler),
 		calls:    make(map[uint64]*pendingCall),
 		timers:   make(map[TimerID]*timerEntry),
+		back:     make(chan struct{}, 1),
 	}
 	s.log = c.log.WithValues("service", s.id.String())
 	if name != "" {
@@ -246,9 +257,30 @@ func (s *Service) SendInt(to ServiceID, cmd string, n int) error {
 	return s.core.sendInt(context.Background(), s.id, to, cmd, n, false)
 }
 
-// Lookup returns the id of the service holding name.
+// Lookup returns the id of the service holding name. A name the registry
+// cannot answer at once (not known yet on this node) is waited for like a
+// Call: the handler is suspended and the service goes on serving.
 func (s *Service) Lookup(ctx context.Context, name string) (ServiceID, error) {
-	return s.core.Lookup(ctx, name)
+	if IsLocalName(name) {
+		return s.core.local.Lookup(ctx, name)
+	}
+	reg := s.core.Registry()
+	switch r := reg.(type) {
+	case *LocalRegistry:
+		return r.Lookup(ctx, name)
+	case QuickRegistry:
+		if id, done, err := r.LookupNow(name); done {
+			return id, err
+		}
+	}
+	if s.parked >= maxCallDepth {
+		return 0, fmt.Errorf("looking up %q with %d handlers suspended: %w", name, s.parked, ErrCallDepth)
+	}
+	ctx, cancel := s.callCtx(ctx)
+	if cancel != nil {
+		defer cancel()
+	}
+	return s.lookupWait(ctx, reg, name)
 }
 
 // Queued returns how many messages wait in the service's mailbox (not
@@ -273,6 +305,9 @@ func (s *Service) Request(to ServiceID, timeout time.Duration, cb func(ret []any
 	p := &pendingCall{cb: cb, remote: !s.core.IsLocal(to)}
 	s.calls[sess] = p
 	m := Message{Kind: KindRequest, From: s.id, To: to, Session: sess, Cmd: cmd}
+	if timeout > 0 && p.remote {
+		m.Deadline = time.Now().Add(timeout) // the other node refuses it once its caller gave up
+	}
 	if err := s.core.routeFrom(s, &m, args); err != nil {
 		r := Message{Kind: KindReply, From: to, To: s.id, Session: sess, err: err}
 		if perr := s.mb.push(&r, nil, true); perr != nil {
@@ -292,12 +327,21 @@ func (s *Service) Request(to ServiceID, timeout time.Duration, cb func(ret []any
 // ctx. While it waits, this service keeps handling its other messages in
 // order (see the package doc's deadlock rule), so A→B→A does not deadlock.
 func (s *Service) Call(ctx context.Context, to ServiceID, cmd string, args ...any) ([]any, error) {
-	if s.depth >= maxCallDepth {
-		return nil, fmt.Errorf("calling %q on %v at depth %d: %w", cmd, to, s.depth, ErrCallDepth)
+	if s.parked >= maxCallDepth {
+		return nil, fmt.Errorf("calling %q on %v with %d handlers suspended: %w", cmd, to, s.parked, ErrCallDepth)
+	}
+	ctx, cancel := s.callCtx(ctx)
+	if cancel != nil {
+		defer cancel()
+	}
+	dl, _ := ctx.Deadline()
+	if !dl.IsZero() && !time.Now().Before(dl) {
+		// Nothing is sent: the caller learns at once that it did not run.
+		return nil, fmt.Errorf("calling %q on %v: %w (%w)", cmd, to, ErrCallTimeout, context.DeadlineExceeded)
 	}
 	sess := s.core.session.Add(1)
 	p := &pendingCall{remote: !s.core.IsLocal(to)}
-	m := Message{Kind: KindCall, From: s.id, To: to, Session: sess, Cmd: cmd}
+	m := Message{Kind: KindCall, From: s.id, To: to, Session: sess, Cmd: cmd, Deadline: dl}
 	if err := s.core.routeFrom(s, &m, args); err != nil {
 		return nil, err
 	}

@@ -240,6 +240,7 @@ func errorClass(err error) string {
 		{errNeverSent, "never-sent"}, {core.ErrNodeDraining, "draining"}, {core.ErrStaleID, "stale-id"},
 		{core.ErrNodeDown, "node-down"}, {core.ErrCallTimeout, "call-timeout"}, {core.ErrServiceNotFound, "service-not-found"},
 		{core.ErrStopped, "stopped"}, {core.ErrMailboxFull, "mailbox-full"}, {core.ErrUndeliverable, "undeliverable"},
+		{core.ErrDeadlineExceeded, "deadline-exceeded"},
 	} {
 		if errors.Is(err, c.err) {
 			return c.name
