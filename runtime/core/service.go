@@ -65,6 +65,7 @@ type Service struct {
 	timerSeq uint64
 	cur      *strand       // the strand holding the baton (see strand.go)
 	parked   int           // strands suspended in Call or Lookup
+	spare    *strand       // an idle loop strand kept for the next handler that blocks
 	back     chan struct{} // capacity 1: a resumed strand hands the baton back
 	strands  bool          // the loop runs: a blocking handler parks
 	ending   bool          // shutdown: a Call waits inline

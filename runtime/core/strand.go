@@ -52,8 +52,19 @@ func (s *Service) loop(st *strand) {
 		}
 		s.dispatch(st, m)
 		if st.detached {
+			if s.spare != nil || s.ending {
+				s.back <- struct{}{}
+				return
+			}
+			// Keep this goroutine as the next loop strand: the next
+			// handler that blocks resumes it instead of starting one.
+			st.detached = false
+			s.spare = st
 			s.back <- struct{}{}
-			return
+			<-st.resume
+			if s.ending {
+				return // released at shutdown
+			}
 		}
 	}
 }
@@ -62,9 +73,15 @@ func (s *Service) loop(st *strand) {
 // strand) and blocks st until a loop resumes it.
 func (s *Service) park(st *strand) {
 	s.parked++
-	if st.detached {
+	switch {
+	case st.detached:
 		s.back <- struct{}{}
-	} else {
+	case s.spare != nil:
+		next := s.spare
+		s.spare = nil
+		s.cur = next
+		next.resume <- struct{}{}
+	default:
 		next := s.newStrand()
 		s.cur = next
 		s.core.wg.Add(1) // st is counted, so the group is not at zero
@@ -97,8 +114,12 @@ func (s *Service) onWake(sess uint64) {
 }
 
 // resumeAll resumes every parked strand at shutdown: their Calls fail with
-// ErrStopped.
+// ErrStopped. A spare loop strand exits.
 func (s *Service) resumeAll() {
+	if sp := s.spare; sp != nil {
+		s.spare = nil
+		sp.resume <- struct{}{}
+	}
 	var parked []*strand
 	for _, p := range s.calls {
 		if p.cb == nil && p.st != nil {
