@@ -30,7 +30,7 @@ FUZZTIME ?= 5s
 # which asserts only CHAOS_SHORT_ASSERT (the invariants that hold today; see docs/reliability.md).
 DURATION ?= 30m
 CHAOS_SHORT ?= 60s
-CHAOS_SHORT_ASSERT ?= no-hang,at-most-once,ok-ran,names-agree,resources,harness-clean
+CHAOS_SHORT_ASSERT ?= no-hang,failed-not-run,at-most-once,ok-ran,names-agree,resources,harness-clean
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec

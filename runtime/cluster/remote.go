@@ -30,6 +30,14 @@ func (c *Cluster) Deliver(m *core.Message) error {
 		return fmt.Errorf("sending %q to node %d: %w", m.Cmd, node, core.ErrNodeDraining)
 	}
 	s, err := c.link(node)
+	if err != nil && m.Kind == core.KindReply {
+		// The view has the caller down (a master's verdict, perhaps the
+		// master's own partition), but it waits for this reply: send it on
+		// any link to the caller that is still up.
+		if live, ok := c.replyLink(node); ok {
+			s, err = live, nil
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -114,3 +114,20 @@ func (c *Cluster) goneLocked(name string) error {
 	}
 	return fmt.Errorf("looking up %q: its node %d is down: %w", name, id, core.ErrNodeDown)
 }
+
+// replyLink returns a live link to node for a reply when the view has the
+// node down: the connection it opened to this node (its request came that
+// way), or this node's own connected link to it.
+func (c *Cluster) replyLink(node uint16) (sender, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if conn := c.inbound[node]; conn != nil && !isDone(conn) {
+		return conn, true
+	}
+	for _, p := range c.tr.Peers() {
+		if conn := p.Conn(); p != c.master && conn != nil && conn.Remote().ID == node && !isDone(conn) {
+			return p, true
+		}
+	}
+	return nil, false
+}

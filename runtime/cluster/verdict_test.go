@@ -79,6 +79,27 @@ func TestMasterVerdictKeepsCallsOnLiveLink(t *testing.T) {
 	}
 }
 
+// TestMasterVerdictOnCallerKeepsReply: the master reports the caller a down
+// to b while b runs a's Call (a's partition from the master, or the master's
+// own). b's reply must still reach a over the link a's request came on;
+// before, b dropped it ("node down") and a timed out although b ran it.
+func TestMasterVerdictOnCallerKeepsReply(t *testing.T) {
+	_, a, b := cluster3(t)
+	release := make(chan struct{})
+	spawnHeld(t, b, "served", release)
+	res := pendingCall(t, a, b, "served")
+	b.cl.slaveControl(&Control{Type: CtlNodeDown, ID: uint16(a.cl.ID())})
+	close(release)
+	select {
+	case err := <-res:
+		if err != nil {
+			t.Fatalf("pending call: %v, want b's reply", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no reply: b dropped it")
+	}
+}
+
 // TestDrainedNodeReplyAfterLeftVerdict: b is draining and a Call to it is
 // pending when the news that b left reaches a before b's reply (the master's
 // path overtook the direct link). The Call must get the reply: b's links are

@@ -45,9 +45,12 @@ const maxErrLen = 64 << 10
 //	code     uvarint                  (reply with a non-empty err only: core.ErrorCode)
 //	args     codec argument list      (rest of the frame)
 //
-// The budget is relative because clocks differ between nodes: the receiver
-// turns it back into a deadline on its own clock when the frame is read
-// (time on the wire counts against the caller, not the callee). Incarnations are at most 14 bits (two bytes). A remote Call(svc, "echo",
+// The budget is relative because clocks differ between nodes: it is
+// computed when the frame is queued and the receiver turns it back into a
+// deadline on its own clock when the frame is read, so the time the frame
+// spent queued and in transit is not counted (normally well under a
+// millisecond; under a stalled sender or a slow link the receiver's
+// deadline is that much later than the caller's). Incarnations are at most 14 bits (two bytes). A remote Call(svc, "echo",
 // 42) between small ids is 18 payload bytes, 22 bytes on the wire with the
 // frame header. The sender checks every limit the receiver enforces: a
 // command longer than maxCmdLen is refused with core.ErrTooLarge, an error

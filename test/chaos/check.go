@@ -220,11 +220,12 @@ func pathFault(r *CallRec, evs []Event, grace time.Duration) string {
 
 // collateral explains a relayed Call with no fault on its path: if another
 // Call through the same relay overlapped it and had a fault on its own
-// target, the relay service was held by that Call. A handler waiting in a
-// Call keeps dispatching its mailbox, but nested Calls return last in, first
-// out and are cut at the enclosing Call's deadline, and Service.Lookup of a
-// name that is gone blocks the whole service for the lookup timeout. It
-// returns "/relay-behind-<kind>" or "".
+// target, the relay service may have been held by that Call. (Before issue
+// 11's last part, nested Calls returned last in, first out and were cut at
+// the enclosing Call's deadline, and Service.Lookup of a vanished name
+// blocked the service; suspended handlers now have their own strands and
+// deadlines, so this label should no longer appear.) It returns
+// "/relay-behind-<kind>" or "".
 func collateral(r *CallRec, calls []CallRec, evs []Event, grace time.Duration) string {
 	if r.Via == "" {
 		return ""
