@@ -19,9 +19,15 @@
 //
 // Master and nodes exchange heartbeats every interval (the master's, given
 // in the welcome). A node silent for contract.MissedHeartbeats intervals is
-// declared down: its names are removed everywhere, calls pending on it fail
-// with core.ErrNodeDown, and subscribed services get EventNodeDown. Calls
-// pending on a node also fail at once when the direct link to it drops. A
+// declared down: its names are removed everywhere (a lookup of one of them
+// fails at once with core.ErrNodeDown while the node stays down), new
+// messages to it fail, and subscribed services get EventNodeDown. Calls
+// pending on it fail with core.ErrNodeDown unless this node's direct link
+// to it is still up: the master may be the one cut off, so they stay
+// pending until that link drops, the reply comes or their deadline passes
+// (verdict.go); a reply to a caller the view has down still goes out on any
+// live link to it. Calls pending on a node also fail at once when the
+// direct link to it drops. A
 // slave that loses the master keeps serving, re-dials with backoff, and
 // re-registers under its old id with all its names, so a restarted master
 // rebuilds its table from the slaves.
@@ -33,8 +39,16 @@
 // while the work it accepted completes over the open links; Flush waits
 // until the replies are written; Leave deregisters its names and removes it
 // from every table. Calls still pending on a node that left after draining
-// fail one heartbeat interval later, not at once, so a reply travelling on
-// the direct link is not overtaken by the master's notice.
+// fail only once no link to or from it is open (it closes its links after
+// writing its replies, and a reply arrives before its link's end), or after
+// 5 s, so a reply travelling on a direct link is not overtaken by the
+// master's notice. Close drains links in parallel and gives a link that is
+// not connected only a few heartbeats, so an unreachable peer does not use
+// up the shutdown time the others need.
+//
+// Calls and Requests carry the caller's remaining budget in the frame
+// (wire.go); the receiving core refuses one whose budget is spent before
+// its handler starts (core.ErrDeadlineExceeded, not run).
 //
 // # Liveness
 //
