@@ -38,16 +38,20 @@ func (c *Cluster) Drain(ctx context.Context) {
 	}
 }
 
-// Flush waits until every frame queued on a connected link to another node
-// has been written, or ctx ends: the replies of the work this node drained reach their
-// callers before it announces that it left.
+// Flush waits until every frame queued on a link to another node has been
+// written, or ctx ends: the replies of the work this node drained reach
+// their callers before it announces that it left. A link still being
+// dialled (a reply is often the first frame to its caller's node) is waited
+// for MissedHeartbeats heartbeats at most: an unreachable peer cannot be
+// flushed.
 func (c *Cluster) Flush(ctx context.Context) {
 	t := time.NewTicker(2 * time.Millisecond)
 	defer t.Stop()
+	dialing := time.Now().Add(contract.MissedHeartbeats * c.heartbeat())
 	for {
 		queued := 0
 		for _, p := range c.tr.Peers() {
-			if p.Conn() != nil { // a peer that is not connected cannot be flushed
+			if p.Conn() != nil || time.Now().Before(dialing) {
 				queued += p.Queued()
 			}
 		}
