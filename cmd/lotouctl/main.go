@@ -167,9 +167,12 @@ func readToken(g *globals, getenv func(string) string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading token file: %w", err)
 		}
-		return []byte(strings.TrimSpace(string(b))), nil
+		if tok := strings.TrimSpace(string(b)); tok != "" {
+			return []byte(tok), nil
+		}
+		return nil, usageError{fmt.Errorf("token file %s holds no token", g.tokenFile)}
 	}
-	if t := getenv(contract.EnvClusterToken); t != "" {
+	if t := strings.TrimSpace(getenv(contract.EnvClusterToken)); t != "" { // trimmed as lotou-node does
 		return []byte(t), nil
 	}
 	return nil, usageError{fmt.Errorf("a cluster token is required (--token-file, %s or %s)", contract.EnvTokenFile, contract.EnvClusterToken)}
