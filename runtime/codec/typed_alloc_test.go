@@ -12,7 +12,7 @@ func typedDests() [][]reflect.Type {
 	return [][]reflect.Type{
 		{reflect.TypeFor[[]Big]()},
 		{reflect.TypeFor[map[string][]int64](), reflect.TypeFor[string]()},
-		{reflect.TypeFor[*[1 << 16]int64]()},
+		{reflect.TypeFor[*[1 << 10]int64]()},
 		{reflect.TypeFor[[][]string]()},
 		{reflect.TypeFor[map[int]*Big]()},
 		{reflect.TypeFor[[]*Big](), reflect.TypeFor[int]()},
@@ -32,7 +32,7 @@ func FuzzDecodeArgsValuesAlloc(f *testing.F) {
 	for _, args := range [][]any{
 		{[]Big{{N: 1}}},
 		{map[string][]int64{"a": {1, 2}}, "x"},
-		{&[1 << 16]int64{}},
+		{&[1 << 10]int64{}},
 		{[][]string{{"a"}, nil}},
 		{map[int]*Big{1: {N: 2}}},
 		{[]*Big{nil, {}}, 3},
