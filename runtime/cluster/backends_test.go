@@ -52,6 +52,8 @@ type world struct {
 	srv    *servers
 	prefix string
 	master string // master registry address (master discovery)
+	// beforeAttach, if set, runs between a node's Join and its Attach.
+	beforeAttach func(id core.NodeID)
 }
 
 func newWorld(t *testing.T, c combo, srv *servers) *world {
@@ -136,6 +138,9 @@ func (w *world) tryStart(role, name, listen string) (*member, error) {
 	k, err := core.New(core.Options{Node: id})
 	if err != nil {
 		return nil, err
+	}
+	if w.beforeAttach != nil {
+		w.beforeAttach(id)
 	}
 	if err := cl.Attach(k); err != nil {
 		return nil, err
@@ -279,6 +284,7 @@ var backendCases = []backendCase{
 	{name: "a call the callee cannot decode fails at once", run: testUndecodable},
 	{name: "a live node keeps its name, a crashed one is replaced", run: testIncarnation},
 	{name: "master restart", applies: func(c combo) bool { return !c.etcd }, run: testMasterRestart},
+	{name: "frames to a starting node are not lost", run: testStartingNode},
 	{name: "etcd outage", applies: func(c combo) bool { return c.etcd }, run: testEtcdOutage},
 	{name: "NATS restart", applies: func(c combo) bool { return c.nats }, run: testNATSRestart},
 }

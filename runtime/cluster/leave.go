@@ -10,16 +10,20 @@ import (
 	"github.com/lotou-io/lotou/runtime/core"
 )
 
-// Drain is phase 1 of a graceful leave: it tells the master that this node
-// takes no new work, and waits until the master has pushed that to every
-// node (or ctx ends). From then on other nodes fail new Calls, Requests and
+// Drain is phase 1 of a graceful leave: it tells the master (or the
+// discovery backend) that this node takes no new work, and waits until that
+// has reached every node (or ctx ends). From then on other nodes fail new Calls, Requests and
 // Sends to this node with core.ErrNodeDraining (lookups of its names too),
 // while the work it accepted, and the replies to it, complete over the open
 // links. Readiness turns false. Then stop the core (it drains), Flush, and
 // Leave (phase 2).
 func (c *Cluster) Drain(ctx context.Context) {
-	if c.opts.Role == RoleClient || c.opts.Discovery != nil {
-		return // a client serves nothing; discovery backends have no draining phase (docs/backends.md)
+	if c.opts.Role == RoleClient {
+		return // a client serves nothing
+	}
+	if c.opts.Discovery != nil {
+		c.drainDiscovery(ctx)
+		return
 	}
 	var e effects
 	c.mu.Lock()

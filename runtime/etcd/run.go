@@ -145,6 +145,12 @@ func (d *Discovery) renew(ctx context.Context) error {
 func (d *Discovery) relist(ctx context.Context, self cluster.NodeEntry) error {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
 	defer cancel()
+	if self.Role == cluster.RoleClient {
+		return d.reclaimClientID(ctx, self)
+	}
+	d.mu.Lock()
+	self.Up, self.Draining = d.self.Up, d.self.Draining // announced or draining since renew began
+	d.mu.Unlock()
 	sid := strconv.Itoa(int(self.ID))
 	resp, err := d.cli.Get(ctx, d.key("byname", self.Name))
 	if err != nil {
