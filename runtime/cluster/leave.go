@@ -91,14 +91,29 @@ func (c *Cluster) Leave() {
 // Close drains what is queued until ctx ends, then closes every connection
 // and waits for the transport's goroutines. Links to other nodes drain in
 // parallel, so one unreachable peer does not use up ctx for the others.
+// The master link is drained only while it is connected, for at most one
+// heartbeat interval: what waits on it is control traffic (the leave
+// notice), and re-dialling a master that is gone until ctx ends only
+// delayed the exit (a restarted master learns the members from their
+// registrations, and does not miss a node that never registers again).
 func (c *Cluster) Close(ctx context.Context) error {
 	defer c.closeBackends(ctx) //nolint:errcheck // logged there
 	var wg sync.WaitGroup
 	for _, p := range c.tr.Peers() {
+		pctx := ctx
+		if p == c.master {
+			if p.Conn() == nil {
+				p.Close()
+				continue
+			}
+			var cancel context.CancelFunc
+			pctx, cancel = context.WithTimeout(ctx, c.heartbeat()) // a live master reads a leave at once
+			defer cancel()
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.Drain(ctx)
+			p.Drain(pctx)
 		}()
 	}
 	wg.Wait()
