@@ -81,13 +81,7 @@ func hamtGet(n *hamtNode, h uint64, name string) (uint64, bool) {
 	return 0, false
 }
 
-// each calls fn for every name, in no particular order.
-func (t *nameTable) each(fn func(name string, svc uint64)) {
-	if t != nil {
-		t.root.each(fn)
-	}
-}
-
+// each calls fn for every name under n, in no particular order.
 func (n *hamtNode) each(fn func(name string, svc uint64)) {
 	if n == nil {
 		return

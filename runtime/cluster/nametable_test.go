@@ -53,7 +53,7 @@ func TestNameTrieMatchesMap(t *testing.T) {
 	}
 	for _, hc := range hashes {
 		t.Run(hc.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // a reproducible test sequence
+			rng := rand.New(rand.NewPCG(1, 2))
 			tr := &trie{gen: 1, hash: hc.fn}
 			model := map[string]uint64{}
 			for i := range 4000 {
