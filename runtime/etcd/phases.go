@@ -2,9 +2,11 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -19,9 +21,21 @@ import (
 const clientBase = 0xff00
 
 // Announce implements cluster.Discovery: the node's key loses its joining
-// mark, and every watch lists the node up.
+// mark, and every watch lists the node up. Like Join it retries while etcd
+// does not answer, until ctx ends.
 func (d *Discovery) Announce(ctx context.Context) error {
-	return d.update(ctx, "announcing the node", func(n *cluster.NodeEntry) { n.Up = true })
+	for {
+		err := d.update(ctx, "announcing the node", func(n *cluster.NodeEntry) { n.Up = true })
+		if err == nil || !errors.Is(err, cluster.ErrBackendDown) {
+			return err
+		}
+		d.log.Info("Waiting for etcd to announce the node", "err", err.Error())
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("announcing through etcd: %w (%w)", err, ctx.Err())
+		case <-time.After(d.opts.Retry):
+		}
+	}
 }
 
 // Drain implements cluster.Discovery: the node's key gets the draining
