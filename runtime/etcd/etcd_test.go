@@ -3,9 +3,12 @@ package etcd_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/lotou-io/lotou/runtime/cluster"
 	"github.com/lotou-io/lotou/runtime/core"
@@ -19,11 +22,15 @@ type feed struct {
 	mu      sync.Mutex
 	view    *cluster.View
 	serving []bool
+	batches []int // names per CtlNameAdd
 }
 
 func (f *feed) Apply(m *cluster.Control) {
 	f.mu.Lock()
 	f.view.Apply(m)
+	if m.Type == cluster.CtlNameAdd {
+		f.batches = append(f.batches, max(len(m.Names), 1))
+	}
 	f.mu.Unlock()
 }
 
@@ -205,6 +212,30 @@ func TestPhases(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, "b gone", 2*time.Second, func() bool { _, ok := a.f.node(b.id); return !ok })
+	})
+	t.Run("names written in one revision reach the View as one batch", func(t *testing.T) {
+		a := join(t, srv, "/batch", "a")
+		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{srv.Endpoint()}, DialTimeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cli.Close()
+		svc := strconv.FormatUint(uint64(core.MakeID(core.NodeID(a.id), 1)), 10)
+		if _, err := cli.Txn(ctx).Then(clientv3.OpPut("/batch/names/x", svc), clientv3.OpPut("/batch/names/y", svc),
+			clientv3.OpPut("/batch/names/z", svc)).Commit(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "a learns x, y and z", 2*time.Second, func() bool {
+			_, x := a.f.lookup("x")
+			_, y := a.f.lookup("y")
+			_, z := a.f.lookup("z")
+			return x && y && z
+		})
+		a.f.mu.Lock()
+		defer a.f.mu.Unlock()
+		if len(a.f.batches) != 1 || a.f.batches[0] != 3 {
+			t.Fatalf("names reached the feed in batches %v, want one of 3", a.f.batches)
+		}
 	})
 	t.Run("clients borrow ids outside the node range and are not listed", func(t *testing.T) {
 		a := join(t, srv, "/client", "a")
