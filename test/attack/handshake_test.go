@@ -26,6 +26,7 @@ import (
 // connection is closed, no listener answers a first message that did not
 // prove the token with anything but a refusal, and no call fails.
 func TestHostileHandshakes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := e.node(contract.RoleMaster, "m", "", 0)
 	eventually(t, "master ready", 10*time.Second, func() bool { return ready(m) })
