@@ -216,7 +216,9 @@ func (mb *mailbox) take(spare []envelope, done <-chan struct{}, inCall bool) ([]
 			mb.mu.Unlock()
 			return nil, takeKilled
 		}
-		mb.pushed.Store(false)
+		if mb.pushed.Load() {
+			mb.pushed.Store(false)
+		}
 		if len(mb.q) > 0 {
 			batch := mb.q
 			mb.q = spare
