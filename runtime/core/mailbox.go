@@ -59,8 +59,9 @@ type mailbox struct {
 	// pushed is set (once per batch) by a producer that appended to an
 	// empty-looking queue; the consumer clears it when it takes and spins
 	// on it instead of taking the lock.
-	pushed atomic.Bool
-	dead   atomic.Bool // killed, readable without mu: the consumer checks it per message
+	pushed   atomic.Bool
+	spinning atomic.Bool // the consumer spins on pushed: only then do producers set it
+	dead     atomic.Bool // killed, readable without mu: the consumer checks it per message
 	// Consumer-owned.
 	hot   bool   // spin before parking (see spinWindow)
 	spins uint64 // spins started (tests check idle cost)
@@ -157,7 +158,7 @@ func (mb *mailbox) putArgs(kind Kind, from ServiceID, session uint64, cmd string
 	mb.mu.Unlock()
 	// The hint is set outside the lock: a consumer spinning on it takes
 	// the lock at once, and would find it still held.
-	if !mb.pushed.Load() {
+	if mb.spinning.Load() && !mb.pushed.Load() {
 		mb.pushed.Store(true)
 	}
 	if wake {
@@ -275,6 +276,8 @@ func (mb *mailbox) park(done <-chan struct{}, inCall bool) bool {
 // arrived.
 func (mb *mailbox) spin() bool {
 	mb.spins++
+	mb.spinning.Store(true)
+	defer mb.spinning.Store(false)
 	for i := range spinChecks {
 		if mb.pushed.Load() {
 			return true
