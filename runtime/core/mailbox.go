@@ -44,27 +44,25 @@ const (
 // push had to win the line back.
 type mailbox struct {
 	_ cacheLinePad
-	// Under mu.
-	mu      sync.Mutex
-	q       []envelope
-	size    int
-	state   uint8
-	killed  bool
-	waiting bool          // the consumer is parked on wake
-	node    NodeID        // this node: messages from others came over the network
-	farWake atomic.Bool   // the last wake-up was a message from another node
-	wake    chan struct{} // capacity 1
-	space   chan struct{} // closed when room appears; nil if no sender waits
-	_       cacheLinePad
-	// pushed is set (once per batch) by a producer that appended to an
-	// empty-looking queue; the consumer clears it when it takes and spins
-	// on it instead of taking the lock.
-	pushed   atomic.Bool
+	// Under mu, except the hint flags, which producers touch right after
+	// the lock: one cache line moves per push.
+	mu       sync.Mutex
+	pushed   atomic.Bool // set (once per batch) while the consumer spins; cleared when it takes
 	spinning atomic.Bool // the consumer spins on pushed: only then do producers set it
-	dead     atomic.Bool // killed, readable without mu: the consumer checks it per message
-	// Consumer-owned.
-	hot   bool   // spin before parking (see spinWindow)
-	spins uint64 // spins started (tests check idle cost)
+	state    uint8
+	killed   bool
+	waiting  bool        // the consumer is parked on wake
+	farWake  atomic.Bool // the last wake-up was a message from another node
+	node     NodeID      // this node: messages from others came over the network
+	q        []envelope
+	size     int
+	wake     chan struct{} // capacity 1
+	space    chan struct{} // closed when room appears; nil if no sender waits
+	_        cacheLinePad
+	// Consumer-owned, or read by the consumer per message.
+	dead  atomic.Bool // killed, readable without mu
+	hot   bool        // spin before parking (see spinWindow)
+	spins uint64      // spins started (tests check idle cost)
 }
 
 // cacheLinePad keeps the mailbox's field groups off each other's cache
