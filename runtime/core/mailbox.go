@@ -36,12 +36,12 @@ const (
 // append under a mutex; the consumer swaps the whole queue out at once
 // (batch draining) and parks on wake when it is empty.
 //
-// The fields are grouped by who writes them, each group on cache lines of
-// its own: the locked group (every push writes it), the hint the spinning
-// consumer watches (written at most once per batch), and the consumer's
-// own fields. Without the padding the consumer's per-message reads of its
-// Service (id, core) and of the hint shared lines with the lock, and every
-// push had to win the line back.
+// The fields are grouped by who writes them, each group padded off the
+// other: what a push touches (the locked fields and the spin hint, which
+// a producer sets after unlocking, only while the consumer spins) and
+// what the consumer reads or writes per message. Without the padding the
+// consumer's per-message reads of its Service (id, core) and of its own
+// fields shared lines with the lock, and every push had to win them back.
 type mailbox struct {
 	_ cacheLinePad
 	// Under mu, except the hint flags, which producers touch right after
