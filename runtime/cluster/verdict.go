@@ -88,13 +88,15 @@ func (c *Cluster) expireHeld(now time.Time) {
 // core.ErrNodeDown while that node is still down; any other unknown name is
 // not done (Lookup waits for it).
 func (c *Cluster) LookupNow(name string) (core.ServiceID, bool, error) {
+	if svc, ok := c.view.Lookup(name); ok { // the view's snapshot: no lock
+		id, err := c.lookedUp(name, svc)
+		return id, true, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if svc, ok := c.view.Lookup(name); ok {
-		if c.drainingHolderLocked(svc) {
-			return 0, true, fmt.Errorf("looking up %q: held by %v: %w", name, core.ServiceID(svc), core.ErrNodeDraining)
-		}
-		return core.ServiceID(svc), true, nil
+	if svc, ok := c.view.Lookup(name); ok { // added since the first look
+		id, err := c.lookedUp(name, svc)
+		return id, true, err
 	}
 	if err := c.goneLocked(name); err != nil {
 		return 0, true, err
