@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ import (
 type loadConfig struct {
 	gate, metrics, mode string
 	clients, roomSize   int
+	pid                 int
 	rate, rampRate      float64
 	duration            time.Duration
 	ws                  bool
@@ -81,6 +83,7 @@ func cmdLoadtest(ctx context.Context, g *globals, args []string, getenv func(str
 		fs.IntVar(&lc.roomSize, "room-size", 10, "chat: clients per room")
 		fs.Float64Var(&lc.rampRate, "ramp", 2000, "new connections per second while ramping up")
 		fs.StringVar(&lc.metrics, "metrics", "", "the node's HTTP host:port: read its RSS per connection from /metrics")
+		fs.IntVar(&lc.pid, "pid", 0, "read the RSS per connection of this local process (/proc/PID/status) instead of --metrics: a peer server without metrics")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -103,7 +106,7 @@ func cmdLoadtest(ctx context.Context, g *globals, args []string, getenv func(str
 
 func runLoad(ctx context.Context, lc loadConfig, stdout io.Writer) error {
 	var st loadStats
-	rssBefore, _ := readRSS(ctx, lc.metrics)
+	rssBefore, _ := readRSS(ctx, lc)
 	transport := "tcp"
 	if lc.ws {
 		transport = "ws"
@@ -129,7 +132,7 @@ func runLoad(ctx context.Context, lc loadConfig, stdout io.Writer) error {
 	tick.Stop()
 	eventuallyConnected(ctx, &st, int64(lc.clients), 10*time.Second)
 	_, _ = fmt.Fprintf(stdout, "connected: %d of %d in %s\n", st.connected.Load(), lc.clients, time.Since(rampStart).Round(time.Millisecond))
-	rssIdle, rssOK := readRSS(ctx, lc.metrics)
+	rssIdle, rssOK := readRSS(ctx, lc)
 
 	close(start)
 	t0 := time.Now()
@@ -149,7 +152,7 @@ loop:
 	}
 	progress.Stop()
 	elapsed := time.Since(t0)
-	rssBusy, _ := readRSS(ctx, lc.metrics)
+	rssBusy, _ := readRSS(ctx, lc)
 	cancel()
 	wg.Wait()
 	printLoad(stdout, lc, &st, elapsed, base, rssBefore, rssIdle, rssBusy, rssOK)
@@ -298,8 +301,13 @@ func idle(ctx context.Context, c *gateclient.Client, st *loadStats) {
 	}
 }
 
-// readRSS reads process_resident_memory_bytes from the node's /metrics.
-func readRSS(ctx context.Context, addr string) (float64, bool) {
+// readRSS reads the RSS of --pid from /proc, or else
+// process_resident_memory_bytes from the node's /metrics.
+func readRSS(ctx context.Context, lc loadConfig) (float64, bool) {
+	if lc.pid > 0 {
+		return procRSS(lc.pid)
+	}
+	addr := lc.metrics
 	if addr == "" {
 		return 0, false
 	}
@@ -320,6 +328,21 @@ func readRSS(ctx context.Context, addr string) (float64, bool) {
 		if v, ok := strings.CutPrefix(sc.Text(), "process_resident_memory_bytes "); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			return f, err == nil
+		}
+	}
+	return 0, false
+}
+
+// procRSS reads VmRSS of a local process.
+func procRSS(pid int) (float64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kib * 1024, err == nil
 		}
 	}
 	return 0, false

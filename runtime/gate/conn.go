@@ -17,20 +17,39 @@ const CodeTimeout = "timeout"
 // conn is one client connection: the reader (serve) owns its lifecycle;
 // a writer goroutine runs only while there is something to write.
 type conn struct {
-	g      *Gate
-	w      wire
-	user   string
-	agent  core.ServiceID
-	game   core.ServiceID // agent-owned after the hello
-	bucket bucket         // reader-owned
+	g     *Gate
+	k     *core.Core // set by hello
+	w     wire
+	user  string
+	agent core.ServiceID
+	game  core.ServiceID // agent-owned after the hello
+	// agentArg and userArg are the agent's id and the user boxed once, for
+	// the arguments of every forwarded message.
+	agentArg, userArg any
+	bucket            bucket // reader-owned
 
 	mu       sync.Mutex
-	q        [][]byte
+	out      *[]byte // framed messages waiting for the writer (pooled); nil when none
+	queued   int     // messages in out, bounded by Options.QueueSize
 	flushing bool
 	closing  bool
 	code     string
 	text     string
 	shutDone chan struct{} // closed once the wire is shut
+}
+
+// writeBufs holds the outbound buffers: a connection takes one when it has
+// something to send and gives it back once written.
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxPooledWrite is the largest outbound buffer kept for reuse.
+const maxPooledWrite = 64 << 10
+
+func putWriteBuf(b *[]byte) {
+	if cap(*b) <= maxPooledWrite {
+		*b = (*b)[:0]
+		writeBufs.Put(b)
+	}
 }
 
 // serve runs one client connection to its end on this goroutine.
@@ -43,7 +62,7 @@ func (g *Gate) serve(w wire) {
 func (g *Gate) newConn(w wire) *conn {
 	c := &conn{g: g, w: w, shutDone: make(chan struct{})}
 	if ws, ok := w.(*wsWire); ok {
-		ws.expire = func() { c.fail(CodeIdle, "no message within the idle timeout") }
+		ws.pong = c.enqueuePong
 	}
 	return c
 }
@@ -67,9 +86,7 @@ func (g *Gate) serveAdmitted(c *conn) {
 	c.fail(code, text)
 	<-c.shutDone
 	if c.agent != 0 {
-		k := g.core()
-		_ = k.Close(c.agent, false)
-		_ = k.Send(c.game, "disconnected", c.agent, c.user)
+		_ = g.core().Close(c.agent, false) // its stop hook tells the game service
 		g.sessions.Add(-1)
 	}
 }
@@ -101,7 +118,12 @@ func (c *conn) run() (code, text string) {
 		g.metrics.authFailed.Add(1)
 		return CodeUnauthorized, fmt.Sprintf("the first message must be a hello for %s", Version)
 	}
-	if code, text := c.hello(&m); code != "" {
+	// The hello (auth, lookup, spawn) runs on a goroutine of its own: the
+	// stack it grows goes away with it instead of staying with this reader
+	// for as long as the client is connected.
+	done := make(chan struct{})
+	go func() { defer close(done); code, text = c.hello(&m) }()
+	if <-done; code != "" {
 		return code, text
 	}
 	for {
@@ -128,7 +150,7 @@ func (c *conn) run() (code, text string) {
 		case KindPing:
 			c.enqueue(&Message{Kind: KindPong, Session: m.Session})
 		case KindSend, KindCall:
-			if err := g.core().Send(c.agent, "in", &m); err != nil {
+			if err := c.k.Send(c.agent, "in", &m); err != nil {
 				g.metrics.rateLimited.Add(1)
 				if m.Kind == KindCall {
 					c.enqueue(&Message{Kind: KindError, Session: m.Session, Cmd: CodeRateLimited, Payload: []byte("agent busy")})
@@ -164,6 +186,7 @@ func (c *conn) hello(m *Message) (code, text string) {
 		return CodeUnauthorized, err.Error()
 	}
 	k := g.core()
+	c.k = k
 	game, err := k.Lookup(ctx, g.opts.Service)
 	if err != nil {
 		return CodeUnavailable, fmt.Sprintf("game service %q: %v", g.opts.Service, err)
@@ -181,6 +204,7 @@ func (c *conn) hello(m *Message) (code, text string) {
 
 // setup registers the agent's handlers.
 func (c *conn) setup(s *core.Service) error {
+	c.agentArg, c.userArg = s.ID(), c.user
 	s.Handle("in", func(ctx *core.Context, args []any) ([]any, error) {
 		if m, ok := args[0].(*Message); ok && len(args) == 1 {
 			c.forward(ctx.Service, m)
@@ -191,7 +215,24 @@ func (c *conn) setup(s *core.Service) error {
 		c.enqueue(&Message{Kind: KindPush, Cmd: cmd, Payload: payload})
 	})
 	s.Handle("kick", func(reason string) { c.fail(CodeKicked, reason) })
+	s.OnStop(func() { c.disconnected(s) })
 	return nil
+}
+
+// disconnected tells the game service the client is gone. It runs on the
+// agent as it stops, after what was queued for it: the notice follows the
+// client's last messages, and reads the agent-owned game id.
+func (c *conn) disconnected(s *core.Service) {
+	if c.game == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), c.g.opts.CallTimeout)
+		id, err := s.Lookup(ctx, c.g.opts.Service)
+		cancel()
+		if err != nil {
+			return
+		}
+		c.game = id
+	}
+	_ = s.Send(c.game, "disconnected", c.agentArg, c.userArg)
 }
 
 // forward runs on the agent: a client Send or Call to the game service.
@@ -207,7 +248,7 @@ func (c *conn) forward(s *core.Service, m *Message) {
 		c.game = id
 	}
 	if m.Kind == KindSend {
-		if err := s.Send(c.game, m.Cmd, s.ID(), c.user, m.Payload); err != nil {
+		if err := s.Send(c.game, m.Cmd, c.agentArg, c.userArg, m.Payload); err != nil {
 			c.g.metrics.forwardFailed.Add(1)
 			c.forget(err)
 		}
@@ -226,12 +267,14 @@ func (c *conn) forward(s *core.Service, m *Message) {
 			return
 		}
 		c.enqueue(&Message{Kind: KindReply, Session: sess, Payload: p})
-	}, m.Cmd, s.ID(), c.user, m.Payload)
+	}, m.Cmd, c.agentArg, c.userArg, m.Payload)
 }
 
 // forget drops the game service id after an error that says it moved.
+// ErrStopped is not one: the agent's own stop fails its pending requests
+// with it, and a stopped game answers ErrServiceNotFound next.
 func (c *conn) forget(err error) {
-	if errors.Is(err, core.ErrServiceNotFound) || errors.Is(err, core.ErrNodeDown) || errors.Is(err, core.ErrStopped) {
+	if errors.Is(err, core.ErrServiceNotFound) || errors.Is(err, core.ErrNodeDown) {
 		c.game = 0
 	}
 }
@@ -280,21 +323,48 @@ func (c *conn) isClosing() bool {
 // enqueue queues m for the client; a full queue means the client reads too
 // slowly: it is disconnected.
 func (c *conn) enqueue(m *Message) {
-	b := AppendMessage(make([]byte, 0, minMessage+len(m.Cmd)+len(m.Payload)), m)
 	c.mu.Lock()
-	if c.closing {
+	if !c.roomLocked() {
 		c.mu.Unlock()
 		return
 	}
-	if len(c.q) >= c.g.opts.QueueSize {
+	*c.out = appendOut(*c.out, c.w.transport(), m)
+	c.queued++
+	c.startFlushLocked()
+	c.mu.Unlock()
+}
+
+// enqueuePong queues a WebSocket pong, counted like a message.
+func (c *conn) enqueuePong(payload []byte) {
+	c.mu.Lock()
+	if !c.roomLocked() {
+		c.mu.Unlock()
+		return
+	}
+	*c.out = append(appendWSHeader(*c.out, wsPong, len(payload)), payload...)
+	c.queued++
+	c.startFlushLocked()
+	c.mu.Unlock()
+}
+
+// roomLocked reports whether one more message may be queued, taking an
+// outbound buffer if needed; a full queue fails the connection (c.mu is
+// released and taken again around fail).
+func (c *conn) roomLocked() bool {
+	if c.closing {
+		return false
+	}
+	if c.queued >= c.g.opts.QueueSize {
 		c.mu.Unlock()
 		c.g.metrics.queueFull.Add(1)
 		c.fail(CodeSlowConsumer, fmt.Sprintf("more than %d messages waiting", c.g.opts.QueueSize))
-		return
+		c.mu.Lock()
+		return false
 	}
-	c.q = append(c.q, b)
-	c.startFlushLocked()
-	c.mu.Unlock()
+	if c.out == nil {
+		c.out = writeBufs.Get().(*[]byte)
+	}
+	return true
 }
 
 // fail closes the connection with a reason: what is queued is dropped, the
@@ -307,9 +377,16 @@ func (c *conn) fail(code, text string) {
 	}
 	c.closing = true
 	c.code, c.text = code, text
-	c.q = c.q[:0]
+	if c.out != nil {
+		*c.out = (*c.out)[:0]
+	}
+	c.queued = 0
 	if code != "" {
-		c.q = append(c.q, AppendMessage(nil, &Message{Kind: KindError, Cmd: code, Payload: []byte(text)}))
+		if c.out == nil {
+			c.out = writeBufs.Get().(*[]byte)
+		}
+		*c.out = appendOut(*c.out, c.w.transport(), &Message{Kind: KindError, Cmd: code, Payload: []byte(text)})
+		c.queued = 1
 	}
 	c.g.metrics.closed(code) // counted before the client can see the reason
 	c.startFlushLocked()
@@ -331,16 +408,20 @@ func (c *conn) startFlushLocked() {
 	}
 }
 
-// flush writes the queue until it is empty; once closing it shuts the wire.
+// flush writes what is queued, all of it in one write per wake-up, until
+// nothing is left; once closing it shuts the wire.
 func (c *conn) flush() {
 	for {
 		c.mu.Lock()
-		batch := c.q
-		c.q = nil
-		if len(batch) == 0 {
+		out, n := c.out, c.queued
+		c.out, c.queued = nil, 0
+		if n == 0 {
 			c.flushing = false
 			closing, code, text := c.closing, c.code, c.text
 			c.mu.Unlock()
+			if out != nil {
+				putWriteBuf(out)
+			}
 			if closing {
 				c.w.shut(code, text)
 				close(c.shutDone)
@@ -348,17 +429,22 @@ func (c *conn) flush() {
 			return
 		}
 		c.mu.Unlock()
-		if err := c.w.send(batch, c.g.opts.WriteTimeout); err != nil {
+		err := c.w.send(*out, c.g.opts.WriteTimeout)
+		putWriteBuf(out)
+		if err != nil {
 			c.w.abort()
 			c.mu.Lock()
 			already := c.closing
-			c.closing, c.q = true, nil
+			c.closing, c.queued = true, 0
+			if c.out != nil {
+				*c.out = (*c.out)[:0]
+			}
 			c.mu.Unlock()
 			if !already {
 				c.g.metrics.closed("")
 			}
 			continue // shuts and signals
 		}
-		c.g.metrics.out.Add(uint64(len(batch)))
+		c.g.metrics.out.Add(uint64(n))
 	}
 }
