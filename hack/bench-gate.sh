@@ -70,17 +70,17 @@ loadavg() { echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"; }
     stop_echo
   done
   loadavg
-  echo "#### $clients clients at 1 msg/s"
+  echo "#### $clients clients at 1 msg/s (percentiles leave out the first 5s: each agent's first message)"
   for t in tcp ws; do
     ws=(); [ "$t" = ws ] && ws=(--ws)
     port=7101; [ "$t" = ws ] && port=7102
     start_node
     echo "== lotou gate ($t): $clients clients at 1 msg/s"
-    load --gate 127.0.0.1:7100 --metrics 127.0.0.1:7180 --rate 1 "${ws[@]}"
+    load --gate 127.0.0.1:7100 --metrics 127.0.0.1:7180 --rate 1 --warmup 5s "${ws[@]}"
     stop_node
     start_echo
     echo "== echo server ($t): $clients clients at 1 msg/s"
-    load --gate "127.0.0.1:$port" --pid "$echo_pid" --rate 1 "${ws[@]}"
+    load --gate "127.0.0.1:$port" --pid "$echo_pid" --rate 1 --warmup 5s "${ws[@]}"
     stop_echo
     loadavg
   done

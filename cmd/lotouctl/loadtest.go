@@ -29,7 +29,7 @@ type loadConfig struct {
 	clients, roomSize   int
 	pid                 int
 	rate, rampRate      float64
-	duration            time.Duration
+	duration, warmup    time.Duration
 	ws                  bool
 	secret              []byte
 }
@@ -78,6 +78,7 @@ func cmdLoadtest(ctx context.Context, g *globals, args []string, getenv func(str
 		fs.IntVar(&lc.clients, "clients", 100, "clients to connect")
 		fs.Float64Var(&lc.rate, "rate", 1, "messages per second per client (0: connect only, idle)")
 		fs.DurationVar(&lc.duration, "duration", 30*time.Second, "how long to send once every client is connected")
+		fs.DurationVar(&lc.warmup, "warmup", 0, "leave the round trips of the first part of --duration out of the percentiles (each agent's first message)")
 		fs.BoolVar(&lc.ws, "ws", false, "WebSocket instead of TCP")
 		fs.StringVar(&lc.mode, "mode", "chat", "chat (join a room, call say) or echo (the built-in echo game)")
 		fs.IntVar(&lc.roomSize, "room-size", 10, "chat: clients per room")
@@ -91,9 +92,9 @@ func cmdLoadtest(ctx context.Context, g *globals, args []string, getenv func(str
 		}
 		return usageError{err}
 	}
-	if lc.gate == "" || fs.NArg() != 0 || lc.clients <= 0 || lc.rate < 0 || lc.duration <= 0 || lc.rampRate <= 0 ||
+	if lc.gate == "" || fs.NArg() != 0 || lc.clients <= 0 || lc.rate < 0 || lc.duration <= 0 || lc.rampRate <= 0 || lc.warmup < 0 || lc.warmup >= lc.duration ||
 		(lc.mode != "chat" && lc.mode != "echo") || lc.roomSize <= 0 {
-		return usageError{errors.New("loadtest needs --gate host:port, positive --clients, --duration, --ramp, --room-size, --rate >= 0 and --mode chat|echo")}
+		return usageError{errors.New("loadtest needs --gate host:port, positive --clients, --duration, --ramp, --room-size, --rate >= 0, --warmup below --duration and --mode chat|echo")}
 	}
 	if g.tokenFile != "" || getenv(contract.EnvClusterToken) != "" {
 		var err error
@@ -180,7 +181,11 @@ func printLoad(w io.Writer, lc loadConfig, st *loadStats, elapsed time.Duration,
 	replies := st.replies.Load() - base
 	_, _ = fmt.Fprintf(w, "clients connected  %d (max %d)\n", st.connected.Load(), st.maxConnected.Load())
 	_, _ = fmt.Fprintf(w, "messages/s         %.0f (%d replies in %s; %d pushes received)\n", float64(replies)/elapsed.Seconds(), replies, elapsed.Round(time.Millisecond), st.pushes.Load())
-	_, _ = fmt.Fprintf(w, "round trip         p50 %s  p99 %s  p999 %s\n", q(0.50), q(0.99), q(0.999))
+	warm := ""
+	if lc.warmup > 0 {
+		warm = fmt.Sprintf(" (%d round trips after the first %s)", len(rtts), lc.warmup)
+	}
+	_, _ = fmt.Fprintf(w, "round trip         p50 %s  p99 %s  p999 %s%s\n", q(0.50), q(0.99), q(0.999), warm)
 	_, _ = fmt.Fprintf(w, "errors             %d calls, %d dials, %d dropped connections\n", st.callErrs.Load(), st.dialErrs.Load(), st.dropped.Load())
 	st.mu.Lock()
 	for code, n := range st.codes {
@@ -195,7 +200,6 @@ func printLoad(w io.Writer, lc loadConfig, st *loadStats, elapsed time.Duration,
 		_, _ = fmt.Fprintf(w, "node RSS           %.1f MiB before, %.1f MiB idle, %.1f MiB busy\n", before/(1<<20), idle/(1<<20), busy/(1<<20))
 		_, _ = fmt.Fprintf(w, "RSS per connection %.1f KiB idle, %.1f KiB busy\n", (idle-before)/n/1024, (busy-before)/n/1024)
 	}
-	_ = lc
 }
 
 // loadClient connects, waits for start, then sends at the rate until ctx ends.
@@ -254,6 +258,7 @@ func loadClient(ctx context.Context, lc loadConfig, i int, start <-chan struct{}
 		idle(ctx, c, st)
 		return
 	}
+	warmEnd := time.Now().Add(lc.warmup)
 	period := time.Duration(float64(time.Second) / lc.rate)
 	time.Sleep(time.Duration(rand.Int64N(int64(period)))) //nolint:gosec // spreading start times, not security
 	t := time.NewTicker(period)
@@ -277,7 +282,9 @@ func loadClient(ctx context.Context, lc loadConfig, i int, start <-chan struct{}
 			}
 			continue
 		}
-		local = append(local, time.Since(t0))
+		if t0.After(warmEnd) {
+			local = append(local, time.Since(t0))
+		}
 		st.replies.Add(1)
 	}
 }
