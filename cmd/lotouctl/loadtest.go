@@ -30,7 +30,7 @@ type loadConfig struct {
 	pid                 int
 	rate, rampRate      float64
 	duration, warmup    time.Duration
-	ws                  bool
+	ws, unthrottled     bool
 	secret              []byte
 }
 
@@ -80,6 +80,7 @@ func cmdLoadtest(ctx context.Context, g *globals, args []string, getenv func(str
 		fs.DurationVar(&lc.duration, "duration", 30*time.Second, "how long to send once every client is connected")
 		fs.DurationVar(&lc.warmup, "warmup", 0, "leave the round trips of the first part of --duration out of the percentiles (each agent's first message)")
 		fs.BoolVar(&lc.ws, "ws", false, "WebSocket instead of TCP")
+		fs.BoolVar(&lc.unthrottled, "unthrottled", false, "each client calls again as soon as it has its answer (--rate is ignored): a closed loop that finds the capacity")
 		fs.StringVar(&lc.mode, "mode", "chat", "chat (join a room, call say) or echo (the built-in echo game)")
 		fs.IntVar(&lc.roomSize, "room-size", 10, "chat: clients per room")
 		fs.Float64Var(&lc.rampRate, "ramp", 2000, "new connections per second while ramping up")
@@ -254,15 +255,21 @@ func loadClient(ctx context.Context, lc loadConfig, i int, start <-chan struct{}
 		st.rtts = append(st.rtts, local...)
 		st.mu.Unlock()
 	}()
-	if lc.rate == 0 {
+	if lc.rate == 0 && !lc.unthrottled {
 		idle(ctx, c, st)
 		return
 	}
 	warmEnd := time.Now().Add(lc.warmup)
-	period := time.Duration(float64(time.Second) / lc.rate)
-	time.Sleep(time.Duration(rand.Int64N(int64(period)))) //nolint:gosec // spreading start times, not security
-	t := time.NewTicker(period)
-	defer t.Stop()
+	ready := make(chan time.Time) // unthrottled: always ready
+	close(ready)
+	var next <-chan time.Time = ready
+	if !lc.unthrottled {
+		period := time.Duration(float64(time.Second) / lc.rate)
+		time.Sleep(time.Duration(rand.Int64N(int64(period)))) //nolint:gosec // spreading start times, not security
+		t := time.NewTicker(period)
+		defer t.Stop()
+		next = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -270,7 +277,7 @@ func loadClient(ctx context.Context, lc loadConfig, i int, start <-chan struct{}
 		case <-c.Done():
 			st.dropped.Add(1)
 			return
-		case <-t.C:
+		case <-next:
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		t0 := time.Now()
