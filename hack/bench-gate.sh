@@ -84,17 +84,17 @@ loadavg() { echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"; }
     stop_echo
     loadavg
   done
-  echo "#### Saturation: 1000 clients, each calling again as soon as it has its answer (--unthrottled)"
+  echo "#### Saturation: 2000 clients, each calling again as soon as it has its answer (--unthrottled; the gate's 50 msg/s per client caps it at 100,000 msg/s)"
   for t in tcp ws; do
     ws=(); [ "$t" = ws ] && ws=(--ws)
     port=7101; [ "$t" = ws ] && port=7102
     start_node
     echo "== lotou gate ($t): saturation"
-    "$b/lotouctl" loadtest --mode echo --clients 1000 --unthrottled --duration 10s --gate 127.0.0.1:7100 "${ws[@]}"
+    "$b/lotouctl" loadtest --mode echo --clients 2000 --ramp 2500 --unthrottled --duration 10s --gate 127.0.0.1:7100 "${ws[@]}"
     stop_node
     start_echo
     echo "== echo server ($t): saturation"
-    "$b/lotouctl" loadtest --mode echo --clients 1000 --unthrottled --duration 10s --gate "127.0.0.1:$port" "${ws[@]}"
+    "$b/lotouctl" loadtest --mode echo --clients 2000 --ramp 2500 --unthrottled --duration 10s --gate "127.0.0.1:$port" "${ws[@]}"
     stop_echo
     loadavg
   done
