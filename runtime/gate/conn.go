@@ -14,8 +14,9 @@ import (
 // CodeTimeout answers a KindCall the game service did not answer in time.
 const CodeTimeout = "timeout"
 
-// conn is one client connection: the reader (serve) owns its lifecycle;
-// a writer goroutine runs only while there is something to write.
+// conn is one client connection: the reader (serveAdmitted, then readLoop)
+// owns its lifecycle; a writer goroutine runs only while there is
+// something to write.
 type conn struct {
 	g     *Gate
 	k     *core.Core // set by hello
@@ -79,10 +80,26 @@ func (g *Gate) admitOrRefuse(c *conn) bool {
 	return true
 }
 
-// serveAdmitted runs an admitted connection to its end.
+// serveAdmitted runs an admitted connection: the hello on this goroutine,
+// then the reads on a fresh one, whose stack stays shallow for as long as
+// the client is connected (this one has grown with the hello's auth,
+// lookup and spawn); the connection's count in the gate's WaitGroup (taken
+// by admit) covers it until finish.
 func (g *Gate) serveAdmitted(c *conn) {
+	if code, text := c.welcome(); code != "" {
+		c.finish(code, text)
+		return
+	}
+	go c.readLoop()
+}
+
+func (c *conn) readLoop() { c.finish(c.read()) }
+
+// finish closes the connection with a reason, stops the agent and
+// releases the connection.
+func (c *conn) finish(code, text string) {
+	g := c.g
 	defer g.release(c)
-	code, text := c.run()
 	c.fail(code, text)
 	<-c.shutDone
 	if c.agent != 0 {
@@ -102,9 +119,9 @@ func refusal(code string) string {
 	}
 }
 
-// run authenticates the client, starts its agent and reads until the
-// connection ends; it returns why.
-func (c *conn) run() (code, text string) {
+// welcome reads the hello, authenticates the client and starts its agent;
+// it returns why not.
+func (c *conn) welcome() (code, text string) {
 	g := c.g
 	data, err := c.w.next(g.opts.AuthTimeout)
 	if err != nil {
@@ -118,14 +135,12 @@ func (c *conn) run() (code, text string) {
 		g.metrics.authFailed.Add(1)
 		return CodeUnauthorized, fmt.Sprintf("the first message must be a hello for %s", Version)
 	}
-	// The hello (auth, lookup, spawn) runs on a goroutine of its own: the
-	// stack it grows goes away with it instead of staying with this reader
-	// for as long as the client is connected.
-	done := make(chan struct{})
-	go func() { defer close(done); code, text = c.hello(&m) }()
-	if <-done; code != "" {
-		return code, text
-	}
+	return c.hello(&m)
+}
+
+// read reads client messages until the connection ends; it returns why.
+func (c *conn) read() (code, text string) {
+	g := c.g
 	for {
 		data, err := c.w.next(g.opts.IdleTimeout)
 		if err != nil {
