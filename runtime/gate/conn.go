@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/lotou-io/lotou/runtime/core"
 )
@@ -37,20 +36,6 @@ type conn struct {
 	code     string
 	text     string
 	shutDone chan struct{} // closed once the wire is shut
-}
-
-// writeBufs holds the outbound buffers: a connection takes one when it has
-// something to send and gives it back once written.
-var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-// maxPooledWrite is the largest outbound buffer kept for reuse.
-const maxPooledWrite = 64 << 10
-
-func putWriteBuf(b *[]byte) {
-	if cap(*b) <= maxPooledWrite {
-		*b = (*b)[:0]
-		writeBufs.Put(b)
-	}
 }
 
 // serve runs one client connection to its end on this goroutine.
@@ -333,133 +318,4 @@ func (c *conn) isClosing() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.closing
-}
-
-// enqueue queues m for the client; a full queue means the client reads too
-// slowly: it is disconnected.
-func (c *conn) enqueue(m *Message) {
-	c.mu.Lock()
-	if !c.roomLocked() {
-		c.mu.Unlock()
-		return
-	}
-	*c.out = appendOut(*c.out, c.w.transport(), m)
-	c.queued++
-	c.startFlushLocked()
-	c.mu.Unlock()
-}
-
-// enqueuePong queues a WebSocket pong, counted like a message.
-func (c *conn) enqueuePong(payload []byte) {
-	c.mu.Lock()
-	if !c.roomLocked() {
-		c.mu.Unlock()
-		return
-	}
-	*c.out = append(appendWSHeader(*c.out, wsPong, len(payload)), payload...)
-	c.queued++
-	c.startFlushLocked()
-	c.mu.Unlock()
-}
-
-// roomLocked reports whether one more message may be queued, taking an
-// outbound buffer if needed; a full queue fails the connection (c.mu is
-// released and taken again around fail).
-func (c *conn) roomLocked() bool {
-	if c.closing {
-		return false
-	}
-	if c.queued >= c.g.opts.QueueSize {
-		c.mu.Unlock()
-		c.g.metrics.queueFull.Add(1)
-		c.fail(CodeSlowConsumer, fmt.Sprintf("more than %d messages waiting", c.g.opts.QueueSize))
-		c.mu.Lock()
-		return false
-	}
-	if c.out == nil {
-		c.out = writeBufs.Get().(*[]byte)
-	}
-	return true
-}
-
-// fail closes the connection with a reason: what is queued is dropped, the
-// client gets one KindError (Session 0) and the transport's close.
-func (c *conn) fail(code, text string) {
-	c.mu.Lock()
-	if c.closing {
-		c.mu.Unlock()
-		return
-	}
-	c.closing = true
-	c.code, c.text = code, text
-	if c.out != nil {
-		*c.out = (*c.out)[:0]
-	}
-	c.queued = 0
-	if code != "" {
-		if c.out == nil {
-			c.out = writeBufs.Get().(*[]byte)
-		}
-		*c.out = appendOut(*c.out, c.w.transport(), &Message{Kind: KindError, Cmd: code, Payload: []byte(text)})
-		c.queued = 1
-	}
-	c.g.metrics.closed(code) // counted before the client can see the reason
-	c.startFlushLocked()
-	c.mu.Unlock()
-	// A writer stuck on a client that does not read is cut off.
-	time.AfterFunc(min(c.g.opts.WriteTimeout, 2*time.Second), func() {
-		select {
-		case <-c.shutDone:
-		default:
-			c.w.abort()
-		}
-	})
-}
-
-func (c *conn) startFlushLocked() {
-	if !c.flushing {
-		c.flushing = true
-		go c.flush() // joined by serve through shutDone; serve is owned by the gate
-	}
-}
-
-// flush writes what is queued, all of it in one write per wake-up, until
-// nothing is left; once closing it shuts the wire.
-func (c *conn) flush() {
-	for {
-		c.mu.Lock()
-		out, n := c.out, c.queued
-		c.out, c.queued = nil, 0
-		if n == 0 {
-			c.flushing = false
-			closing, code, text := c.closing, c.code, c.text
-			c.mu.Unlock()
-			if out != nil {
-				putWriteBuf(out)
-			}
-			if closing {
-				c.w.shut(code, text)
-				close(c.shutDone)
-			}
-			return
-		}
-		c.mu.Unlock()
-		err := c.w.send(*out, c.g.opts.WriteTimeout)
-		putWriteBuf(out)
-		if err != nil {
-			c.w.abort()
-			c.mu.Lock()
-			already := c.closing
-			c.closing, c.queued = true, 0
-			if c.out != nil {
-				*c.out = (*c.out)[:0]
-			}
-			c.mu.Unlock()
-			if !already {
-				c.g.metrics.closed("")
-			}
-			continue // shuts and signals
-		}
-		c.g.metrics.out.Add(uint64(n))
-	}
 }

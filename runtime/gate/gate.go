@@ -183,7 +183,7 @@ func (g *Gate) Drain(ctx context.Context) int {
 	g.log.Info("Gate draining", "sessions", g.Sessions())
 	move := &Message{Kind: KindMove, Cmd: CodeMoveCommand, Payload: []byte("this node is leaving: reconnect")}
 	for _, c := range conns {
-		c.enqueue(move)
+		c.enqueueAsync(move)
 		g.metrics.moves.Add(1)
 	}
 	select {

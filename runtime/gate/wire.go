@@ -28,8 +28,9 @@ var errTooLarge = errors.New("message too large")
 type wire interface {
 	// next reads one message within timeout.
 	next(timeout time.Duration) ([]byte, error)
-	// send writes bytes framed by appendOut.
-	send(buf []byte, timeout time.Duration) error
+	// send writes bytes framed by appendOut within timeout; it returns how
+	// many were written.
+	send(buf []byte, timeout time.Duration) (int, error)
 	// shut closes the connection politely, telling the client code and text
 	// where the transport can (a WebSocket close frame).
 	shut(code, text string)
@@ -106,10 +107,9 @@ func readTCPMessage(in *pendingReader, limit int) ([]byte, error) {
 	return in.appendN(nil, int(n))
 }
 
-func (w *tcpWire) send(buf []byte, timeout time.Duration) error {
+func (w *tcpWire) send(buf []byte, timeout time.Duration) (int, error) {
 	_ = w.nc.SetWriteDeadline(time.Now().Add(timeout))
-	_, err := w.nc.Write(buf)
-	return err
+	return w.nc.Write(buf)
 }
 
 // shut half-closes, then reads what the client still sends for a moment
@@ -177,10 +177,9 @@ func (w *wsWire) next(timeout time.Duration) ([]byte, error) {
 	}
 }
 
-func (w *wsWire) send(buf []byte, timeout time.Duration) error {
+func (w *wsWire) send(buf []byte, timeout time.Duration) (int, error) {
 	_ = w.nc.SetWriteDeadline(time.Now().Add(timeout))
-	_, err := w.nc.Write(buf)
-	return err
+	return w.nc.Write(buf)
 }
 
 // shut sends a close frame (the status the reader chose, else the one
