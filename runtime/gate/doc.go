@@ -9,8 +9,9 @@
 // buffer, its agent service and the connection's state: no read or write
 // buffer is held while nothing moves. Reads go through a pooled buffer only
 // while bytes are pending (readbuf.go); writes are framed into a pooled
-// buffer and leave in one write per wake-up of a writer goroutine that
-// exists only while there is something to send. For that the WebSocket
+// buffer and written by the goroutine that queued them when the socket
+// takes them at once, else by a writer goroutine that exists only while
+// there is something to send (outbound.go). For that the WebSocket
 // server side is the gate's own (RFC 6455: ws.go frames, wsreader.go
 // reading, wsupgrade.go the handshake), not a library's, whose per
 // connection buffers and goroutines cost twice a TCP client; the Go client
