@@ -159,7 +159,12 @@ func controlledBy(live, desired client.Object) bool {
 // desired (same hash) and still holds every label, annotation, owner
 // reference and spec field desired sets, that is nobody edited them since.
 // Removed fields change the hash; edits by others are found by the
-// field comparison. Fields the API server drops because a feature is off
+// field comparison: DeepDerivative lets live hold more than desired (what
+// the API server defaults), except in the fields the API server treats as
+// atomic (a Service's selector, a pod's nodeSelector and tolerations),
+// which are compared exactly where desired sets them (see atomicEqual): an
+// entry added there by hand (a selector key that matches no pod) is drift,
+// and an apply replaces the whole field. Fields the API server drops because a feature is off
 // (see withoutDroppedFields) are not compared, so such a server does not
 // get a patch on every reconcile.
 func upToDate(desired, live client.Object, hash string) bool {
@@ -172,10 +177,16 @@ func upToDate(desired, live client.Object, hash string) bool {
 	switch d := desired.(type) {
 	case *appsv1.StatefulSet:
 		l, ok := live.(*appsv1.StatefulSet)
-		return ok && equality.Semantic.DeepDerivative(withoutDroppedFields(d, l).Spec, l.Spec)
+		if !ok {
+			return false
+		}
+		dp, lp := &d.Spec.Template.Spec, &l.Spec.Template.Spec
+		return equality.Semantic.DeepDerivative(withoutDroppedFields(d, l).Spec, l.Spec) &&
+			atomicEqual(dp.NodeSelector, lp.NodeSelector) && atomicEqual(dp.Tolerations, lp.Tolerations)
 	case *corev1.Service:
 		l, ok := live.(*corev1.Service)
-		return ok && equality.Semantic.DeepDerivative(withAllocatedPorts(d, l).Spec, l.Spec)
+		return ok && equality.Semantic.DeepDerivative(withAllocatedPorts(d, l).Spec, l.Spec) &&
+			atomicEqual(d.Spec.Selector, l.Spec.Selector)
 	case *corev1.Secret:
 		l, ok := live.(*corev1.Secret)
 		return ok && d.Type == l.Type && equality.Semantic.DeepEqual(d.Data, l.Data)
@@ -184,6 +195,16 @@ func upToDate(desired, live client.Object, hash string) bool {
 		return ok && equality.Semantic.DeepDerivative(d.Spec, l.Spec)
 	}
 	return false
+}
+
+// atomicEqual compares a field the API server treats as atomic (a map or
+// list an apply replaces whole): when desired sets it, live must hold
+// exactly that, since an entry added by hand is drift an apply removes.
+// When desired leaves it empty the operator's apply does not own the field
+// and cannot remove what someone else put there, so anything goes (an
+// apply each reconcile would change nothing).
+func atomicEqual[T ~map[string]string | ~[]corev1.Toleration](desired, live T) bool {
+	return len(desired) == 0 || equality.Semantic.DeepEqual(desired, live)
 }
 
 // withoutDroppedFields returns desired without the fields the API server

@@ -1,7 +1,9 @@
 package controllers
 
 import (
+	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -69,7 +71,31 @@ func (r *LotouClusterReconciler) event(lc *lotouv1alpha1.LotouCluster, related r
 	if r.Recorder == nil {
 		return
 	}
-	r.Recorder.Eventf(lc, related, eventType, reason, action, note, args...)
+	// The API server refuses an event whose note is longer than
+	// maxEventNote: cut it, or the event is lost altogether.
+	r.Recorder.Eventf(lc, related, eventType, reason, action, "%s", truncate(fmt.Sprintf(note, args...), maxEventNote))
+}
+
+// Bounds of what the API server accepts: an events.k8s.io note, and a
+// condition message (metav1.Condition).
+const (
+	maxEventNote        = 1024
+	maxConditionMessage = 32768
+)
+
+// truncate cuts s to at most limit bytes, on a rune boundary, saying how
+// much was cut. A failed apply's message lists every invalid field, and
+// a user controls how many there are.
+func truncate(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	suffix := fmt.Sprintf(" ... (cut from %d bytes)", len(s))
+	end := limit - len(suffix)
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + suffix
 }
 
 // reportApply records one applied child object: creations are collected

@@ -160,7 +160,8 @@ func cond(t string, ok bool, reason, msg string, args ...any) metav1.Condition {
 	if ok {
 		s = metav1.ConditionTrue
 	}
-	return metav1.Condition{Type: t, Status: s, Reason: reason, Message: fmt.Sprintf(msg, args...)}
+	// A longer message fails the whole status patch.
+	return metav1.Condition{Type: t, Status: s, Reason: reason, Message: truncate(fmt.Sprintf(msg, args...), maxConditionMessage)}
 }
 
 func masterReadyCondition(m roleState) metav1.Condition {
@@ -334,5 +335,27 @@ func membershipStatus(v *contract.ClusterView) ([]lotouv1alpha1.RegisteredNode, 
 	if len(globals) > maxGlobals {
 		globals = globals[:maxGlobals]
 	}
+	// The items have no length bound (names are up to 1 KiB on the wire):
+	// bound the bytes too, or a status above the API server's request
+	// limit could never be written, conditions included.
+	size := 0
+	for i, n := range nodes {
+		if size += len(n.Name) + len(n.Role) + len(n.Address) + 64; size > maxMembershipBytes {
+			nodes = nodes[:i]
+			break
+		}
+	}
+	size = 0
+	for i, g := range globals {
+		if size += len(g) + 4; size > maxMembershipBytes {
+			globals = globals[:i]
+			break
+		}
+	}
 	return nodes, globals
 }
+
+// maxMembershipBytes bounds the bytes of status.registeredNodes and, apart,
+// of status.globalServices: a few thousand ordinary names fit, and the
+// whole LotouCluster stays far below the API server's 1.5 MiB.
+const maxMembershipBytes = 256 << 10

@@ -19,17 +19,26 @@ mkdir -p "$OUT"
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	# A node whose master never came up drains forever: give them 5 s.
+	for _ in $(seq 50); do
+		alive=0
+		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[[ $alive == 0 ]] && break
+		sleep 0.1
+	done
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-# pick_port VAR sets VAR to a loopback TCP port nobody listens on, not handed out before.
+# pick_port VAR sets VAR to a loopback TCP port nobody listens on, not handed out before, below the
+# ephemeral range (32768+), where the local end of some other connection may hold it.
 used=" "
 pick_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		[[ $used == *" $p "* ]] && continue
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			used+="$p "

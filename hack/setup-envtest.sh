@@ -145,7 +145,9 @@ go_build_progress() {
 		progress_line "[$STEP_N/$STEP_TOTAL] $label: counting packages to compile…"
 		total=$(CGO_ENABLED=0 progress_count_stale "$dir" -trimpath -- "${pkgs[@]}")
 	fi
-	progress_note "[setup-envtest $STEP_N/$STEP_TOTAL] building $label${total:+ ($total packages to compile)}"
+	local counted=""
+	((total > 0)) && counted=" ($total packages to compile)" # not counted off a terminal, or go list failed
+	progress_note "[setup-envtest $STEP_N/$STEP_TOTAL] building $label$counted"
 	local rc=0
 	(cd "$dir" && CGO_ENABLED=0 "$GO" build -v "${flags[@]}" "${pkgs[@]}" 2>&1) |
 		progress_filter "[$STEP_N/$STEP_TOTAL] $label" "$total" build >&2 || rc=$?

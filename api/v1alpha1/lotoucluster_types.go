@@ -18,6 +18,7 @@ type LotouClusterSpec struct {
 	// +required
 	// +kubebuilder:validation:MaxLength=512
 	// +kubebuilder:validation:XValidation:rule="self.size() > 0",message="spec.image must not be empty"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('[[:space:]]')",message="spec.image must not contain whitespace"
 	Image string `json:"image"`
 
 	// imagePullPolicy is the pull policy of the lotou-node container.
@@ -451,7 +452,13 @@ type RegisteredNode struct {
 }
 
 // LotouCluster is a Lotou cluster: one master and N slaves, wired together.
+// Its name names the children (<name>-master, <name>-slaves-0, ...), so it
+// must be valid where they are: a Service name is a DNS-1035 label, and every
+// pod of a StatefulSet carries the label controller-revision-hash =
+// <name>-slaves-<hash of up to 10 characters>, at most 63 characters.
 //
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 45",message="metadata.name must be at most 45 characters: the pods' controller-revision-hash label holds <name>-slaves-<10-character hash>, at most 63"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must start with a letter and hold only lower-case letters, digits and '-' (it names the cluster's Services, which must be DNS-1035 labels)"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:subresource:scale:specpath=.spec.slaves.replicas,statuspath=.status.replicas,selectorpath=.status.selector

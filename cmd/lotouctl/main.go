@@ -26,6 +26,7 @@ func main() {
 type globals struct {
 	master, tokenFile, output, name, logLevel string
 	tlsCert, tlsKey, tlsCA                    string
+	discovery, etcdEndpoints                  string
 	timeout                                   time.Duration
 }
 
@@ -39,6 +40,9 @@ func (g *globals) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&g.tlsCert, "tls-cert", g.tlsCert, "PEM certificate, when the cluster uses TLS")
 	fs.StringVar(&g.tlsKey, "tls-key", g.tlsKey, "PEM key, when the cluster uses TLS")
 	fs.StringVar(&g.tlsCA, "tls-ca", g.tlsCA, "PEM CA verifying the nodes")
+	fs.StringVar(&g.discovery, "discovery", g.discovery, "how to find the cluster: master or etcd [$"+contract.EnvDiscovery+"]")
+	fs.StringVar(&g.etcdEndpoints, "etcd-endpoints", g.etcdEndpoints, "comma list of etcd client URLs (etcd discovery) [$"+contract.EnvEtcdEndpoints+
+		"]; $"+contract.EnvEtcdUsername+", $"+contract.EnvEtcdPassword+", $"+contract.EnvEtcdTLSDir+" and $"+contract.EnvEtcdPrefix+" as for lotou-node")
 	_ = getenv
 }
 
@@ -60,6 +64,7 @@ flags (accepted before or after the command):
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	g := &globals{
 		master: getenv(contract.EnvMaster), tokenFile: getenv(contract.EnvTokenFile), output: "table",
+		discovery: getenv(contract.EnvDiscovery), etcdEndpoints: getenv(contract.EnvEtcdEndpoints),
 		name: fmt.Sprintf("lotouctl-%d", os.Getpid()), logLevel: "error", timeout: 5 * time.Second,
 	}
 	fs := flag.NewFlagSet("lotouctl", flag.ContinueOnError)
@@ -144,8 +149,17 @@ func subFlags(name string, g *globals, args []string, getenv func(string) string
 	if err := fs.Parse(nil); err != nil {
 		return nil, usageError{err}
 	}
-	if g.master == "" {
-		return nil, usageError{fmt.Errorf("--master (or %s) is required", contract.EnvMaster)}
+	switch g.discovery {
+	case "", contract.DiscoveryMaster:
+		if g.master == "" {
+			return nil, usageError{fmt.Errorf("--master (or %s) is required", contract.EnvMaster)}
+		}
+	case contract.DiscoveryEtcd:
+		if g.etcdEndpoints == "" {
+			return nil, usageError{fmt.Errorf("--etcd-endpoints (or %s) is required with etcd discovery", contract.EnvEtcdEndpoints)}
+		}
+	default:
+		return nil, usageError{fmt.Errorf("--discovery %q: want %s or %s", g.discovery, contract.DiscoveryMaster, contract.DiscoveryEtcd)}
 	}
 	if g.output != "table" && g.output != "json" {
 		return nil, usageError{fmt.Errorf("-o %q: want table or json", g.output)}
@@ -167,9 +181,12 @@ func readToken(g *globals, getenv func(string) string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading token file: %w", err)
 		}
-		return []byte(strings.TrimSpace(string(b))), nil
+		if tok := strings.TrimSpace(string(b)); tok != "" {
+			return []byte(tok), nil
+		}
+		return nil, usageError{fmt.Errorf("token file %s holds no token", g.tokenFile)}
 	}
-	if t := getenv(contract.EnvClusterToken); t != "" {
+	if t := strings.TrimSpace(getenv(contract.EnvClusterToken)); t != "" { // trimmed as lotou-node does
 		return []byte(t), nil
 	}
 	return nil, usageError{fmt.Errorf("a cluster token is required (--token-file, %s or %s)", contract.EnvTokenFile, contract.EnvClusterToken)}

@@ -32,6 +32,15 @@ type Discovery interface {
 	AddName(ctx context.Context, name string, svc uint64) error
 	// DelName releases name if svc holds it.
 	DelName(ctx context.Context, name string, svc uint64) error
+	// Announce lists this node as up. Join lists it as joining (not up):
+	// nobody routes to it until the cluster announces it, once its core is
+	// attached and its link backend receives, so no frame sent to it is
+	// lost or refused in between.
+	Announce(ctx context.Context) error
+	// Drain marks this node as draining (phase 1 of a graceful leave):
+	// every node's feed receives its entry with Draining set and routes no
+	// new work to it.
+	Drain(ctx context.Context) error
 	// Leave removes this node and its names at once (graceful leave).
 	Leave(ctx context.Context) error
 	// Close stops the backend's goroutines and releases its connection.
@@ -155,6 +164,39 @@ func (c *Cluster) unregisterDiscovery(ctx context.Context, name string, id core.
 		return fmt.Errorf("unregistering %q: %w", name, err)
 	}
 	return nil
+}
+
+// announceDiscovery lists the node as up once it can receive (Attach).
+func (c *Cluster) announceDiscovery() error {
+	if c.opts.Discovery == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RegisterTimeout)
+	defer cancel()
+	if err := c.opts.Discovery.Announce(ctx); err != nil {
+		return fmt.Errorf("announcing node %d through discovery: %w", c.ID(), err)
+	}
+	return nil
+}
+
+// drainDiscovery is Drain with a Discovery backend: the draining mark goes
+// through the backend, and this node waits until its own feed shows it, as
+// every other node's does (refreshDrainingLocked closes drainSeen).
+func (c *Cluster) drainDiscovery(ctx context.Context) {
+	c.mu.Lock()
+	c.selfDraining = true
+	c.mu.Unlock()
+	// The mark is written even if ctx (the wait for it to be seen) is
+	// short: the backend bounds the write itself.
+	if err := c.opts.Discovery.Drain(context.WithoutCancel(ctx)); err != nil {
+		c.log.Info("Draining through discovery failed; going on", "err", err.Error())
+		return
+	}
+	select {
+	case <-c.drainSeen:
+	case <-ctx.Done():
+		c.log.Info("Draining not seen through discovery in time; going on", "err", ctx.Err().Error())
+	}
 }
 
 // leaveDiscovery is Leave with a Discovery backend.

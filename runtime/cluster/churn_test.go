@@ -264,8 +264,8 @@ func TestLargeNameTable(t *testing.T) {
 	}
 	v := NewView()
 	v.Apply(got[0])
-	if len(v.names) != n {
-		t.Fatalf("view has %d names, want %d", len(v.names), n)
+	if v.names.size != n {
+		t.Fatalf("view has %d names, want %d", v.names.size, n)
 	}
 	if _, err := encodeControl(&Control{Type: CtlNameAdd, Name: strings.Repeat("x", MaxNameLen+1)}); !errors.Is(err, core.ErrTooLarge) {
 		t.Fatalf("encoding a name above the limit: %v, want ErrTooLarge", err)

@@ -346,7 +346,10 @@ func (c *Cluster) Attach(k *core.Core) error {
 	c.core.Store(k)
 	k.SetRemote(c)
 	k.SetRegistry(c)
-	return c.attachLinks()
+	if err := c.attachLinks(); err != nil {
+		return err
+	}
+	return c.announceDiscovery()
 }
 
 // Ready reports whether the node is registered with the master (for the

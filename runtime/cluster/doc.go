@@ -8,8 +8,9 @@
 // id. Slaves register with their name, advertised address and the global
 // names they hold; the master pushes every change (node up or down, name
 // added or removed) to every node, which keeps a View: a lookup by global
-// name is answered from that cache, and an unknown name is waited for at
-// most Options.LookupTimeout. Data never goes through the master: a message
+// name is answered from that cache without a lock (the View publishes an
+// immutable snapshot of its names, nametable.go), and an unknown name is
+// waited for at most Options.LookupTimeout. Data never goes through the master: a message
 // for node N is written on a direct link to N's advertised address, dialled
 // on first use (see runtime/transport). A light client (RoleClient, used by
 // lotouctl) gets an id but no listener: replies to it go back on the

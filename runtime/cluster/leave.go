@@ -10,16 +10,20 @@ import (
 	"github.com/lotou-io/lotou/runtime/core"
 )
 
-// Drain is phase 1 of a graceful leave: it tells the master that this node
-// takes no new work, and waits until the master has pushed that to every
-// node (or ctx ends). From then on other nodes fail new Calls, Requests and
+// Drain is phase 1 of a graceful leave: it tells the master (or the
+// discovery backend) that this node takes no new work, and waits until that
+// has reached every node (or ctx ends). From then on other nodes fail new Calls, Requests and
 // Sends to this node with core.ErrNodeDraining (lookups of its names too),
 // while the work it accepted, and the replies to it, complete over the open
 // links. Readiness turns false. Then stop the core (it drains), Flush, and
 // Leave (phase 2).
 func (c *Cluster) Drain(ctx context.Context) {
-	if c.opts.Role == RoleClient || c.opts.Discovery != nil {
-		return // a client serves nothing; discovery backends have no draining phase (docs/backends.md)
+	if c.opts.Role == RoleClient {
+		return // a client serves nothing
+	}
+	if c.opts.Discovery != nil {
+		c.drainDiscovery(ctx)
+		return
 	}
 	var e effects
 	c.mu.Lock()
@@ -87,14 +91,29 @@ func (c *Cluster) Leave() {
 // Close drains what is queued until ctx ends, then closes every connection
 // and waits for the transport's goroutines. Links to other nodes drain in
 // parallel, so one unreachable peer does not use up ctx for the others.
+// The master link is drained only while it is connected, for at most one
+// heartbeat interval: what waits on it is control traffic (the leave
+// notice), and re-dialling a master that is gone until ctx ends only
+// delayed the exit (a restarted master learns the members from their
+// registrations, and does not miss a node that never registers again).
 func (c *Cluster) Close(ctx context.Context) error {
 	defer c.closeBackends(ctx) //nolint:errcheck // logged there
 	var wg sync.WaitGroup
 	for _, p := range c.tr.Peers() {
+		pctx := ctx
+		if p == c.master {
+			if p.Conn() == nil {
+				p.Close()
+				continue
+			}
+			var cancel context.CancelFunc
+			pctx, cancel = context.WithTimeout(ctx, c.heartbeat()) // a live master reads a leave at once
+			defer cancel()
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.Drain(ctx)
+			p.Drain(pctx)
 		}()
 	}
 	wg.Wait()

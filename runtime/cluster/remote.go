@@ -256,16 +256,17 @@ func (c *Cluster) Unregister(ctx context.Context, name string, id core.ServiceID
 }
 
 // Lookup implements core.Registry from the local cache: a known name needs
-// no round trip; an unknown one is waited for up to Options.LookupTimeout.
+// no round trip and no lock (the View's snapshot and the draining set are
+// read atomically, see lookup.go); an unknown one is waited for up to
+// Options.LookupTimeout.
 func (c *Cluster) Lookup(ctx context.Context, name string) (core.ServiceID, error) {
-	c.mu.Lock()
 	if svc, ok := c.view.Lookup(name); ok {
-		draining := c.drainingHolderLocked(svc)
+		return c.lookedUp(name, svc)
+	}
+	c.mu.Lock()
+	if svc, ok := c.view.Lookup(name); ok { // added since the first look
 		c.mu.Unlock()
-		if draining {
-			return 0, fmt.Errorf("looking up %q: held by %v: %w", name, core.ServiceID(svc), core.ErrNodeDraining)
-		}
-		return core.ServiceID(svc), nil
+		return c.lookedUp(name, svc)
 	}
 	w := make(chan struct{})
 	c.waiters[name] = append(c.waiters[name], w)
@@ -290,18 +291,7 @@ func (c *Cluster) Lookup(ctx context.Context, name string) (core.ServiceID, erro
 		delete(c.waiters, name)
 	}
 	if svc, ok := c.view.Lookup(name); ok {
-		if c.drainingHolderLocked(svc) {
-			return 0, fmt.Errorf("looking up %q: held by %v: %w", name, core.ServiceID(svc), core.ErrNodeDraining)
-		}
-		return core.ServiceID(svc), nil
+		return c.lookedUp(name, svc)
 	}
 	return 0, fmt.Errorf("looking up %q: not registered in the cluster: %w", name, core.ErrServiceNotFound)
-}
-
-// drainingHolderLocked reports whether svc lives on another node that is
-// leaving: its names are not handed out any more. This node's own services
-// stay reachable for its stop hooks while it drains. c.mu is held.
-func (c *Cluster) drainingHolderLocked(svc uint64) bool {
-	node := uint16(core.ServiceID(svc).Node())
-	return node != uint16(c.ID()) && c.view.Draining(node)
 }

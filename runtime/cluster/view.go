@@ -3,27 +3,38 @@ package cluster
 import (
 	"maps"
 	"slices"
+	"strings"
+	"sync/atomic"
 
 	"github.com/lotou-io/lotou/runtime/core"
 )
 
 // View is a node's cached copy of the cluster: members and global names, as
-// pushed by the master. Like MasterState it is a plain state machine: Apply
-// takes a control message and returns the events it implies. It is not safe
-// for concurrent use.
+// pushed by the master (or a discovery backend). Like MasterState it is a
+// plain state machine: Apply takes a control message and returns the events
+// it implies. One goroutine at a time may change it or read its members;
+// Lookup, the hot path, is safe at any time from any number of goroutines:
+// it reads an immutable snapshot of the name table (see nametable.go),
+// published once per applied message, without a lock.
 type View struct {
 	nodes map[uint16]NodeEntry
-	names map[string]uint64
+	names nameEdit
+	snap  atomic.Pointer[nameTable]
+	dirty bool // names changed since the last publish
 }
 
 // NewView returns an empty view.
 func NewView() *View {
-	return &View{nodes: map[uint16]NodeEntry{}, names: map[string]uint64{}}
+	v := &View{nodes: map[uint16]NodeEntry{}, names: newNameEdit()}
+	v.snap.Store(v.names.table())
+	return v
 }
 
 // Apply updates the view with a message from the master and returns the
-// resulting events, in order.
+// resulting events, in order. The names it changes are published to Lookup
+// together, when it returns.
 func (v *View) Apply(c *Control) []core.Event {
+	defer v.publish()
 	switch c.Type {
 	case CtlWelcome:
 		return v.reset(c.Nodes, c.Names)
@@ -53,24 +64,36 @@ func (v *View) Apply(c *Control) []core.Event {
 		}
 		return v.addName(nil, c.Name, c.Service)
 	case CtlNameDel:
-		if old, ok := v.names[c.Name]; ok && old == c.Service {
-			delete(v.names, c.Name)
+		if old, ok := v.names.get(c.Name); ok && old == c.Service {
+			v.names.del(c.Name)
+			v.dirty = true
 			return []core.Event{nameEvent(core.EventNameRemoved, c.Name, old)}
 		}
 	}
 	return nil
 }
 
+// publish makes the names changed by this batch visible to Lookup and ends
+// the batch's edit generation.
+func (v *View) publish() {
+	if !v.dirty {
+		return
+	}
+	v.snap.Store(v.names.table())
+	v.names.seal()
+	v.dirty = false
+}
+
 // addName binds name to svc and appends the resulting events to evs.
 func (v *View) addName(evs []core.Event, name string, svc uint64) []core.Event {
-	old, ok := v.names[name]
+	old, ok := v.names.set(name, svc)
 	if ok && old == svc {
 		return evs
 	}
+	v.dirty = true
 	if ok {
 		evs = append(evs, nameEvent(core.EventNameRemoved, name, old))
 	}
-	v.names[name] = svc
 	return append(evs, nameEvent(core.EventNameAdded, name, svc))
 }
 
@@ -81,11 +104,17 @@ func nameEvent(t core.EventType, name string, svc uint64) core.Event {
 
 func (v *View) nodeDown(id uint16) []core.Event {
 	var evs []core.Event
-	for _, name := range slices.Sorted(maps.Keys(v.names)) {
-		if svc := v.names[name]; uint16(core.ServiceID(svc).Node()) == id {
-			delete(v.names, name)
-			evs = append(evs, nameEvent(core.EventNameRemoved, name, svc))
+	var gone []NameEntry
+	v.names.root.each(func(name string, svc uint64) {
+		if uint16(core.ServiceID(svc).Node()) == id {
+			gone = append(gone, NameEntry{Name: name, ID: svc})
 		}
+	})
+	slices.SortFunc(gone, compareNames)
+	for _, n := range gone {
+		v.names.del(n.Name)
+		v.dirty = true
+		evs = append(evs, nameEvent(core.EventNameRemoved, n.Name, n.ID))
 	}
 	if n, ok := v.nodes[id]; ok && n.Up {
 		n.Up = false
@@ -99,13 +128,15 @@ func (v *View) nodeDown(id uint16) []core.Event {
 // events.
 func (v *View) reset(nodes []NodeEntry, names []NameEntry) []core.Event {
 	var evs []core.Event
-	newNames := make(map[string]uint64, len(names))
+	old := v.names
+	v.names.reset()
 	for _, n := range names {
-		newNames[n.Name] = n.ID
+		v.names.set(n.Name, n.ID)
 	}
-	for _, name := range slices.Sorted(maps.Keys(v.names)) {
-		if svc := v.names[name]; newNames[name] != svc {
-			evs = append(evs, nameEvent(core.EventNameRemoved, name, svc))
+	v.dirty = true
+	for _, n := range old.sorted() {
+		if svc, _ := v.names.get(n.Name); svc != n.ID {
+			evs = append(evs, nameEvent(core.EventNameRemoved, n.Name, n.ID))
 		}
 	}
 	newNodes := make(map[uint16]NodeEntry, len(nodes))
@@ -123,18 +154,19 @@ func (v *View) reset(nodes []NodeEntry, names []NameEntry) []core.Event {
 		}
 	}
 	for _, n := range names {
-		if v.names[n.Name] != n.ID {
+		if svc, _ := old.get(n.Name); svc != n.ID {
 			evs = append(evs, nameEvent(core.EventNameAdded, n.Name, n.ID))
 		}
 	}
-	v.nodes, v.names = newNodes, newNames
+	v.nodes = newNodes
 	return evs
 }
 
-// Lookup returns the service holding a global name.
+// Lookup returns the service holding a global name. It takes no lock and
+// may run concurrently with Apply: it sees the names as of the last
+// message applied.
 func (v *View) Lookup(name string) (uint64, bool) {
-	svc, ok := v.names[name]
-	return svc, ok
+	return v.snap.Load().lookup(name)
 }
 
 // Node returns a member's entry.
@@ -170,10 +202,14 @@ func (v *View) Nodes() []NodeEntry {
 }
 
 // Names returns the global names sorted by name.
-func (v *View) Names() []NameEntry {
-	out := make([]NameEntry, 0, len(v.names))
-	for _, name := range slices.Sorted(maps.Keys(v.names)) {
-		out = append(out, NameEntry{Name: name, ID: v.names[name]})
-	}
+func (v *View) Names() []NameEntry { return v.names.sorted() }
+
+// sorted returns the names sorted by name.
+func (e *nameEdit) sorted() []NameEntry {
+	out := make([]NameEntry, 0, e.size)
+	e.root.each(func(name string, svc uint64) { out = append(out, NameEntry{Name: name, ID: svc}) })
+	slices.SortFunc(out, compareNames)
 	return out
 }
+
+func compareNames(a, b NameEntry) int { return strings.Compare(a.Name, b.Name) }

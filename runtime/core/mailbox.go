@@ -35,23 +35,39 @@ const (
 // mailbox is a bounded multi-producer single-consumer queue. Producers
 // append under a mutex; the consumer swaps the whole queue out at once
 // (batch draining) and parks on wake when it is empty.
+//
+// The fields are grouped by who writes them, each group padded off the
+// other: what a push touches (the locked fields and the spin hint, which
+// a producer sets after unlocking, only while the consumer spins) and
+// what the consumer reads or writes per message. Without the padding the
+// consumer's per-message reads of its Service (id, core) and of its own
+// fields shared lines with the lock, and every push had to win them back.
 type mailbox struct {
+	_ cacheLinePad
+	// Under mu, except the hint flags, which producers touch right after
+	// the lock: one cache line moves per push.
 	mu       sync.Mutex
-	n        atomic.Int32 // set by producers while the consumer spins
-	spinning atomic.Bool  // the consumer is spinning on n
-	q        []envelope
-	size     int
+	pushed   atomic.Bool // set (once per batch) while the consumer spins; cleared when it takes
+	spinning atomic.Bool // the consumer spins on pushed: only then do producers set it
 	state    uint8
 	killed   bool
-	dead     atomic.Bool   // killed, readable without mu: the consumer checks it per message
-	waiting  bool          // the consumer is parked on wake
-	hot      bool          // consumer-owned: spin before parking (see spinWindow)
-	node     NodeID        // this node: messages from others came over the network
-	farWake  atomic.Bool   // the last wake-up was a message from another node
-	spins    uint64        // consumer-owned: spins started (tests check idle cost)
+	waiting  bool        // the consumer is parked on wake
+	farWake  atomic.Bool // the last wake-up was a message from another node
+	node     NodeID      // this node: messages from others came over the network
+	q        []envelope
+	size     int
 	wake     chan struct{} // capacity 1
 	space    chan struct{} // closed when room appears; nil if no sender waits
+	_        cacheLinePad
+	// Consumer-owned, or read by the consumer per message.
+	dead  atomic.Bool // killed, readable without mu
+	hot   bool        // spin before parking (see spinWindow)
+	spins uint64      // spins started (tests check idle cost)
 }
+
+// cacheLinePad keeps the mailbox's field groups off each other's cache
+// lines (and off the Service fields around the mailbox).
+type cacheLinePad [64]byte
 
 func (mb *mailbox) init(size int, node NodeID) {
 	mb.size = size
@@ -123,34 +139,39 @@ func (mb *mailbox) putArgs(kind Kind, from ServiceID, session uint64, cmd string
 	}
 	e := &mb.q[n]
 	e.kind, e.from, e.session, e.cmd, e.w, e.more = kind, from, session, cmd, w, more
-	if len(args) <= len(e.inline) {
-		copy(e.inline[:], args)
-		e.nargs = uint8(len(args))
+	switch len(args) { // element by element: copy would be a typedslicecopy call
+	case 1:
+		e.inline[0], e.nargs = args[0], 1
+	case 2:
+		e.inline[0], e.inline[1], e.nargs = args[0], args[1], 2
 	}
 	if nargs != 0 {
 		e.nargs = nargs
 	}
-	if mb.spinning.Load() {
-		mb.n.Store(1)
-	}
-	if mb.waiting {
+	wake := mb.waiting
+	if wake {
 		mb.waiting = false
 		mb.farWake.Store(from != 0 && from.Node() != mb.node)
-		mb.mu.Unlock()
+	}
+	mb.mu.Unlock()
+	// The hint is set outside the lock: a consumer spinning on it takes
+	// the lock at once, and would find it still held.
+	if mb.spinning.Load() && !mb.pushed.Load() {
+		mb.pushed.Store(true)
+	}
+	if wake {
 		select {
 		case mb.wake <- struct{}{}:
 		default:
 		}
-		return nil
 	}
-	mb.mu.Unlock()
 	return nil
 }
 
 // sendWait puts a one-way message with try (put or putInt), waiting for
 // room until ctx ends. It returns a bare ErrStopped or ErrMailboxFull.
 func (mb *mailbox) sendWait(ctx context.Context, try func() error) error {
-	if err := try(); !errors.Is(err, ErrMailboxFull) {
+	if err := try(); err == nil || !errors.Is(err, ErrMailboxFull) {
 		return err
 	}
 	for {
@@ -194,10 +215,12 @@ func (mb *mailbox) take(spare []envelope, done <-chan struct{}, inCall bool) ([]
 			mb.mu.Unlock()
 			return nil, takeKilled
 		}
+		if mb.pushed.Load() {
+			mb.pushed.Store(false)
+		}
 		if len(mb.q) > 0 {
 			batch := mb.q
 			mb.q = spare
-			mb.n.Store(0)
 			if mb.space != nil {
 				close(mb.space)
 				mb.space = nil
@@ -254,7 +277,7 @@ func (mb *mailbox) spin() bool {
 	mb.spinning.Store(true)
 	defer mb.spinning.Store(false)
 	for i := range spinChecks {
-		if mb.n.Load() > 0 {
+		if mb.pushed.Load() {
 			return true
 		}
 		if i%spinYield == spinYield-1 {
@@ -291,7 +314,6 @@ func (mb *mailbox) finish() []envelope {
 	mb.state = mbDead
 	rest := mb.q
 	mb.q = nil
-	mb.n.Store(0)
 	mb.signalLocked()
 	mb.mu.Unlock()
 	return rest

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -30,11 +31,9 @@ func (c *Core) send(ctx context.Context, from, to ServiceID, cmd string, args []
 		if s == nil {
 			return c.notFound("sending", cmd, to)
 		}
-		var err error
-		if wait {
+		err := s.mb.put(KindSend, from, 0, cmd, args, nil, nil, false)
+		if wait && err != nil && errors.Is(err, ErrMailboxFull) { // the closure only on the slow path
 			err = s.mb.sendWait(ctx, func() error { return s.mb.put(KindSend, from, 0, cmd, args, nil, nil, false) })
-		} else {
-			err = s.mb.put(KindSend, from, 0, cmd, args, nil, nil, false)
 		}
 		if err != nil {
 			return fmt.Errorf("sending %q to %v: %w", cmd, to, err)
@@ -55,11 +54,9 @@ func (c *Core) sendInt(ctx context.Context, from, to ServiceID, cmd string, n in
 	if s == nil {
 		return c.notFound("sending", cmd, to)
 	}
-	var err error
-	if wait {
+	err := s.mb.putInt(from, cmd, n)
+	if wait && err != nil && errors.Is(err, ErrMailboxFull) {
 		err = s.mb.sendWait(ctx, func() error { return s.mb.putInt(from, cmd, n) })
-	} else {
-		err = s.mb.putInt(from, cmd, n)
 	}
 	if err != nil {
 		return fmt.Errorf("sending %q to %v: %w", cmd, to, err)

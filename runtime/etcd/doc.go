@@ -7,15 +7,27 @@
 // derives one from the cluster token unless told otherwise):
 //
 //	P/nextid         the next node id, advanced by a transaction: ids are never reused
-//	P/nodes/<id>     {"name","addr","role"} of a live node, bound to its lease
+//	P/nodes/<id>     {"name","addr","role","inc","joining","draining"} of a live node, bound to its lease
 //	P/byname/<name>  the id of the node called name, bound to its lease
 //	P/names/<name>   the service id holding a global name, bound to its owner's lease
+//	P/clients/<id>   an id in [0xff00, 0xffff) borrowed by a light client (lotouctl), bound to its lease
 //
 // A node grants itself a lease of Options.TTL (3 heartbeats, at least 2 s)
 // and keeps it alive. A node whose lease expires (crash, partition) is down:
 // etcd deletes its keys, every node's watch sees the deletes, its names
 // vanish from every View and calls pending on it fail with core.ErrNodeDown.
 // Graceful leave revokes the lease, which has the same effect at once.
+//
+// # Phases
+//
+// Join lists a node with "joining" set: every View holds it, not up, so
+// nobody routes to it while it cannot receive. Announce (called by
+// cluster.Attach once the core is attached and the link backend
+// subscribed) clears the mark. Drain sets "draining" (phase 1 of the
+// graceful leave, as with the master registry): every node routes no new
+// work to it. A light client (role client) takes no node key: it borrows an
+// id from P/clients, reads and watches the tables like a node, and is
+// answered on the connections it opens.
 //
 // # Tables and lookups
 //

@@ -147,6 +147,10 @@ type nodeValue struct {
 	Addr string `json:"addr"`
 	Role string `json:"role"`
 	Inc  uint64 `json:"inc,omitempty"`
+	// Joining: listed, not yet announced (not up: nobody routes to it).
+	Joining bool `json:"joining,omitempty"`
+	// Draining: leaving gracefully, no new work (cluster.NodeEntry.Draining).
+	Draining bool `json:"draining,omitempty"`
 }
 
 // Join implements cluster.Discovery. It retries until etcd answers or ctx
@@ -173,15 +177,20 @@ func (d *Discovery) join(ctx context.Context, self cluster.NodeEntry, feed clust
 	if err != nil {
 		return 0, d.unreachable("granting a lease", err)
 	}
-	if err := d.checkNamesake(ctx, self); err != nil {
-		_, _ = d.cli.Revoke(octx, lease.ID)
-		return 0, err
+	var id uint16
+	if self.Role == cluster.RoleClient {
+		id, err = d.claimClientID(octx, self, lease.ID)
+	} else {
+		if err := d.checkNamesake(ctx, self); err != nil {
+			_, _ = d.cli.Revoke(octx, lease.ID)
+			return 0, err
+		}
+		id, err = d.allocate(octx, self, lease.ID)
 	}
-	id, err := d.allocate(octx, self, lease.ID)
 	if err != nil {
 		return 0, err
 	}
-	self.ID, self.Up = id, true
+	self.ID, self.Up, self.Draining = id, false, false // listed as joining until Announce
 	ka, err := d.cli.KeepAlive(d.ctx, lease.ID)
 	if err != nil {
 		return 0, d.unreachable("keeping the lease alive", err)
@@ -253,9 +262,10 @@ func (d *Discovery) namesake(ctx context.Context, self cluster.NodeEntry) (strin
 
 // allocate takes the next node id in a transaction and lists the node.
 func (d *Discovery) allocate(ctx context.Context, self cluster.NodeEntry, lease clientv3.LeaseID) (uint16, error) {
-	val, err := json.Marshal(nodeValue{Name: self.Name, Addr: self.Addr, Role: self.Role, Inc: self.Inc})
+	self.Up = false // joining
+	val, err := jsonNode(self)
 	if err != nil {
-		return 0, fmt.Errorf("etcd: encoding node entry: %w", err)
+		return 0, err
 	}
 	next := d.key("nextid")
 	for {
@@ -271,13 +281,13 @@ func (d *Discovery) allocate(ctx context.Context, self cluster.NodeEntry, lease 
 			}
 			cmp = clientv3.Compare(clientv3.ModRevision(next), "=", resp.Kvs[0].ModRevision)
 		}
-		if id > 0xffff {
-			return 0, errors.New("etcd: no node id left: all 65534 have been used (ids are never reused); use a new prefix")
+		if id >= clientBase {
+			return 0, fmt.Errorf("etcd: no node id left: all %d have been used (ids are never reused); use a new prefix", clientBase-firstID)
 		}
 		sid := strconv.FormatUint(id, 10)
 		txn, err := d.cli.Txn(ctx).If(cmp).Then(
 			clientv3.OpPut(next, strconv.FormatUint(id+1, 10)),
-			clientv3.OpPut(d.key("nodes", sid), string(val), clientv3.WithLease(lease)),
+			clientv3.OpPut(d.key("nodes", sid), val, clientv3.WithLease(lease)),
 			clientv3.OpPut(d.key("byname", self.Name), sid, clientv3.WithLease(lease)),
 		).Commit()
 		if err != nil {
@@ -329,7 +339,8 @@ func (d *Discovery) node(id string, val []byte) (cluster.NodeEntry, bool) {
 		d.log.V(1).Info("Ignoring malformed node key", "id", id)
 		return cluster.NodeEntry{}, false
 	}
-	return cluster.NodeEntry{ID: uint16(n), Name: v.Name, Addr: v.Addr, Role: v.Role, Up: true, Inc: v.Inc}, true
+	return cluster.NodeEntry{ID: uint16(n), Name: v.Name, Addr: v.Addr, Role: v.Role, Up: !v.Joining,
+		Draining: v.Draining, Inc: v.Inc}, true
 }
 
 // AddName implements cluster.Discovery.
@@ -424,8 +435,9 @@ func (d *Discovery) Close() error {
 	return nil
 }
 
+// jsonNode is n's value under P/nodes/<id>: a node not up is joining.
 func jsonNode(n cluster.NodeEntry) (string, error) {
-	val, err := json.Marshal(nodeValue{Name: n.Name, Addr: n.Addr, Role: n.Role, Inc: n.Inc})
+	val, err := json.Marshal(nodeValue{Name: n.Name, Addr: n.Addr, Role: n.Role, Inc: n.Inc, Joining: !n.Up, Draining: n.Draining})
 	if err != nil {
 		return "", fmt.Errorf("etcd: encoding node entry: %w", err)
 	}

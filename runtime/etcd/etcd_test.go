@@ -3,9 +3,12 @@ package etcd_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/lotou-io/lotou/runtime/cluster"
 	"github.com/lotou-io/lotou/runtime/core"
@@ -19,11 +22,15 @@ type feed struct {
 	mu      sync.Mutex
 	view    *cluster.View
 	serving []bool
+	batches []int // names per CtlNameAdd
 }
 
 func (f *feed) Apply(m *cluster.Control) {
 	f.mu.Lock()
 	f.view.Apply(m)
+	if m.Type == cluster.CtlNameAdd {
+		f.batches = append(f.batches, max(len(m.Names), 1))
+	}
 	f.mu.Unlock()
 }
 
@@ -40,10 +47,14 @@ func (f *feed) lookup(name string) (uint64, bool) {
 }
 
 func (f *feed) up(id uint16) bool {
+	n, ok := f.node(id)
+	return ok && n.Up
+}
+
+func (f *feed) node(id uint16) (cluster.NodeEntry, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n, ok := f.view.Node(id)
-	return ok && n.Up
+	return f.view.Node(id)
 }
 
 type member struct {
@@ -55,6 +66,16 @@ type member struct {
 
 func join(t *testing.T, srv *etcdtest.Server, prefix, name string) *member {
 	t.Helper()
+	m := joinAs(t, srv, prefix, name, "slave")
+	if err := m.d.Announce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// joinAs joins without announcing.
+func joinAs(t *testing.T, srv *etcdtest.Server, prefix, name, role string) *member {
+	t.Helper()
 	d, err := etcd.New(etcd.Options{Endpoints: []string{srv.Endpoint()}, Prefix: prefix, TTL: 2 * time.Second,
 		OpTimeout: time.Second, Retry: 50 * time.Millisecond})
 	if err != nil {
@@ -63,7 +84,7 @@ func join(t *testing.T, srv *etcdtest.Server, prefix, name string) *member {
 	f := &feed{view: cluster.NewView()}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	id, err := d.Join(ctx, cluster.NodeEntry{Name: name, Addr: "127.0.0.1:1", Role: "slave"}, f)
+	id, err := d.Join(ctx, cluster.NodeEntry{Name: name, Addr: "127.0.0.1:1", Role: role}, f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,5 +183,81 @@ func TestDiscovery(t *testing.T) {
 		start := time.Now()
 		waitFor(t, "b sees a down", 5*time.Second, func() bool { _, ok := b.f.lookup("x"); return !ok && !b.f.up(a.id) })
 		t.Logf("crash detected after %v (lease 2s)", time.Since(start).Round(time.Millisecond))
+	})
+}
+
+func TestPhases(t *testing.T) {
+	srv := etcdtest.Start(t)
+	ctx := context.Background()
+	t.Run("a joining node is listed but not up until announced", func(t *testing.T) {
+		a := join(t, srv, "/announce", "a")
+		b := joinAs(t, srv, "/announce", "b", "slave")
+		waitFor(t, "a lists b as joining", 2*time.Second, func() bool { n, ok := a.f.node(b.id); return ok && !n.Up })
+		if err := b.d.Announce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "a sees b up", 2*time.Second, func() bool { return a.f.up(b.id) })
+	})
+	t.Run("draining is seen by every node, and by the node itself", func(t *testing.T) {
+		a := join(t, srv, "/drain", "a")
+		b := join(t, srv, "/drain", "b")
+		waitFor(t, "a sees b", 2*time.Second, func() bool { return a.f.up(b.id) })
+		if err := b.d.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []*member{a, b} {
+			waitFor(t, "b draining", 2*time.Second, func() bool { n, ok := m.f.node(b.id); return ok && n.Up && n.Draining })
+		}
+		if err := b.d.Leave(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "b gone", 2*time.Second, func() bool { _, ok := a.f.node(b.id); return !ok })
+	})
+	t.Run("names written in one revision reach the View as one batch", func(t *testing.T) {
+		a := join(t, srv, "/batch", "a")
+		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{srv.Endpoint()}, DialTimeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cli.Close()
+		svc := strconv.FormatUint(uint64(core.MakeID(core.NodeID(a.id), 1)), 10)
+		if _, err := cli.Txn(ctx).Then(clientv3.OpPut("/batch/names/x", svc), clientv3.OpPut("/batch/names/y", svc),
+			clientv3.OpPut("/batch/names/z", svc)).Commit(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "a learns x, y and z", 2*time.Second, func() bool {
+			_, x := a.f.lookup("x")
+			_, y := a.f.lookup("y")
+			_, z := a.f.lookup("z")
+			return x && y && z
+		})
+		a.f.mu.Lock()
+		defer a.f.mu.Unlock()
+		if len(a.f.batches) != 1 || a.f.batches[0] != 3 {
+			t.Fatalf("names reached the feed in batches %v, want one of 3", a.f.batches)
+		}
+	})
+	t.Run("clients borrow ids outside the node range and are not listed", func(t *testing.T) {
+		a := join(t, srv, "/client", "a")
+		c1 := joinAs(t, srv, "/client", "ctl", cluster.RoleClient)
+		c2 := joinAs(t, srv, "/client", "ctl", cluster.RoleClient) // the same name twice: clients keep none
+		if c1.id < 0xff00 || c2.id < 0xff00 || c1.id == c2.id {
+			t.Fatalf("client ids %d and %d", c1.id, c2.id)
+		}
+		if err := c1.d.Announce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c1.d.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b := join(t, srv, "/client", "b")
+		waitFor(t, "a sees b", 2*time.Second, func() bool { return a.f.up(b.id) })
+		if _, ok := a.f.node(c1.id); ok {
+			t.Fatalf("client %d listed as a node", c1.id)
+		}
+		if b.id >= 0xff00 || b.id == a.id {
+			t.Fatalf("node id %d", b.id)
+		}
+		waitFor(t, "the client sees b", 2*time.Second, func() bool { return c1.f.up(b.id) })
 	})
 }

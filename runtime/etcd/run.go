@@ -84,13 +84,35 @@ func (d *Discovery) resync(ctx context.Context) error {
 }
 
 // apply turns watch events into the control messages the master would push.
+// Consecutive new names go as one batch (a CtlNameAdd with Names, as the
+// master pushes one registration's names): the View publishes its name
+// table once per message, so a burst of registrations costs one snapshot.
 func (d *Discovery) apply(evs []*clientv3.Event, rev int64) {
 	d.mu.Lock()
 	d.rev = rev
 	feed := d.feed
 	d.mu.Unlock()
+	var added []cluster.NameEntry
+	flush := func() {
+		switch len(added) {
+		case 0:
+		case 1:
+			feed.Apply(&cluster.Control{Type: cluster.CtlNameAdd, Name: added[0].Name, Service: added[0].ID})
+		default:
+			feed.Apply(&cluster.Control{Type: cluster.CtlNameAdd, Names: added})
+		}
+		added = nil
+	}
+	defer flush()
 	for _, ev := range evs {
 		kind, rest := d.split(string(ev.Kv.Key))
+		if kind == "names" && ev.Type == mvccpb.PUT {
+			if svc, err := strconv.ParseUint(string(ev.Kv.Value), 10, 64); err == nil {
+				added = append(added, cluster.NameEntry{Name: rest, ID: svc})
+			}
+			continue
+		}
+		flush()
 		var m *cluster.Control
 		switch {
 		case kind == "nodes" && ev.Type == mvccpb.PUT:
@@ -100,10 +122,6 @@ func (d *Discovery) apply(evs []*clientv3.Event, rev int64) {
 		case kind == "nodes" && ev.Type == mvccpb.DELETE:
 			if id, err := strconv.ParseUint(rest, 10, 16); err == nil {
 				m = &cluster.Control{Type: cluster.CtlNodeDown, ID: uint16(id), Err: cluster.NodeGone}
-			}
-		case kind == "names" && ev.Type == mvccpb.PUT:
-			if svc, err := strconv.ParseUint(string(ev.Kv.Value), 10, 64); err == nil {
-				m = &cluster.Control{Type: cluster.CtlNameAdd, Name: rest, Service: svc}
 			}
 		case kind == "names" && ev.Type == mvccpb.DELETE && ev.PrevKv != nil:
 			if svc, err := strconv.ParseUint(string(ev.PrevKv.Value), 10, 64); err == nil {
@@ -145,6 +163,12 @@ func (d *Discovery) renew(ctx context.Context) error {
 func (d *Discovery) relist(ctx context.Context, self cluster.NodeEntry) error {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.OpTimeout)
 	defer cancel()
+	if self.Role == cluster.RoleClient {
+		return d.reclaimClientID(ctx, self)
+	}
+	d.mu.Lock()
+	self.Up, self.Draining = d.self.Up, d.self.Draining // announced or draining since renew began
+	d.mu.Unlock()
 	sid := strconv.Itoa(int(self.ID))
 	resp, err := d.cli.Get(ctx, d.key("byname", self.Name))
 	if err != nil {

@@ -18,11 +18,16 @@
 //
 // # Failures
 //
-// Start returns once the server has confirmed the node's subscription, so
-// frames published after the node's services registered their names are
-// not lost for want of a subscriber. Frames sent to a node in the moment
-// between its join and its subscription (before it registered any name)
-// are lost: NATS keeps nothing for a subject nobody subscribes to.
+// Start returns once the server has confirmed the node's subscription
+// (Flush after Subscribe); with etcd discovery the node is announced only
+// after that. The master registry announces a node when it registers,
+// before it subscribes, and NATS keeps nothing for a subject nobody
+// subscribes to: so a sender holds its frames to a node that (re)appeared
+// until the node's subscription answers a probe, an empty request on its
+// subject (probe.go). NATS answers "no responders" at once while nobody
+// listens; the probe repeats until the node answers, then the held frames
+// leave in order. Nothing is lost between a node's join and its
+// subscription.
 //
 // Which nodes are up is decided by the discovery backend (master registry or
 // etcd), never by NATS. While the connection to NATS is down, sends fail at

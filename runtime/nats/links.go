@@ -80,6 +80,8 @@ type Links struct {
 	wake  chan struct{}
 	stop  chan struct{}
 	done  chan struct{}
+
+	probes sync.WaitGroup // probe goroutines, joined by Close
 }
 
 // New checks opts; nothing connects until Start.
@@ -207,6 +209,12 @@ func (l *Links) Start(self uint16, in cluster.LinkInput) error {
 
 // receive splits a NATS message into frames.
 func (l *Links) receive(m *natsgo.Msg) {
+	if m.Reply != "" && len(m.Data) == 0 { // a probe: this subscription is active
+		if err := m.Respond(nil); err != nil {
+			l.log.V(1).Info("Probe not answered", "err", err.Error())
+		}
+		return
+	}
 	l.stats.Received.Add(1)
 	data := m.Data
 	for len(data) > 0 {
@@ -258,11 +266,13 @@ func (l *Links) asyncError(_ *natsgo.Conn, sub *natsgo.Subscription, err error) 
 	l.log.Error(err, "NATS asynchronous error")
 }
 
-// To implements cluster.Links.
+// To implements cluster.Links. The cluster asks again each time the node
+// comes up: a new process under its id may not have subscribed yet, so its
+// subscription is confirmed again before frames go out (probe.go).
 func (l *Links) To(node uint16) (cluster.LinkSender, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.nc == nil {
+		l.mu.Unlock()
 		return nil, fmt.Errorf("nats: not started: %w", cluster.ErrBackendDown)
 	}
 	p, ok := l.peers[node]
@@ -270,6 +280,8 @@ func (l *Links) To(node uint16) (cluster.LinkSender, error) {
 		p = &peer{l: l, subj: l.Subject(node)}
 		l.peers[node] = p
 	}
+	l.mu.Unlock()
+	l.probe(p)
 	return p, nil
 }
 
@@ -282,13 +294,17 @@ func (l *Links) Close(ctx context.Context) error {
 	if nc == nil {
 		return nil
 	}
+	l.mu.Lock()
 	select {
 	case <-l.stop:
+		l.mu.Unlock()
 		return nil
 	default:
 	}
-	close(l.stop)
+	close(l.stop) // under mu: no probe starts after this
+	l.mu.Unlock()
 	<-l.done
+	l.probes.Wait()
 	var err error
 	if nc.IsConnected() {
 		if ferr := nc.FlushWithContext(ctx); ferr != nil {

@@ -155,6 +155,12 @@ func TestSlowConsumerCounted(t *testing.T) {
 	b := start(t, srv, 2, recv, func(o *nats.Options) { o.PendingMessages = 4 })
 	a := start(t, srv, 1, &sink{}, nil)
 	to, _ := a.To(2)
+	if err := to.EncodeNow(bytesEnc{}, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	// Once b's subscription is confirmed, each EncodeNow on the idle link is
+	// one publish.
+	waitFor(t, "the first frame published", func() bool { return a.Stats().Published.Load() > 0 })
 	for range 200 {
 		if err := to.EncodeNow(bytesEnc{}, []byte("x")); err != nil { // one publish each
 			t.Fatal(err)
@@ -191,4 +197,37 @@ func TestOutageFailsFastAndRecovers(t *testing.T) {
 		_ = to.EncodeNow(bytesEnc{}, []byte("again"))
 		return recv.count() > 0
 	})
+}
+
+// TestFramesBeforeSubscriptionHeld: frames to a node that is announced but
+// has not subscribed yet (it is starting) are held until its subscription
+// answers, then delivered in order: NATS would have dropped them.
+func TestFramesBeforeSubscriptionHeld(t *testing.T) {
+	srv := natstest.Start(t, "tok")
+	a := start(t, srv, 1, &sink{}, nil)
+	to, err := a.To(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"early-1", "early-2"} {
+		if err := to.EncodeNow(bytesEnc{}, []byte(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := to.Encode(bytesEnc{}, []byte("early-3")); err != nil {
+		t.Fatal(err)
+	}
+	recv := &sink{}
+	start(t, srv, 2, recv, nil) // node 2 subscribes only now
+	if err := to.Encode(bytesEnc{}, []byte("late")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every frame", func() bool { return recv.count() == 4 })
+	recv.mu.Lock()
+	defer recv.mu.Unlock()
+	for i, want := range []string{"early-1", "early-2", "early-3", "late"} {
+		if recv.frames[i] != want {
+			t.Fatalf("frame %d: %q, want %q (all: %q)", i, recv.frames[i], want, recv.frames)
+		}
+	}
 }

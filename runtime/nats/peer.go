@@ -23,6 +23,10 @@ type peer struct {
 	spare  []byte
 	frames uint64
 	queued bool // scheduled with the flusher
+	// confirmed: the node's subscription answered a probe (probe.go).
+	// Until then frames wait in buf: NATS drops what nobody subscribes to.
+	confirmed bool
+	probing   bool
 }
 
 // Encode implements cluster.LinkSender.
@@ -56,6 +60,9 @@ func (p *peer) encode(enc transport.Encoder, v any, now bool) error {
 	binary.LittleEndian.PutUint32(b[start:], uint32(size))
 	p.buf = b
 	p.frames++
+	if !p.confirmed {
+		return nil // held until the node's subscription answers (confirm)
+	}
 	if now && start == 0 && !p.queued {
 		return p.publishLocked(nc)
 	}
@@ -71,7 +78,7 @@ func (p *peer) flush(nc *natsgo.Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.queued = false
-	if len(p.buf) == 0 {
+	if len(p.buf) == 0 || !p.confirmed {
 		return
 	}
 	if err := p.publishLocked(nc); err != nil {

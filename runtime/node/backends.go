@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lotou-io/lotou/runtime/cluster"
@@ -99,22 +100,7 @@ func (n *Node) backends() (cluster.Discovery, cluster.Links, error) {
 	var disc cluster.Discovery
 	var links cluster.Links
 	if b.Discovery == contract.DiscoveryEtcd {
-		eo := etcd.Options{Endpoints: b.EtcdEndpoints, Prefix: b.EtcdPrefix, Username: b.EtcdUsername,
-			Password: b.EtcdPassword, TTL: b.EtcdTTL, Log: o.Log.WithName("etcd")}
-		if eo.Prefix == "" {
-			eo.Prefix = "/lotou/" + clusterTag(o.Token)
-		}
-		if eo.TTL == 0 {
-			eo.TTL = contract.MissedHeartbeats * o.Heartbeat
-		}
-		if b.EtcdTLSDir != "" {
-			cfg, err := etcd.LoadTLSDir(b.EtcdTLSDir)
-			if err != nil {
-				return nil, nil, err
-			}
-			eo.TLS = cfg
-		}
-		d, err := etcd.New(eo)
+		d, err := NewEtcdDiscovery(b, o.Token, o.Heartbeat, o.Log.WithName("etcd"))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -155,4 +141,31 @@ func (n *Node) backends() (cluster.Discovery, cluster.Links, error) {
 		links = l
 	}
 	return disc, links, nil
+}
+
+// NewEtcdDiscovery builds the etcd discovery backend from b the way
+// lotou-node does (prefix derived from token unless b.EtcdPrefix is set,
+// lease of contract.MissedHeartbeats heartbeats unless b.EtcdTTL is), so
+// lotouctl finds the same cluster as the nodes.
+func NewEtcdDiscovery(b Backends, token []byte, heartbeat time.Duration, log logr.Logger) (*etcd.Discovery, error) {
+	eo := etcd.Options{Endpoints: b.EtcdEndpoints, Prefix: b.EtcdPrefix, Username: b.EtcdUsername,
+		Password: b.EtcdPassword, TTL: b.EtcdTTL, Log: log}
+	if eo.Prefix == "" {
+		eo.Prefix = "/lotou/" + clusterTag(token)
+	}
+	if eo.TTL == 0 {
+		eo.TTL = contract.MissedHeartbeats * heartbeat
+	}
+	if b.EtcdTLSDir != "" {
+		cfg, err := etcd.LoadTLSDir(b.EtcdTLSDir)
+		if err != nil {
+			return nil, err
+		}
+		eo.TLS = cfg
+	}
+	d, err := etcd.New(eo)
+	if err != nil {
+		return nil, fmt.Errorf("etcd discovery: %w", err)
+	}
+	return d, nil
 }

@@ -209,7 +209,9 @@ func buildNodeOptions(s map[string]*setting, getenv func(string) string) (Option
 			return o, fmt.Errorf("reading token file: %w", err)
 		}
 		o.Token = []byte(strings.TrimSpace(string(b)))
-	} else if tok := getenv(contract.EnvClusterToken); tok != "" {
+	} else if tok := strings.TrimSpace(getenv(contract.EnvClusterToken)); tok != "" {
+		// Trimmed as the file is: a Secret made from a file ends with a
+		// newline, and both ways must give the same token.
 		o.Token = []byte(tok)
 	}
 	o.Backends = backendOptions(s, getenv)

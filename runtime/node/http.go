@@ -143,7 +143,7 @@ func (n *Node) startHTTP(wg *sync.WaitGroup) (*http.Server, error) {
 		WriteTimeout: httpWriteTimeout, IdleTimeout: httpIdleTimeout, MaxHeaderBytes: httpMaxHeaderBytes,
 	}
 	wg.Go(func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(newConnCap(ln, httpMaxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error(err, "HTTP server stopped")
 		}
 	})

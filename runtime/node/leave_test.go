@@ -10,15 +10,34 @@ import (
 
 	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/runtime/core"
+	"github.com/lotou-io/lotou/runtime/etcd/etcdtest"
 )
 
 // TestStopIsTwoPhaseLeave: Calls queued on a slave when its Run ctx ends
 // (lotou-node on SIGTERM) all run and their callers get the replies; while
-// it drains, new Calls to it fail fast with core.ErrNodeDraining.
+// it drains, new Calls to it fail fast with core.ErrNodeDraining. With the
+// master registry and with etcd discovery (the draining mark goes through
+// etcd).
 func TestStopIsTwoPhaseLeave(t *testing.T) {
-	m := run(t, Options{Name: "m", Role: contract.RoleMaster})
+	t.Run("master", func(t *testing.T) { testTwoPhaseLeave(t, Backends{}) })
+	t.Run("etcd", func(t *testing.T) {
+		if etcdtest.Binary() == "" {
+			t.Skip("no etcd binary: run hack/setup-envtest.sh etcd, or set LOTOU_ETCD_BIN")
+		}
+		srv := etcdtest.Start(t)
+		testTwoPhaseLeave(t, Backends{Discovery: contract.DiscoveryEtcd, EtcdEndpoints: []string{srv.Endpoint()},
+			EtcdPrefix: "/leave", EtcdTTL: 2 * time.Second})
+	})
+}
+
+func testTwoPhaseLeave(t *testing.T, b Backends) {
+	m := run(t, Options{Name: "m", Role: contract.RoleMaster, Backends: b})
 	release := make(chan struct{})
-	s := run(t, Options{Name: "s", Role: contract.RoleSlave, Master: m.n.Addr(), Start: func(ctx context.Context, k *core.Core) error {
+	master := m.n.Addr()
+	if b.Discovery == contract.DiscoveryEtcd {
+		master = ""
+	}
+	s := run(t, Options{Name: "s", Role: contract.RoleSlave, Master: master, Backends: b, Start: func(ctx context.Context, k *core.Core) error {
 		_, err := k.Spawn(ctx, "work", func(s *core.Service) error {
 			s.Handle("do", func(i int) int {
 				<-release

@@ -77,14 +77,17 @@ func (t *Transport) acceptLoop(ln net.Listener) {
 			delay = 0
 		}
 		t.setListenErr(nil)
-		host := hostOf(nc.RemoteAddr())
-		if reason := t.adm.admit(host); reason != "" {
+		ps, evicted, reason := t.adm.admit(hostOf(nc.RemoteAddr()), nc)
+		if reason != "" {
 			t.rejects.reject(nc.RemoteAddr().String(), reason, nil)
 			_ = nc.Close()
 			continue
 		}
-		if !t.group.Go(func() { t.serveInbound(nc, host) }) {
-			t.adm.release(host)
+		if evicted != "" {
+			t.rejects.reject(evicted, RejectPendingLimit, errEvicted)
+		}
+		if !t.group.Go(func() { t.serveInbound(nc, ps) }) {
+			t.adm.release(ps)
 			_ = nc.Close()
 			return
 		}
@@ -121,12 +124,16 @@ func rejectReason(err error) string {
 	}
 }
 
-func (t *Transport) serveInbound(nc net.Conn, host string) {
+// errEvicted says why a connection in handshake was closed: a newer one
+// needed its slot (see admission).
+var errEvicted = errors.New("transport: handshake slot taken by a newer connection")
+
+func (t *Transport) serveInbound(nc net.Conn, ps *slot) {
 	addr := nc.RemoteAddr().String()
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
-		t.adm.release(host)
+		t.adm.release(ps)
 		_ = nc.Close()
 		return
 	}
@@ -137,7 +144,11 @@ func (t *Transport) serveInbound(nc net.Conn, host string) {
 	t.mu.Lock()
 	delete(t.raw, raw)
 	t.mu.Unlock()
-	t.adm.release(host)
+	evicted := t.adm.release(ps)
+	if err != nil && evicted {
+		_ = nc.Close() // counted when it was evicted
+		return
+	}
 	if err != nil {
 		reason := RejectTLS
 		if !errors.Is(err, errTLS) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,9 @@ import (
 
 // readBufferSize is the size of each connection's read buffer.
 const readBufferSize = 64 << 10
+
+// yieldAfterDelivery makes a reader yield after handing frames over.
+const yieldAfterDelivery = true
 
 // Stats counts a link's traffic. A Peer's Stats live across reconnects.
 type Stats struct {
@@ -182,6 +186,12 @@ func (c *Conn) readLoop() error {
 			c.stats.FramesIn.Add(frames)
 			if frames > 0 {
 				dl.frameDone()
+				if yieldAfterDelivery {
+					// A frame usually woke the goroutine that handles it (a
+					// service, a caller) onto this processor: let it run, and
+					// answer, before this reader's next read system call.
+					runtime.Gosched()
+				}
 			}
 			frames = 0
 			if perr != nil {

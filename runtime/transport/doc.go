@@ -106,8 +106,11 @@
 // keepalive frame after IdleTimeout/3 without writing, so healthy links never
 // hit the idle timeout. The handshake must finish within HandshakeTimeout
 // (5s). At most MaxPending (128) accepted connections may be in handshake at
-// once, MaxPendingPerAddr (16) per remote IP; beyond that a connection is
-// closed at once. Accept errors such as EMFILE are retried with backoff (5ms
+// once, MaxPendingPerAddr (16) per remote IP. A connection beyond its
+// address's cap is closed at once; one beyond MaxPending evicts the oldest
+// connection in handshake, so that idle connections held from many addresses
+// cannot lock real peers out (a real handshake ends a few round trips after
+// its accept). Accept errors such as EMFILE are retried with backoff (5ms
 // doubling to 1s, as net/http does) and reported by ListenErr until an
 // accept succeeds. Refused connections are counted by reason (Rejections) and
 // logged at most once per reason and RejectLogInterval (1s) with the peer address.

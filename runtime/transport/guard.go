@@ -78,38 +78,99 @@ func (e *ephemerals) checkPeer(pub []byte) error {
 // admission caps the connections accepted but not yet authenticated, in
 // total and per remote IP address, so that unauthenticated peers cannot take
 // every file descriptor or every handshake slot.
+//
+// When every slot is taken, a new connection evicts the oldest one in
+// handshake rather than being refused: refusing would let anyone who holds
+// MaxPending idle connections (reopened as they time out, from
+// MaxPending/MaxPendingPerAddr addresses) lock every real peer out for as
+// long as they like. A real handshake completes within a few round trips of
+// its accept, so to evict it an attacker must open MaxPending connections in
+// that time, not merely hold them.
 type admission struct {
 	mu         sync.Mutex
 	pending    int
 	perAddr    map[string]int
 	maxPending int
 	maxPerAddr int
+	oldest     *slot // the queue of slots in handshake, oldest first
+	newest     *slot
 }
 
-// admit reserves a pending slot for a connection from host; it returns a
-// refusal reason ("" when admitted).
-func (a *admission) admit(host string) string {
+// slot is one connection's place in handshake.
+type slot struct {
+	host       string
+	nc         net.Conn
+	prev, next *slot
+	evicted    bool // its connection was closed to make room; release reports it
+	released   bool
+}
+
+// admit reserves a pending slot for connection nc from host. It returns the
+// slot, or a refusal reason when host is at its own cap. A full table makes
+// room by evicting the oldest slot: its connection is closed and its
+// address returned (evictedAddr, "" if none), for the caller to count.
+func (a *admission) admit(host string, nc net.Conn) (s *slot, evictedAddr, reason string) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.pending >= a.maxPending {
-		return RejectPendingLimit
-	}
 	if a.perAddr[host] >= a.maxPerAddr {
-		return RejectAddrLimit
+		a.mu.Unlock()
+		return nil, "", RejectAddrLimit
 	}
+	var evicted *slot
+	if a.pending >= a.maxPending {
+		if evicted = a.oldest; evicted == nil {
+			a.mu.Unlock()
+			return nil, "", RejectPendingLimit // maxPending <= 0
+		}
+		a.removeLocked(evicted)
+		evicted.evicted = true
+	}
+	s = &slot{host: host, nc: nc, prev: a.newest}
+	if a.newest != nil {
+		a.newest.next = s
+	} else {
+		a.oldest = s
+	}
+	a.newest = s
 	a.pending++
 	a.perAddr[host]++
-	return ""
+	a.mu.Unlock()
+	if evicted == nil {
+		return s, "", ""
+	}
+	_ = evicted.nc.Close() // its handshake fails; release tells it why
+	return s, evicted.nc.RemoteAddr().String(), ""
 }
 
-// release frees the slot admit reserved.
-func (a *admission) release(host string) {
+// removeLocked takes s out of the queue and the counts. a.mu is held.
+func (a *admission) removeLocked(s *slot) {
+	if s.released {
+		return
+	}
+	s.released = true
+	if s.prev != nil {
+		s.prev.next = s.next
+	} else {
+		a.oldest = s.next
+	}
+	if s.next != nil {
+		s.next.prev = s.prev
+	} else {
+		a.newest = s.prev
+	}
+	s.prev, s.next = nil, nil
+	a.pending--
+	if a.perAddr[s.host]--; a.perAddr[s.host] <= 0 {
+		delete(a.perAddr, s.host)
+	}
+}
+
+// release frees the slot admit reserved, once its handshake ended. It
+// reports whether the slot was evicted (its failure is already counted).
+func (a *admission) release(s *slot) (evicted bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.pending--
-	if a.perAddr[host]--; a.perAddr[host] <= 0 {
-		delete(a.perAddr, host)
-	}
+	a.removeLocked(s)
+	return s.evicted
 }
 
 // Pending returns the connections in handshake.
@@ -140,7 +201,7 @@ const (
 	RejectMalformed    = "malformed"     // not a handshake, or too large
 	RejectTimeout      = "timeout"       // handshake not completed in time
 	RejectTLS          = "tls"           // TLS handshake failed
-	RejectPendingLimit = "pending_limit" // too many connections in handshake
+	RejectPendingLimit = "pending_limit" // too many connections in handshake: the oldest was evicted
 	RejectAddrLimit    = "addr_limit"    // too many connections in handshake from one address
 	RejectClosed       = "closed"        // connection closed during the handshake
 )

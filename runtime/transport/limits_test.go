@@ -141,16 +141,20 @@ func TestPendingLimits(t *testing.T) {
 	}
 	b1 := dialFrom(t, "127.0.0.3", addr)
 	eventually(t, "three pending", 2*time.Second, func() bool { return srv.Pending() == 3 })
+	// A full table makes room: the oldest connection in handshake goes,
+	// so held connections cannot lock real peers out.
 	overAll := dialFrom(t, "127.0.0.4", addr)
-	if !closedWithin(overAll, 2*time.Second) {
-		t.Fatal("connection beyond MaxPending was kept")
+	if !closedWithin(a1, 2*time.Second) {
+		t.Fatal("the oldest connection in handshake was kept when the table was full")
 	}
+	eventually(t, "three pending again", 2*time.Second, func() bool { return srv.Pending() == 3 })
+	eventually(t, "eviction counted", 2*time.Second, func() bool { return srv.Rejections()[RejectPendingLimit] == 1 })
 	r := srv.Rejections()
-	if r[RejectAddrLimit] != 1 || r[RejectPendingLimit] != 1 {
+	if r[RejectAddrLimit] != 1 || r[RejectPendingLimit] != 1 || r[RejectClosed] != 0 {
 		t.Fatalf("rejections = %v", r)
 	}
 	// Slots free up when pending connections go away; a real peer gets in.
-	for _, c := range []net.Conn{a1, a2, b1} {
+	for _, c := range []net.Conn{a2, b1, overAll} {
 		_ = c.Close()
 	}
 	eventually(t, "slots freed", 2*time.Second, func() bool { return srv.Pending() == 0 })

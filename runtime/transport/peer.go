@@ -62,9 +62,11 @@ func (p *Peer) Encode(enc Encoder, v any) error {
 }
 
 // EncodeNow is Encode for a frame someone waits on (a request or its
-// reply): if the connection is idle, the calling goroutine writes it at once
-// instead of waking the write loop, which saves a hand-off. It may spend up
-// to about 100µs writing; it never waits longer for a slow peer.
+// reply): if the connection is idle and nothing went out inline in the last
+// inlineGap, the calling goroutine writes it at once (one non-blocking
+// write) instead of waking the write loop, which saves a hand-off. Frames
+// that come faster than that (a service answering a batch of calls) are
+// left to the write loop, which sends them together.
 func (p *Peer) EncodeNow(enc Encoder, v any) error {
 	err := p.q.encodeFrame(enc, v, true)
 	p.Connect()

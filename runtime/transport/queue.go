@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrQueueFull is returned by a send when the link's queue already holds
@@ -26,23 +27,25 @@ const maxFreeChunks = 8
 // sendQueue is a bounded byte queue of frames. Producers append frames under a
 // mutex; the single writer takes everything queued at once.
 type sendQueue struct {
-	mu        sync.Mutex
-	bufs      net.Buffers // completed chunks and standalone frames, in order
-	tail      []byte      // chunk being filled
-	size      int         // queued bytes
-	frames    int         // queued frames
-	limit     int
-	max       int // maximum payload size
-	free      [][]byte
-	ready     chan struct{} // signalled when the queue goes from empty to non-empty, or on close
-	closing   bool
-	flusher   atomic.Pointer[Conn] // connection draining this queue, for inline writes
-	rest      net.Buffers          // unwritten end of a timed-out inline write
-	restOwner *Conn                // the only connection rest may be written on
+	mu         sync.Mutex
+	bufs       net.Buffers // completed chunks and standalone frames, in order
+	tail       []byte      // chunk being filled
+	size       int         // queued bytes
+	frames     int         // queued frames
+	limit      int
+	max        int // maximum payload size
+	free       [][]byte
+	ready      chan struct{} // signalled when the queue goes from empty to non-empty, or on close
+	closing    bool
+	flusher    atomic.Pointer[Conn] // connection draining this queue, for inline writes
+	rest       net.Buffers          // unwritten end of a timed-out inline write
+	restOwner  *Conn                // the only connection rest may be written on
+	born       time.Time            // origin of lastInline
+	lastInline atomic.Int64         // when the last inline write began, since born (see inlineDue)
 }
 
 func newSendQueue(limit, maxFrame int) *sendQueue {
-	return &sendQueue{limit: limit, max: maxFrame, ready: make(chan struct{}, 1)}
+	return &sendQueue{limit: limit, max: maxFrame, ready: make(chan struct{}, 1), born: time.Now()}
 }
 
 func (q *sendQueue) signal() {
@@ -99,13 +102,32 @@ func (q *sendQueue) encodeFrame(enc Encoder, v any, inline bool) error {
 // matters for a round trip), else by signalling the write loop. Streams of
 // one-way frames do not use it: they are cheaper batched by the write loop.
 func (q *sendQueue) wake() {
-	if c := q.flusher.Load(); c != nil && c.writeMu.TryLock() {
+	if c := q.flusher.Load(); c != nil && q.inlineDue() && c.writeMu.TryLock() {
 		c.flushInline()
 		c.writeMu.Unlock()
 		return
 	}
 	q.signal()
 }
+
+// inlineDue reports whether a frame someone waits on may be written
+// inline: not when the last inline write began less than inlineGap ago.
+// A lone caller's frames are a round trip apart and go out at once; a
+// service answering a batch of calls would otherwise make one system call
+// per reply, where the write loop sends the whole batch in one.
+func (q *sendQueue) inlineDue() bool {
+	if inlineGap == 0 {
+		return true
+	}
+	now := int64(time.Since(q.born))
+	if last := q.lastInline.Load(); now-last < int64(inlineGap) || !q.lastInline.CompareAndSwap(last, now) {
+		return false
+	}
+	return true
+}
+
+// inlineGap is the least time between two inline writes on a link.
+const inlineGap = 10 * time.Microsecond
 
 func (q *sendQueue) encodeLocked(enc Encoder, v any) (wasEmpty bool, err error) {
 	q.mu.Lock()

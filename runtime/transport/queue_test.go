@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"testing"
+	"time"
 )
 
 func flat(bufs net.Buffers) []byte { return bytes.Join(bufs, nil) }
@@ -62,5 +63,35 @@ func TestQueueLimits(t *testing.T) {
 	}
 	if _, _, closing := q.take(nil, nil); !closing {
 		t.Fatal("take does not report closing")
+	}
+}
+
+// TestInlineDueSpacesInlineWrites pins the rule that keeps a service
+// answering a batch of calls from making one system call per reply: after
+// an inline write, frames someone waits on go to the write loop (which
+// batches them) until inlineGap has passed.
+func TestInlineDueSpacesInlineWrites(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ago  time.Duration // when the last inline write began
+		want bool
+	}{
+		{"idle link", 2 * inlineGap, true},
+		{"an inline write is under way", -time.Second, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := newSendQueue(1<<20, 1<<16)
+			q.lastInline.Store(int64(time.Since(q.born) - tc.ago))
+			start := time.Now()
+			got := q.inlineDue()
+			again := q.inlineDue()
+			took := time.Since(start)
+			if got != tc.want {
+				t.Fatalf("inlineDue = %v, want %v", got, tc.want)
+			}
+			if again && took < inlineGap {
+				t.Fatalf("a second inline write %v after the first is allowed (gap %v)", took, inlineGap)
+			}
+		})
 	}
 }

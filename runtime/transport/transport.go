@@ -63,7 +63,8 @@ type Options struct {
 	// first byte arrived (DefaultFrameTimeout).
 	FrameTimeout time.Duration
 	// MaxPending bounds connections accepted but not yet authenticated
-	// (DefaultMaxPending); beyond it new connections are closed at once.
+	// (DefaultMaxPending); beyond it a new connection evicts the oldest in
+	// handshake.
 	MaxPending int
 	// MaxPendingPerAddr bounds them per remote IP address
 	// (DefaultMaxPendingPerAddr).

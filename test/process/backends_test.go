@@ -88,15 +88,18 @@ func TestBackendProcesses(t *testing.T) {
 					return c == 200 && all(view(p), 3)
 				})
 			}
-			if c.discovery == contract.DiscoveryMaster {
-				before := published(t, b)
-				out, errOut, err := ctlToken(e, tok, "--master", m.addr, "call", "echo:"+a.name, "relay", `"echo:`+b.name+`"`, `"echo"`, "42")
-				if err != nil || strings.TrimSpace(out) != "[42]" {
-					t.Fatalf("relay a→b: %q %v %s", out, err, errOut)
-				}
-				if after := published(t, b); after <= before {
-					t.Fatalf("b published %v → %v NATS messages: its reply did not go over NATS", before, after)
-				}
+			// lotouctl finds the cluster as the nodes do: through the master or etcd.
+			ctl := []string{"--master", m.addr}
+			if c.discovery == contract.DiscoveryEtcd {
+				ctl = []string{"--discovery", contract.DiscoveryEtcd, "--etcd-endpoints", etcdURL}
+			}
+			before := published(t, b)
+			out, errOut, err := ctlToken(e, tok, append(ctl, "call", "echo:"+a.name, "relay", `"echo:`+b.name+`"`, `"echo"`, "42")...)
+			if err != nil || strings.TrimSpace(out) != "[42]" {
+				t.Fatalf("relay a→b: %q %v %s", out, err, errOut)
+			}
+			if after := published(t, b); c.transport == contract.TransportNATS && after <= before {
+				t.Fatalf("b published %v → %v NATS messages: its reply did not go over NATS", before, after)
 			}
 			// kill -9: the others drop b (lease expiry or missed heartbeats).
 			b.kill()

@@ -74,3 +74,20 @@ func (s *Server) Stop() {
 	s.srv.WaitForShutdown()
 	s.srv = nil
 }
+
+// InMsgs returns the messages the server has received from clients so far
+// (0 while it is stopped): a test waits on it to know a publish reached the
+// server.
+func (s *Server) InMsgs() int64 {
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil {
+		return 0
+	}
+	v, err := srv.Varz(nil)
+	if err != nil {
+		return 0
+	}
+	return v.InMsgs
+}
