@@ -7,7 +7,10 @@
 # runtime/transport's FuzzHandshakeServer plays arbitrary frames to the listener side of the
 # Noise handshake (it must never accept and never reveal the node), FuzzDecodeIdentity the
 # identity message decoder. runtime/gate's FuzzDecodeMessage feeds hostile game-client bytes to
-# the gate protocol decoder (never a panic; what it accepts re-encodes to the same bytes).
+# the gate protocol decoder (never a panic; what it accepts re-encodes to the same bytes),
+# FuzzDecodeMatchesCodec holds it to the "binary" codec, and FuzzTCPReader / FuzzWSReader feed
+# hostile byte streams to the gate's TCP framing and its own RFC 6455 frame reader (never a
+# panic, never a message over the limit, allocation bounded by a small multiple of the bytes read).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime="${1:-5s}"

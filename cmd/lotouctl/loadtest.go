@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,9 +27,10 @@ import (
 type loadConfig struct {
 	gate, metrics, mode string
 	clients, roomSize   int
+	pid                 int
 	rate, rampRate      float64
-	duration            time.Duration
-	ws                  bool
+	duration, warmup    time.Duration
+	ws, unthrottled     bool
 	secret              []byte
 }
 
@@ -76,11 +78,14 @@ func cmdLoadtest(ctx context.Context, g *globals, args []string, getenv func(str
 		fs.IntVar(&lc.clients, "clients", 100, "clients to connect")
 		fs.Float64Var(&lc.rate, "rate", 1, "messages per second per client (0: connect only, idle)")
 		fs.DurationVar(&lc.duration, "duration", 30*time.Second, "how long to send once every client is connected")
+		fs.DurationVar(&lc.warmup, "warmup", 0, "leave the round trips of the first part of --duration out of the percentiles (each agent's first message)")
 		fs.BoolVar(&lc.ws, "ws", false, "WebSocket instead of TCP")
+		fs.BoolVar(&lc.unthrottled, "unthrottled", false, "each client calls again as soon as it has its answer (--rate is ignored): a closed loop that finds the capacity")
 		fs.StringVar(&lc.mode, "mode", "chat", "chat (join a room, call say) or echo (the built-in echo game)")
 		fs.IntVar(&lc.roomSize, "room-size", 10, "chat: clients per room")
 		fs.Float64Var(&lc.rampRate, "ramp", 2000, "new connections per second while ramping up")
 		fs.StringVar(&lc.metrics, "metrics", "", "the node's HTTP host:port: read its RSS per connection from /metrics")
+		fs.IntVar(&lc.pid, "pid", 0, "read the RSS per connection of this local process (/proc/PID/status) instead of --metrics: a peer server without metrics")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -88,9 +93,9 @@ func cmdLoadtest(ctx context.Context, g *globals, args []string, getenv func(str
 		}
 		return usageError{err}
 	}
-	if lc.gate == "" || fs.NArg() != 0 || lc.clients <= 0 || lc.rate < 0 || lc.duration <= 0 || lc.rampRate <= 0 ||
+	if lc.gate == "" || fs.NArg() != 0 || lc.clients <= 0 || lc.rate < 0 || lc.duration <= 0 || lc.rampRate <= 0 || lc.warmup < 0 || lc.warmup >= lc.duration ||
 		(lc.mode != "chat" && lc.mode != "echo") || lc.roomSize <= 0 {
-		return usageError{errors.New("loadtest needs --gate host:port, positive --clients, --duration, --ramp, --room-size, --rate >= 0 and --mode chat|echo")}
+		return usageError{errors.New("loadtest needs --gate host:port, positive --clients, --duration, --ramp, --room-size, --rate >= 0, --warmup below --duration and --mode chat|echo")}
 	}
 	if g.tokenFile != "" || getenv(contract.EnvClusterToken) != "" {
 		var err error
@@ -103,7 +108,7 @@ func cmdLoadtest(ctx context.Context, g *globals, args []string, getenv func(str
 
 func runLoad(ctx context.Context, lc loadConfig, stdout io.Writer) error {
 	var st loadStats
-	rssBefore, _ := readRSS(ctx, lc.metrics)
+	rssBefore, _ := readRSS(ctx, lc)
 	transport := "tcp"
 	if lc.ws {
 		transport = "ws"
@@ -129,7 +134,7 @@ func runLoad(ctx context.Context, lc loadConfig, stdout io.Writer) error {
 	tick.Stop()
 	eventuallyConnected(ctx, &st, int64(lc.clients), 10*time.Second)
 	_, _ = fmt.Fprintf(stdout, "connected: %d of %d in %s\n", st.connected.Load(), lc.clients, time.Since(rampStart).Round(time.Millisecond))
-	rssIdle, rssOK := readRSS(ctx, lc.metrics)
+	rssIdle, rssOK := readRSS(ctx, lc)
 
 	close(start)
 	t0 := time.Now()
@@ -149,7 +154,7 @@ loop:
 	}
 	progress.Stop()
 	elapsed := time.Since(t0)
-	rssBusy, _ := readRSS(ctx, lc.metrics)
+	rssBusy, _ := readRSS(ctx, lc)
 	cancel()
 	wg.Wait()
 	printLoad(stdout, lc, &st, elapsed, base, rssBefore, rssIdle, rssBusy, rssOK)
@@ -177,7 +182,11 @@ func printLoad(w io.Writer, lc loadConfig, st *loadStats, elapsed time.Duration,
 	replies := st.replies.Load() - base
 	_, _ = fmt.Fprintf(w, "clients connected  %d (max %d)\n", st.connected.Load(), st.maxConnected.Load())
 	_, _ = fmt.Fprintf(w, "messages/s         %.0f (%d replies in %s; %d pushes received)\n", float64(replies)/elapsed.Seconds(), replies, elapsed.Round(time.Millisecond), st.pushes.Load())
-	_, _ = fmt.Fprintf(w, "round trip         p50 %s  p99 %s  p999 %s\n", q(0.50), q(0.99), q(0.999))
+	warm := ""
+	if lc.warmup > 0 {
+		warm = fmt.Sprintf(" (%d round trips after the first %s)", len(rtts), lc.warmup)
+	}
+	_, _ = fmt.Fprintf(w, "round trip         p50 %s  p99 %s  p999 %s%s\n", q(0.50), q(0.99), q(0.999), warm)
 	_, _ = fmt.Fprintf(w, "errors             %d calls, %d dials, %d dropped connections\n", st.callErrs.Load(), st.dialErrs.Load(), st.dropped.Load())
 	st.mu.Lock()
 	for code, n := range st.codes {
@@ -192,7 +201,6 @@ func printLoad(w io.Writer, lc loadConfig, st *loadStats, elapsed time.Duration,
 		_, _ = fmt.Fprintf(w, "node RSS           %.1f MiB before, %.1f MiB idle, %.1f MiB busy\n", before/(1<<20), idle/(1<<20), busy/(1<<20))
 		_, _ = fmt.Fprintf(w, "RSS per connection %.1f KiB idle, %.1f KiB busy\n", (idle-before)/n/1024, (busy-before)/n/1024)
 	}
-	_ = lc
 }
 
 // loadClient connects, waits for start, then sends at the rate until ctx ends.
@@ -247,14 +255,21 @@ func loadClient(ctx context.Context, lc loadConfig, i int, start <-chan struct{}
 		st.rtts = append(st.rtts, local...)
 		st.mu.Unlock()
 	}()
-	if lc.rate == 0 {
+	if lc.rate == 0 && !lc.unthrottled {
 		idle(ctx, c, st)
 		return
 	}
-	period := time.Duration(float64(time.Second) / lc.rate)
-	time.Sleep(time.Duration(rand.Int64N(int64(period)))) //nolint:gosec // spreading start times, not security
-	t := time.NewTicker(period)
-	defer t.Stop()
+	warmEnd := time.Now().Add(lc.warmup)
+	ready := make(chan time.Time) // unthrottled: always ready
+	close(ready)
+	var next <-chan time.Time = ready
+	if !lc.unthrottled {
+		period := time.Duration(float64(time.Second) / lc.rate)
+		time.Sleep(time.Duration(rand.Int64N(int64(period)))) //nolint:gosec // spreading start times, not security
+		t := time.NewTicker(period)
+		defer t.Stop()
+		next = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -262,7 +277,7 @@ func loadClient(ctx context.Context, lc loadConfig, i int, start <-chan struct{}
 		case <-c.Done():
 			st.dropped.Add(1)
 			return
-		case <-t.C:
+		case <-next:
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		t0 := time.Now()
@@ -274,7 +289,9 @@ func loadClient(ctx context.Context, lc loadConfig, i int, start <-chan struct{}
 			}
 			continue
 		}
-		local = append(local, time.Since(t0))
+		if t0.After(warmEnd) {
+			local = append(local, time.Since(t0))
+		}
 		st.replies.Add(1)
 	}
 }
@@ -298,8 +315,13 @@ func idle(ctx context.Context, c *gateclient.Client, st *loadStats) {
 	}
 }
 
-// readRSS reads process_resident_memory_bytes from the node's /metrics.
-func readRSS(ctx context.Context, addr string) (float64, bool) {
+// readRSS reads the RSS of --pid from /proc, or else
+// process_resident_memory_bytes from the node's /metrics.
+func readRSS(ctx context.Context, lc loadConfig) (float64, bool) {
+	if lc.pid > 0 {
+		return procRSS(lc.pid)
+	}
+	addr := lc.metrics
 	if addr == "" {
 		return 0, false
 	}
@@ -320,6 +342,21 @@ func readRSS(ctx context.Context, addr string) (float64, bool) {
 		if v, ok := strings.CutPrefix(sc.Text(), "process_resident_memory_bytes "); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			return f, err == nil
+		}
+	}
+	return 0, false
+}
+
+// procRSS reads VmRSS of a local process.
+func procRSS(pid int) (float64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kib * 1024, err == nil
 		}
 	}
 	return 0, false

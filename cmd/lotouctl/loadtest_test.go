@@ -45,7 +45,7 @@ func TestLoadtestEcho(t *testing.T) {
 	if _, err := gate.StartEcho(ctx, k); err != nil {
 		t.Fatal(err)
 	}
-	g, err := gate.New(gate.Options{Addr: "127.0.0.1:0", Service: gate.EchoService, Auth: gate.NameAuth})
+	g, err := gate.New(gate.Options{Addr: "127.0.0.1:0", Service: gate.EchoService, Auth: gate.NameAuth, Rate: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,10 +60,18 @@ func TestLoadtestEcho(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	for _, ws := range []bool{false, true} {
+	cases := []struct {
+		ws, unthrottled bool
+		min             int // replies at least
+	}{{false, false, 1}, {true, false, 1}, {false, true, 60}} // 4 clients at 20 msg/s for 500ms: at most 48 throttled
+	for _, tc := range cases {
+		ws := tc.ws
 		args := []string{"loadtest", "--gate", g.Addr().String(), "--clients", "4", "--rate", "20", "--duration", "500ms", "--mode", "echo"}
 		if ws {
 			args = append(args, "--ws")
+		}
+		if tc.unthrottled {
+			args = append(args, "--unthrottled", "--warmup", "100ms")
 		}
 		var out, errb bytes.Buffer
 		if code := run(ctx, args, func(string) string { return "" }, &out, &errb); code != 0 {
@@ -73,8 +81,8 @@ func TestLoadtestEcho(t *testing.T) {
 		if m == nil {
 			t.Fatalf("no messages/s line in:\n%s", out.String())
 		}
-		if n, _ := strconv.Atoi(m[1]); n == 0 || !strings.Contains(out.String(), "errors             0 calls") {
-			t.Fatalf("ws=%v: want replies and no errors:\n%s", ws, out.String())
+		if n, _ := strconv.Atoi(m[1]); n < tc.min || !strings.Contains(out.String(), "errors             0 calls") {
+			t.Fatalf("%+v: want at least %d replies and no errors:\n%s", tc, tc.min, out.String())
 		}
 	}
 }

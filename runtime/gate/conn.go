@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/lotou-io/lotou/runtime/core"
 )
@@ -14,18 +13,24 @@ import (
 // CodeTimeout answers a KindCall the game service did not answer in time.
 const CodeTimeout = "timeout"
 
-// conn is one client connection: the reader (serve) owns its lifecycle;
-// a writer goroutine runs only while there is something to write.
+// conn is one client connection: the reader (serveAdmitted, then readLoop)
+// owns its lifecycle; a writer goroutine runs only while there is
+// something to write.
 type conn struct {
-	g      *Gate
-	w      wire
-	user   string
-	agent  core.ServiceID
-	game   core.ServiceID // agent-owned after the hello
-	bucket bucket         // reader-owned
+	g     *Gate
+	k     *core.Core // set by hello
+	w     wire
+	user  string
+	agent core.ServiceID
+	game  core.ServiceID // agent-owned after the hello
+	// agentArg and userArg are the agent's id and the user boxed once, for
+	// the arguments of every forwarded message.
+	agentArg, userArg any
+	bucket            bucket // reader-owned
 
 	mu       sync.Mutex
-	q        [][]byte
+	out      *[]byte // framed messages waiting for the writer (pooled); nil when none
+	queued   int     // messages in out, bounded by Options.QueueSize
 	flushing bool
 	closing  bool
 	code     string
@@ -43,7 +48,7 @@ func (g *Gate) serve(w wire) {
 func (g *Gate) newConn(w wire) *conn {
 	c := &conn{g: g, w: w, shutDone: make(chan struct{})}
 	if ws, ok := w.(*wsWire); ok {
-		ws.expire = func() { c.fail(CodeIdle, "no message within the idle timeout") }
+		ws.pong = c.enqueuePong
 	}
 	return c
 }
@@ -60,16 +65,30 @@ func (g *Gate) admitOrRefuse(c *conn) bool {
 	return true
 }
 
-// serveAdmitted runs an admitted connection to its end.
+// serveAdmitted runs an admitted connection: the hello on this goroutine,
+// then the reads on a fresh one, whose stack stays shallow for as long as
+// the client is connected (this one has grown with the hello's auth,
+// lookup and spawn); the connection's count in the gate's WaitGroup (taken
+// by admit) covers it until finish.
 func (g *Gate) serveAdmitted(c *conn) {
+	if code, text := c.welcome(); code != "" {
+		c.finish(code, text)
+		return
+	}
+	go c.readLoop()
+}
+
+func (c *conn) readLoop() { c.finish(c.read()) }
+
+// finish closes the connection with a reason, stops the agent and
+// releases the connection.
+func (c *conn) finish(code, text string) {
+	g := c.g
 	defer g.release(c)
-	code, text := c.run()
 	c.fail(code, text)
 	<-c.shutDone
 	if c.agent != 0 {
-		k := g.core()
-		_ = k.Close(c.agent, false)
-		_ = k.Send(c.game, "disconnected", c.agent, c.user)
+		_ = g.core().Close(c.agent, false) // its stop hook tells the game service
 		g.sessions.Add(-1)
 	}
 }
@@ -85,9 +104,9 @@ func refusal(code string) string {
 	}
 }
 
-// run authenticates the client, starts its agent and reads until the
-// connection ends; it returns why.
-func (c *conn) run() (code, text string) {
+// welcome reads the hello, authenticates the client and starts its agent;
+// it returns why not.
+func (c *conn) welcome() (code, text string) {
 	g := c.g
 	data, err := c.w.next(g.opts.AuthTimeout)
 	if err != nil {
@@ -101,9 +120,12 @@ func (c *conn) run() (code, text string) {
 		g.metrics.authFailed.Add(1)
 		return CodeUnauthorized, fmt.Sprintf("the first message must be a hello for %s", Version)
 	}
-	if code, text := c.hello(&m); code != "" {
-		return code, text
-	}
+	return c.hello(&m)
+}
+
+// read reads client messages until the connection ends; it returns why.
+func (c *conn) read() (code, text string) {
+	g := c.g
 	for {
 		data, err := c.w.next(g.opts.IdleTimeout)
 		if err != nil {
@@ -128,7 +150,7 @@ func (c *conn) run() (code, text string) {
 		case KindPing:
 			c.enqueue(&Message{Kind: KindPong, Session: m.Session})
 		case KindSend, KindCall:
-			if err := g.core().Send(c.agent, "in", &m); err != nil {
+			if err := c.k.Send(c.agent, "in", &m); err != nil {
 				g.metrics.rateLimited.Add(1)
 				if m.Kind == KindCall {
 					c.enqueue(&Message{Kind: KindError, Session: m.Session, Cmd: CodeRateLimited, Payload: []byte("agent busy")})
@@ -164,6 +186,7 @@ func (c *conn) hello(m *Message) (code, text string) {
 		return CodeUnauthorized, err.Error()
 	}
 	k := g.core()
+	c.k = k
 	game, err := k.Lookup(ctx, g.opts.Service)
 	if err != nil {
 		return CodeUnavailable, fmt.Sprintf("game service %q: %v", g.opts.Service, err)
@@ -181,6 +204,7 @@ func (c *conn) hello(m *Message) (code, text string) {
 
 // setup registers the agent's handlers.
 func (c *conn) setup(s *core.Service) error {
+	c.agentArg, c.userArg = s.ID(), c.user
 	s.Handle("in", func(ctx *core.Context, args []any) ([]any, error) {
 		if m, ok := args[0].(*Message); ok && len(args) == 1 {
 			c.forward(ctx.Service, m)
@@ -191,7 +215,24 @@ func (c *conn) setup(s *core.Service) error {
 		c.enqueue(&Message{Kind: KindPush, Cmd: cmd, Payload: payload})
 	})
 	s.Handle("kick", func(reason string) { c.fail(CodeKicked, reason) })
+	s.OnStop(func() { c.disconnected(s) })
 	return nil
+}
+
+// disconnected tells the game service the client is gone. It runs on the
+// agent as it stops, after what was queued for it: the notice follows the
+// client's last messages, and reads the agent-owned game id.
+func (c *conn) disconnected(s *core.Service) {
+	if c.game == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), c.g.opts.CallTimeout)
+		id, err := s.Lookup(ctx, c.g.opts.Service)
+		cancel()
+		if err != nil {
+			return
+		}
+		c.game = id
+	}
+	_ = s.Send(c.game, "disconnected", c.agentArg, c.userArg)
 }
 
 // forward runs on the agent: a client Send or Call to the game service.
@@ -207,7 +248,7 @@ func (c *conn) forward(s *core.Service, m *Message) {
 		c.game = id
 	}
 	if m.Kind == KindSend {
-		if err := s.Send(c.game, m.Cmd, s.ID(), c.user, m.Payload); err != nil {
+		if err := s.Send(c.game, m.Cmd, c.agentArg, c.userArg, m.Payload); err != nil {
 			c.g.metrics.forwardFailed.Add(1)
 			c.forget(err)
 		}
@@ -226,12 +267,14 @@ func (c *conn) forward(s *core.Service, m *Message) {
 			return
 		}
 		c.enqueue(&Message{Kind: KindReply, Session: sess, Payload: p})
-	}, m.Cmd, s.ID(), c.user, m.Payload)
+	}, m.Cmd, c.agentArg, c.userArg, m.Payload)
 }
 
 // forget drops the game service id after an error that says it moved.
+// ErrStopped is not one: the agent's own stop fails its pending requests
+// with it, and a stopped game answers ErrServiceNotFound next.
 func (c *conn) forget(err error) {
-	if errors.Is(err, core.ErrServiceNotFound) || errors.Is(err, core.ErrNodeDown) || errors.Is(err, core.ErrStopped) {
+	if errors.Is(err, core.ErrServiceNotFound) || errors.Is(err, core.ErrNodeDown) {
 		c.game = 0
 	}
 }
@@ -275,90 +318,4 @@ func (c *conn) isClosing() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.closing
-}
-
-// enqueue queues m for the client; a full queue means the client reads too
-// slowly: it is disconnected.
-func (c *conn) enqueue(m *Message) {
-	b := AppendMessage(make([]byte, 0, minMessage+len(m.Cmd)+len(m.Payload)), m)
-	c.mu.Lock()
-	if c.closing {
-		c.mu.Unlock()
-		return
-	}
-	if len(c.q) >= c.g.opts.QueueSize {
-		c.mu.Unlock()
-		c.g.metrics.queueFull.Add(1)
-		c.fail(CodeSlowConsumer, fmt.Sprintf("more than %d messages waiting", c.g.opts.QueueSize))
-		return
-	}
-	c.q = append(c.q, b)
-	c.startFlushLocked()
-	c.mu.Unlock()
-}
-
-// fail closes the connection with a reason: what is queued is dropped, the
-// client gets one KindError (Session 0) and the transport's close.
-func (c *conn) fail(code, text string) {
-	c.mu.Lock()
-	if c.closing {
-		c.mu.Unlock()
-		return
-	}
-	c.closing = true
-	c.code, c.text = code, text
-	c.q = c.q[:0]
-	if code != "" {
-		c.q = append(c.q, AppendMessage(nil, &Message{Kind: KindError, Cmd: code, Payload: []byte(text)}))
-	}
-	c.g.metrics.closed(code) // counted before the client can see the reason
-	c.startFlushLocked()
-	c.mu.Unlock()
-	// A writer stuck on a client that does not read is cut off.
-	time.AfterFunc(min(c.g.opts.WriteTimeout, 2*time.Second), func() {
-		select {
-		case <-c.shutDone:
-		default:
-			c.w.abort()
-		}
-	})
-}
-
-func (c *conn) startFlushLocked() {
-	if !c.flushing {
-		c.flushing = true
-		go c.flush() // joined by serve through shutDone; serve is owned by the gate
-	}
-}
-
-// flush writes the queue until it is empty; once closing it shuts the wire.
-func (c *conn) flush() {
-	for {
-		c.mu.Lock()
-		batch := c.q
-		c.q = nil
-		if len(batch) == 0 {
-			c.flushing = false
-			closing, code, text := c.closing, c.code, c.text
-			c.mu.Unlock()
-			if closing {
-				c.w.shut(code, text)
-				close(c.shutDone)
-			}
-			return
-		}
-		c.mu.Unlock()
-		if err := c.w.send(batch, c.g.opts.WriteTimeout); err != nil {
-			c.w.abort()
-			c.mu.Lock()
-			already := c.closing
-			c.closing, c.q = true, nil
-			c.mu.Unlock()
-			if !already {
-				c.g.metrics.closed("")
-			}
-			continue // shuts and signals
-		}
-		c.g.metrics.out.Add(uint64(len(batch)))
-	}
 }

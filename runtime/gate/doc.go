@@ -1,8 +1,22 @@
 // Package gate is the front door of a Lotou node for game clients: it accepts
 // client connections over TCP (4-byte little-endian length + message) and
-// WebSocket (one binary message per message, github.com/coder/websocket) on
-// one port, and gives each connection one agent service, the Skynet/Lotou
-// pattern.
+// WebSocket (one binary message per message) on one port, and gives each
+// connection one agent service, the Skynet/Lotou pattern.
+//
+// # Memory per connection
+//
+// An idle client costs a reader goroutine blocked on a 64-byte inline
+// buffer, its agent service and the connection's state: no read or write
+// buffer is held while nothing moves. Reads go through a pooled buffer only
+// while bytes are pending (readbuf.go); writes are framed into a pooled
+// buffer and written by the goroutine that queued them when the socket
+// takes them at once, else by a writer goroutine that exists only while
+// there is something to send (outbound.go). For that the WebSocket
+// server side is the gate's own (RFC 6455: ws.go frames, wsreader.go
+// reading, wsupgrade.go the handshake), not a library's, whose per
+// connection buffers and goroutines cost twice a TCP client; the Go client
+// (package client) uses github.com/coder/websocket, which the tests use as
+// the interop peer.
 //
 // # What an agent does
 //

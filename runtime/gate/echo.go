@@ -19,7 +19,19 @@ const echoMailbox = 1 << 16
 // payload; anything else is an unknown command.
 func StartEcho(ctx context.Context, k *core.Core) (*core.Service, error) {
 	s, err := k.Spawn(ctx, EchoService, func(s *core.Service) error {
-		s.Handle("echo", func(_ core.ServiceID, _ string, p []byte) []byte { return p })
+		// The raw handler form: every gate message passes here, and the
+		// typed form func(core.ServiceID, string, []byte) []byte would
+		// cost a reflect.Call each.
+		s.Handle("echo", func(_ *core.Context, args []any) ([]any, error) {
+			if len(args) != 3 {
+				return nil, fmt.Errorf("echo takes (agent, user, payload), got %d values: %w", len(args), core.ErrBadArgs)
+			}
+			p, ok := args[2].([]byte)
+			if !ok && args[2] != nil {
+				return nil, fmt.Errorf("echo's payload is a %T, want []byte: %w", args[2], core.ErrBadArgs)
+			}
+			return []any{p}, nil
+		})
 		s.Handle("disconnected", func(core.ServiceID, string) {})
 		return nil
 	}, core.WithMailboxSize(echoMailbox))

@@ -183,7 +183,7 @@ func (g *Gate) Drain(ctx context.Context) int {
 	g.log.Info("Gate draining", "sessions", g.Sessions())
 	move := &Message{Kind: KindMove, Cmd: CodeMoveCommand, Payload: []byte("this node is leaving: reconnect")}
 	for _, c := range conns {
-		c.enqueue(move)
+		c.enqueueAsync(move)
 		g.metrics.moves.Add(1)
 	}
 	select {
@@ -272,21 +272,23 @@ func (g *Gate) sniff(nc net.Conn) {
 	var head [lengthPrefix]byte
 	_ = nc.SetReadDeadline(time.Now().Add(g.opts.AuthTimeout))
 	_, err := io.ReadFull(nc, head[:])
-	g.mu.Lock()
-	delete(g.sniffing, nc)
-	g.mu.Unlock()
+	if err == nil && bytes.Equal(head[:], httpPrefix) {
+		g.serveHTTP(nc, head[:]) // unsniffs once it has read the request head
+		return
+	}
+	g.unsniff(nc)
 	if err != nil {
 		g.metrics.closed(CodeMalformed)
 		_ = nc.Close()
 		return
 	}
-	if bytes.Equal(head[:], httpPrefix) {
-		_ = nc.SetReadDeadline(time.Time{})
-		if !g.httpLn.offer(&prefixConn{Conn: nc, prefix: head[:]}) {
-			_ = nc.Close()
-		}
-		return
-	}
 	g.metrics.accepted[transportTCP].Add(1)
 	g.serve(newTCPWire(nc, g.opts, head))
+}
+
+// unsniff forgets a connection stop no longer needs to close itself.
+func (g *Gate) unsniff(nc net.Conn) {
+	g.mu.Lock()
+	delete(g.sniffing, nc)
+	g.mu.Unlock()
 }

@@ -44,9 +44,13 @@ func start(t *testing.T, opts gate.Options) *harness {
 			_ = c.Send(agent, "push", "hi", p)
 		})
 		s.Handle("flood", func(c *core.Context, agent core.ServiceID, _ string, _ []byte) {
+			// 120 MB, more than any socket buffers: the client that does not
+			// read must be cut off, whatever the speed of its agent.
 			big := make([]byte, 60<<10)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
 			for range 2000 {
-				if c.Send(agent, "push", "big", big) != nil {
+				if c.SendWait(ctx, agent, "push", "big", big) != nil {
 					return
 				}
 			}

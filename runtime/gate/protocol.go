@@ -4,9 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-
-	"github.com/lotou-io/lotou/runtime/codec"
-	lotoubin "github.com/lotou-io/lotou/runtime/codec/binary"
 )
 
 // Version is the gate protocol version a client names in its Hello.
@@ -96,8 +93,10 @@ func AppendFrame(buf []byte, m *Message) []byte {
 	return buf
 }
 
-// DecodeMessage decodes one message with the "binary" codec. It never
-// panics; every failure wraps ErrMalformed. Payload aliases data.
+// DecodeMessage decodes one message: the "binary" codec's layout, read by
+// hand because it is fixed (FuzzDecodeMatchesCodec holds the two equal). It
+// never panics; every failure wraps ErrMalformed. Payload aliases data;
+// Cmd is a copy.
 func DecodeMessage(data []byte, maxMessage int) (Message, error) {
 	var m Message
 	if len(data) < minMessage {
@@ -106,19 +105,30 @@ func DecodeMessage(data []byte, maxMessage int) (Message, error) {
 	if maxMessage > 0 && len(data) > maxMessage {
 		return m, fmt.Errorf("%d bytes over the %d limit: %w", len(data), maxMessage, ErrMalformed)
 	}
-	lim := codec.Limits{MaxLen: len(data), MaxDepth: 2, MaxAlloc: int64(2 * len(data))}
-	if err := lotoubin.UnmarshalLimits(data, &m, lim); err != nil {
-		return m, fmt.Errorf("decoding: %v: %w", err, ErrMalformed)
+	m.Kind = Kind(data[0])
+	m.Session = binary.LittleEndian.Uint32(data[1:])
+	rest := data[5:] // from the command's length: at least 8 bytes
+	cmdLen := uint64(binary.LittleEndian.Uint32(rest))
+	if cmdLen > uint64(len(rest)-8) {
+		return Message{}, fmt.Errorf("command length %d past the message: %w", cmdLen, ErrMalformed)
 	}
-	// The codec reads exactly its fields; trailing bytes are an error.
-	if n := minMessage + len(m.Cmd) + len(m.Payload); n != len(data) {
-		return m, fmt.Errorf("%d trailing bytes: %w", len(data)-n, ErrMalformed)
+	if cmdLen > maxCmdLen {
+		return Message{}, fmt.Errorf("command of %d bytes, at most %d: %w", cmdLen, maxCmdLen, ErrMalformed)
 	}
-	if len(m.Cmd) > maxCmdLen {
-		return m, fmt.Errorf("command of %d bytes, at most %d: %w", len(m.Cmd), maxCmdLen, ErrMalformed)
+	m.Cmd = string(rest[4 : 4+cmdLen])
+	rest = rest[4+cmdLen:]
+	payLen := uint64(binary.LittleEndian.Uint32(rest))
+	switch {
+	case payLen > uint64(len(rest)-4):
+		return Message{}, fmt.Errorf("payload length %d past the message: %w", payLen, ErrMalformed)
+	case payLen < uint64(len(rest)-4):
+		return Message{}, fmt.Errorf("%d trailing bytes: %w", uint64(len(rest)-4)-payLen, ErrMalformed)
+	}
+	if payLen > 0 {
+		m.Payload = rest[4:]
 	}
 	if m.Kind < KindHello || m.Kind > KindPong {
-		return m, fmt.Errorf("kind %d: %w", m.Kind, ErrMalformed)
+		return Message{}, fmt.Errorf("kind %d: %w", m.Kind, ErrMalformed)
 	}
 	return m, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/lotou-io/lotou/runtime/codec"
 	lotoubin "github.com/lotou-io/lotou/runtime/codec/binary"
 )
 
@@ -111,6 +112,39 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 		if again := AppendMessage(nil, &m); !bytes.Equal(again, data) {
 			t.Fatalf("accepted %x but re-encodes to %x", data, again)
+		}
+	})
+}
+
+// FuzzDecodeMatchesCodec holds the hand-written DecodeMessage to the
+// "binary" codec it stands for: what the gate accepts the codec decodes
+// to the same message, and what the codec decodes within the gate's
+// rules (exact length, kind, command length) the gate accepts.
+func FuzzDecodeMatchesCodec(f *testing.F) {
+	for _, g := range golden {
+		b, _ := hex.DecodeString(g.hex)
+		f.Add(b)
+	}
+	f.Add([]byte{3, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := DecodeMessage(data, 0)
+		var c Message
+		cerr := lotoubin.UnmarshalLimits(data, &c, codec.Limits{MaxLen: len(data), MaxDepth: 2, MaxAlloc: int64(2 * len(data))})
+		if err == nil {
+			if cerr != nil {
+				t.Fatalf("the gate accepts %x, the codec refuses it: %v", data, cerr)
+			}
+			if m.Kind != c.Kind || m.Session != c.Session || m.Cmd != c.Cmd || !bytes.Equal(m.Payload, c.Payload) {
+				t.Fatalf("%x: gate %+v, codec %+v", data, m, c)
+			}
+			return
+		}
+		if !errors.Is(err, ErrMalformed) {
+			t.Fatalf("error %v does not wrap ErrMalformed", err)
+		}
+		if cerr == nil && len(data) == minMessage+len(c.Cmd)+len(c.Payload) && len(c.Cmd) <= maxCmdLen &&
+			c.Kind >= KindHello && c.Kind <= KindPong {
+			t.Fatalf("the codec decodes %x to %+v, the gate refuses it: %v", data, c, err)
 		}
 	})
 }

@@ -1,15 +1,13 @@
 package gate
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // Transports, for metrics.
@@ -24,14 +22,15 @@ var transportNames = [numTransports]string{"tcp", "ws"}
 // errTooLarge reports a client message over Options.MaxMessage.
 var errTooLarge = errors.New("message too large")
 
-// wire is one client connection's transport: whole messages in and out.
-// next is called by the reader only, send and shut by the writer only, abort
-// by anyone.
+// wire is one client connection's transport: whole messages in, framed
+// bytes out. next is called by the reader only, send and shut by the
+// writer only, abort by anyone.
 type wire interface {
 	// next reads one message within timeout.
 	next(timeout time.Duration) ([]byte, error)
-	// send writes encoded messages in order.
-	send(msgs [][]byte, timeout time.Duration) error
+	// send writes bytes framed by appendOut within timeout; it returns how
+	// many were written.
+	send(buf []byte, timeout time.Duration) (int, error)
 	// shut closes the connection politely, telling the client code and text
 	// where the transport can (a WebSocket close frame).
 	shut(code, text string)
@@ -40,141 +39,163 @@ type wire interface {
 	transport() int
 }
 
+// appendOut appends m framed for the transport.
+func appendOut(buf []byte, transport int, m *Message) []byte {
+	if transport == transportWS {
+		return appendWSMessage(buf, m)
+	}
+	return AppendFrame(buf, m)
+}
+
+// readDeadline sets a reader's deadline to now+timeout, skipping the
+// update when it would move the current deadline by less than 1/16 of
+// timeout: the idle timeout is that much less exact and the message path
+// cheaper.
+type readDeadline struct {
+	nc net.Conn
+	at time.Time
+}
+
+func (d *readDeadline) arm(timeout time.Duration) {
+	at := time.Now().Add(timeout)
+	if !d.at.After(at) && d.at.After(at.Add(-timeout/16)) {
+		return
+	}
+	d.at = at
+	_ = d.nc.SetReadDeadline(at)
+}
+
 // tcpWire frames messages with a 4-byte little-endian length.
 type tcpWire struct {
-	nc      net.Conn
-	max     int
-	pending []byte // the sniffed length prefix of the first message
+	nc  net.Conn
+	max int
+	dl  readDeadline
+	in  pendingReader
 }
 
 func newTCPWire(nc net.Conn, opts Options, head [lengthPrefix]byte) *tcpWire {
-	return &tcpWire{nc: nc, max: opts.MaxMessage, pending: head[:]}
+	w := &tcpWire{nc: nc, max: opts.MaxMessage, dl: readDeadline{nc: nc}}
+	w.in.init(nc)
+	w.in.hi = copy(w.in.idle[:], head[:]) // the sniffed length prefix of the first message
+	return w
 }
 
 func (w *tcpWire) transport() int { return transportTCP }
 
 func (w *tcpWire) next(timeout time.Duration) ([]byte, error) {
-	_ = w.nc.SetReadDeadline(time.Now().Add(timeout))
-	var head [lengthPrefix]byte
-	if w.pending != nil {
-		copy(head[:], w.pending)
-		w.pending = nil
-	} else if _, err := io.ReadFull(w.nc, head[:]); err != nil {
-		return nil, err
+	w.dl.arm(timeout)
+	buf, err := readTCPMessage(&w.in, w.max)
+	if err != nil {
+		w.in.release()
 	}
-	n := binary.LittleEndian.Uint32(head[:])
-	if int64(n) > int64(w.max) {
-		return nil, fmt.Errorf("length prefix %d over %d: %w", n, w.max, errTooLarge)
-	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(w.nc, buf); err != nil {
-		return nil, err
-	}
-	return buf, nil
+	return buf, err
 }
 
-func (w *tcpWire) send(msgs [][]byte, timeout time.Duration) error {
-	size := 0
-	for _, m := range msgs {
-		size += lengthPrefix + len(m)
+// readTCPMessage reads one length-prefixed message; the length is checked
+// against max before anything is allocated.
+func readTCPMessage(in *pendingReader, limit int) ([]byte, error) {
+	for len(in.pending()) < lengthPrefix {
+		if err := in.fill(); err != nil {
+			return nil, err
+		}
 	}
-	buf := make([]byte, 0, size)
-	for _, m := range msgs {
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(m)))
-		buf = append(buf, m...)
+	n := binary.LittleEndian.Uint32(in.pending())
+	if int64(n) > int64(limit) {
+		return nil, fmt.Errorf("length prefix %d over %d: %w", n, limit, errTooLarge)
 	}
+	in.consume(lengthPrefix)
+	return in.appendN(nil, int(n))
+}
+
+func (w *tcpWire) send(buf []byte, timeout time.Duration) (int, error) {
 	_ = w.nc.SetWriteDeadline(time.Now().Add(timeout))
-	_, err := w.nc.Write(buf)
-	return err
+	return w.nc.Write(buf)
 }
 
 // shut half-closes, then reads what the client still sends for a moment
 // so that the close is a FIN, not a reset that could destroy the last
 // message before the client reads it.
-func (w *tcpWire) shut(string, string) {
-	if tc, ok := w.nc.(interface{ CloseWrite() error }); ok {
+func (w *tcpWire) shut(string, string) { linger(w.nc) }
+
+func linger(nc net.Conn) {
+	if tc, ok := nc.(interface{ CloseWrite() error }); ok {
 		_ = tc.CloseWrite()
-		_ = w.nc.SetReadDeadline(time.Now().Add(time.Second))
-		_, _ = io.Copy(io.Discard, io.LimitReader(w.nc, 1<<20))
+		_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+		_, _ = io.Copy(io.Discard, io.LimitReader(nc, 1<<20))
 	}
-	_ = w.nc.Close()
+	_ = nc.Close()
 }
 
 func (w *tcpWire) abort() { _ = w.nc.Close() }
 
-// wsWire carries one message per binary WebSocket message.
+// wsWire carries one message per binary WebSocket message (RFC 6455, the
+// gate's own server side: ws.go, wsreader.go, wsupgrade.go).
 type wsWire struct {
-	c   *websocket.Conn
-	max int
-	// expire runs when a read outlives its timeout: the library would close
-	// the connection without a reason if a read's ctx ended, so the idle
-	// close goes through the connection's own fail instead.
-	expire func()
+	nc net.Conn
+	dl readDeadline
+	r  *wsReader
+	// pong queues the answer to a client's ping through the connection's
+	// bounded outbound queue; set by newConn.
+	pong func(payload []byte)
+	// status is the close status shut sends when set (a protocol error the
+	// reader found, or the client's own close to echo); the reader sets it.
+	status atomic.Uint32
 }
 
-func newWSWire(c *websocket.Conn, opts Options) *wsWire {
-	c.SetReadLimit(int64(opts.MaxMessage) + 1) // we see the excess and close with our reason
-	return &wsWire{c: c, max: opts.MaxMessage}
+// newWSWire serves an upgraded connection; r reads nc, after the bytes
+// the handshake read ahead if any.
+func newWSWire(nc net.Conn, r io.Reader, opts Options) *wsWire {
+	return &wsWire{nc: nc, dl: readDeadline{nc: nc}, r: newWSReader(r, opts.MaxMessage)}
 }
 
 func (w *wsWire) transport() int { return transportWS }
 
 func (w *wsWire) next(timeout time.Duration) ([]byte, error) {
-	t := time.AfterFunc(timeout, w.expire)
-	defer t.Stop()
-	typ, r, err := w.c.Reader(context.Background())
-	if err != nil {
-		return nil, err
-	}
-	buf, err := io.ReadAll(io.LimitReader(r, int64(w.max)+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(buf) > w.max {
-		return nil, fmt.Errorf("message over %d bytes: %w", w.max, errTooLarge)
-	}
-	if typ != websocket.MessageBinary {
-		return nil, fmt.Errorf("text message: %w", ErrMalformed)
-	}
-	return buf, nil
-}
-
-func (w *wsWire) send(msgs [][]byte, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for _, m := range msgs {
-		if err := w.c.Write(ctx, websocket.MessageBinary, m); err != nil {
-			return err
+	w.dl.arm(timeout)
+	for {
+		kind, data, status, err := w.r.next()
+		if err != nil {
+			var we *wsError
+			if errors.As(err, &we) {
+				w.status.Store(uint32(we.status))
+			}
+			w.r.release()
+			return nil, err
+		}
+		switch kind {
+		case wsGotMessage:
+			return data, nil
+		case wsGotPing:
+			if w.pong != nil {
+				w.pong(data)
+			}
+		case wsGotClose:
+			w.status.Store(uint32(status))
+			w.r.release()
+			return nil, errPeerClosed
 		}
 	}
-	return nil
 }
 
+func (w *wsWire) send(buf []byte, timeout time.Duration) (int, error) {
+	_ = w.nc.SetWriteDeadline(time.Now().Add(timeout))
+	return w.nc.Write(buf)
+}
+
+// shut sends a close frame (the status the reader chose, else the one
+// for code, with code and text as the reason) and closes like TCP.
 func (w *wsWire) shut(code, text string) {
+	status := wsStatus(code)
+	if s := w.status.Load(); s != 0 {
+		status = uint16(s)
+	}
 	reason := code
 	if text != "" {
 		reason += ": " + text
 	}
-	if len(reason) > 120 { // a close reason is at most 123 bytes
-		reason = reason[:120]
-	}
-	_ = w.c.Close(wsStatus(code), reason)
+	_ = w.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = w.nc.Write(appendWSClose(nil, status, reason))
+	linger(w.nc)
 }
 
-func (w *wsWire) abort() { _ = w.c.CloseNow() }
-
-// wsStatus maps an error code to a WebSocket close status.
-func wsStatus(code string) websocket.StatusCode {
-	switch code {
-	case CodeTooLarge:
-		return websocket.StatusMessageTooBig
-	case CodeIdle, CodeShutdown, CodeMoveCommand, "":
-		return websocket.StatusGoingAway
-	case CodeFull:
-		return websocket.StatusTryAgainLater
-	case CodeMalformed, CodeBadKind:
-		return websocket.StatusInvalidFramePayloadData
-	default:
-		return websocket.StatusPolicyViolation
-	}
-}
+func (w *wsWire) abort() { _ = w.nc.Close() }
