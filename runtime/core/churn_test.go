@@ -288,3 +288,61 @@ func TestUndeliverableGetsErrorReply(t *testing.T) {
 		t.Error("stale reply not counted")
 	}
 }
+
+// TestForeignReplyDropped: a reply for a pending remote Call counts only when
+// it comes from the node the Call went to. A reply naming another node (a
+// forged or misrouted one, with the right session) is dropped and counted,
+// and the Call still completes with the real reply.
+func TestForeignReplyDropped(t *testing.T) {
+	rem := &capture{}
+	c := newCore(t, func(o *core.Options) { o.Incarnation = 5; o.Remote = rem })
+	target := core.MakeIncID(2, 9, 3)
+	done := make(chan []any, 1)
+	go func() {
+		ret, err := c.Call(ctxT(t), target, "get")
+		if err != nil {
+			t.Errorf("call: %v", err)
+		}
+		done <- ret
+	}()
+	var call core.Message
+	eventually(t, "the call goes out", func() bool {
+		rem.mu.Lock()
+		defer rem.mu.Unlock()
+		if len(rem.out) == 0 {
+			return false
+		}
+		call = rem.out[0]
+		return true
+	})
+	tests := []struct {
+		name string
+		from core.ServiceID
+	}{
+		{"another node", core.MakeIncID(3, 9, 3)},
+		{"no node", 0},
+		{"this node", core.MakeIncID(1, 5, 1)},
+	}
+	for _, tt := range tests {
+		before := c.Drops(core.DropForeignReply)
+		forged := core.Message{Kind: core.KindReply, From: tt.from, To: call.From, Session: call.Session, Args: []any{"forged"}}
+		if err := c.DeliverLocal(&forged); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := c.Drops(core.DropForeignReply); got != before+1 {
+			t.Errorf("%s: foreign_reply drops = %d, want %d", tt.name, got, before+1)
+		}
+		select {
+		case ret := <-done:
+			t.Fatalf("%s: the call took a forged reply: %v", tt.name, ret)
+		default:
+		}
+	}
+	real := core.Message{Kind: core.KindReply, From: target, To: call.From, Session: call.Session, Args: []any{"real"}}
+	if err := c.DeliverLocal(&real); err != nil {
+		t.Fatal(err)
+	}
+	if ret := <-done; len(ret) != 1 || ret[0] != "real" {
+		t.Fatalf("call returned %v, want [real]", ret)
+	}
+}

@@ -34,12 +34,16 @@ const (
 	DropEventOverflow
 	// DropDraining: a Send to a node that is leaving.
 	DropDraining
+	// DropForeignReply: a reply from another node than the one the Call
+	// or Request went to (a forged or misrouted reply); the caller keeps
+	// waiting for the real one.
+	DropForeignReply
 	numDropReasons
 )
 
 var dropNames = [numDropReasons]string{
 	"mailbox_full", "not_found", "stopped", "wrong_node", "stale_id", "decode", "unknown_kind",
-	"event_overflow", "draining",
+	"event_overflow", "draining", "foreign_reply",
 }
 
 // String returns the reason's metric label.

@@ -91,6 +91,22 @@ func (p *pendingRemote) take(sess uint64) (pendingEntry, bool) {
 	return e, ok
 }
 
+// takeFrom removes and returns the entry for sess if its reply is expected
+// from node; foreign reports an entry that waits on another node (it stays).
+func (p *pendingRemote) takeFrom(sess uint64, node NodeID) (e pendingEntry, ok, foreign bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok = p.m[sess]
+	if !ok {
+		return e, false, false
+	}
+	if e.node != node {
+		return pendingEntry{}, false, true
+	}
+	delete(p.m, sess)
+	return e, true, false
+}
+
 // takeNode removes and returns every session waiting on node.
 func (p *pendingRemote) takeNode(node NodeID) map[uint64]pendingEntry {
 	out := make(map[uint64]pendingEntry)

@@ -146,7 +146,11 @@ func (c *Core) DeliverLocal(m *Message) error {
 			c.Drop(DropStaleID) // for a session of an earlier process
 			return nil
 		}
-		pe, ok := c.pending.take(m.Session)
+		pe, ok, foreign := c.pending.takeFrom(m.Session, m.From.Node())
+		if foreign {
+			c.Drop(DropForeignReply) // only the node the Call went to answers it
+			return nil
+		}
 		if !ok {
 			return nil // timed out or failed already
 		}

@@ -13,7 +13,7 @@
 // with the length announced. An empty frame is a keepalive: it is never
 // handed to the Handler.
 //
-// # Handshake (protocol version 2)
+// # Handshake (protocol version 3)
 //
 // Right after the TCP (or TLS) connection is open, the two sides run the Noise
 // protocol Noise_NNpsk0_25519_AESGCM_SHA256 (noiseprotocol.org, revision 34,
@@ -46,7 +46,7 @@
 // reads it, so cluster-level fields such as a process incarnation need no
 // transport change. Golden bytes, pinned by TestIdentityGolden:
 //
-//	init header, version 2             01 4c4f544e 02
+//	init header, version 3             01 4c4f544e 03
 //	{ID: 0x0102, Name: "ab"}, encrypt  0201 02 6162 01 00
 //	{ID: 7, Name: "n", App: de ad}     0700 01 6e 00 02 dead
 //

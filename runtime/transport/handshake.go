@@ -16,8 +16,10 @@ import (
 
 // ProtocolVersion is the version spoken in the handshake. Peers with another
 // version are rejected. Version 1 was a home-made HMAC exchange that could be
-// reflected; version 2 is Noise_NNpsk0 (see doc.go).
-const ProtocolVersion = 2
+// reflected; version 2 is Noise_NNpsk0 (see doc.go); version 3 is version 2's
+// handshake with data frames that carry the caller's remaining budget
+// (runtime/cluster wire.go), which a version 2 node cannot read.
+const ProtocolVersion = 3
 
 // HandshakeMaxFrame bounds every handshake frame, so an unauthenticated peer
 // cannot make us allocate more than this.

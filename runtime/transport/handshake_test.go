@@ -45,7 +45,7 @@ func TestIdentityGolden(t *testing.T) {
 			}
 		})
 	}
-	if got := hex.EncodeToString(initHeader(ProtocolVersion)); got != "014c4f544e02" {
+	if got := hex.EncodeToString(initHeader(ProtocolVersion)); got != "014c4f544e03" {
 		t.Fatalf("init header = %s", got)
 	}
 }

@@ -91,7 +91,7 @@ func answer(nc net.Conn, within time.Duration) (frames [][]byte, closed bool) {
 // connection: each is closed within two seconds, answered at most by a reject
 // frame (type 4), never by a listener's Noise message (type 2).
 func malformedFirst(t *testing.T, p *proc) {
-	valid := header([]byte{0x02})
+	valid := header([]byte{0x03})
 	tests := []struct {
 		name string
 		raw  []byte
@@ -102,11 +102,12 @@ func malformedFirst(t *testing.T, p *proc) {
 		{"wrong magic", frame(append([]byte{0x01, 'L', 'O', 'T', 'X', 0x02}, random(48)...))},
 		{"no version", frame([]byte{0x01, 'L', 'O', 'T', 'N'})},
 		{"version 1", frame(append(header([]byte{0x01}), random(48)...))},
-		{"version 3", frame(append(header([]byte{0x03}), random(48)...))},
+		{"version 2 (the previous one)", frame(append(header([]byte{0x02}), random(48)...))},
+		{"version 4", frame(append(header([]byte{0x04}), random(48)...))},
 		{"largest version", frame(append(header(binary.AppendUvarint(nil, 1<<64-1)), random(48)...))},
 		{"version uvarint overflowing", frame(append(header(bytes.Repeat([]byte{0xff}, 11)), random(48)...))},
 		{"version uvarint never ending", frame(header(bytes.Repeat([]byte{0x80}, 40)))},
-		{"version 2 in two bytes", frame(append(header([]byte{0x82, 0x00}), random(48)...))},
+		{"version 3 in two bytes", frame(append(header([]byte{0x83, 0x00}), random(48)...))},
 		{"no Noise message", frame(valid)},
 		{"Noise message one byte short", frame(append(bytes.Clone(valid), random(47)...))},
 		{"Noise message of zeros", frame(append(bytes.Clone(valid), make([]byte, 48)...))},
@@ -150,7 +151,7 @@ func malformedFirst(t *testing.T, p *proc) {
 // without the token, each on its own connection side by side: every one is
 // closed once the handshake timeout (5s) has passed since its accept.
 func slowStages(t *testing.T, p *proc) {
-	valid := header([]byte{0x02})
+	valid := header([]byte{0x03})
 	proven := func(nc net.Conn) ([]byte, error) { // a token holder's message 1; returns message 3
 		hs, err := handshakeState(token)
 		if err != nil {

@@ -399,7 +399,7 @@ func readFrame(r io.Reader) ([]byte, error) {
 	return b, err
 }
 
-var initHeader = []byte{0x01, 'L', 'O', 'T', 'N', 0x02}
+var initHeader = []byte{0x01, 'L', 'O', 'T', 'N', 0x03} // protocol version 3
 
 func handshakeState(tok string) (*noise.HandshakeState, error) {
 	psk := sha256.Sum256(append([]byte("lotou cluster token psk v2"), tok...))
