@@ -72,7 +72,9 @@ type cacheLinePad [64]byte
 func (mb *mailbox) init(size int, node NodeID) {
 	mb.size = size
 	mb.node = node
-	mb.q = make([]envelope, 0, min(size, 64))
+	// No queue is allocated before the first message: a service that is
+	// never sent anything (an idle client's agent) costs no envelopes, and a
+	// busy one grows its queue to what its bursts need (append doubles).
 	mb.wake = make(chan struct{}, 1)
 }
 
