@@ -338,8 +338,8 @@ func TestForeignReplyDropped(t *testing.T) {
 		default:
 		}
 	}
-	real := core.Message{Kind: core.KindReply, From: target, To: call.From, Session: call.Session, Args: []any{"real"}}
-	if err := c.DeliverLocal(&real); err != nil {
+	genuine := core.Message{Kind: core.KindReply, From: target, To: call.From, Session: call.Session, Args: []any{"real"}}
+	if err := c.DeliverLocal(&genuine); err != nil {
 		t.Fatal(err)
 	}
 	if ret := <-done; len(ret) != 1 || ret[0] != "real" {
