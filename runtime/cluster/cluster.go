@@ -57,6 +57,12 @@ type Options struct {
 	Heartbeat time.Duration
 	// LookupTimeout bounds the wait for a global name not known yet (1s).
 	LookupTimeout time.Duration
+	// MaxNamesPerNode and MaxNameBytesPerNode bound the global names one
+	// node may hold in the master's table (DefaultMaxNamesPerNode, 1M, and
+	// DefaultMaxNameBytesPerNode, 64 MiB of name text, when zero); a name
+	// beyond them is refused with core.ErrTooLarge. Master only.
+	MaxNamesPerNode     int
+	MaxNameBytesPerNode int
 	// DownRetention (master only) is how long a node that died stays listed
 	// down before it is removed from every node table (default
 	// DownRetentionBeats heartbeat timeouts). A node that leaves gracefully
@@ -261,6 +267,7 @@ func (c *Cluster) Start() (net.Addr, error) {
 		timeout := contract.MissedHeartbeats * c.opts.Heartbeat
 		c.ms = NewMasterState(self, timeout)
 		c.ms.SetDownRetention(c.opts.DownRetention)
+		c.ms.SetNameLimits(c.opts.MaxNamesPerNode, c.opts.MaxNameBytesPerNode)
 		// Slaves of a previous master notice the restart within one timeout
 		// and re-dial within BackoffMax: keep their ids out of reach until
 		// then.

@@ -72,7 +72,7 @@ func (s *MasterState) dropUnlisted(id uint16, names []NameEntry) []Output {
 	for _, name := range s.namesOf(id) {
 		if !want[name] {
 			svc := s.names[name]
-			delete(s.names, name)
+			s.dropName(name)
 			outs = append(outs, Output{To: Broadcast, Msg: &Control{Type: CtlNameDel, Name: name, Service: svc}})
 		}
 	}

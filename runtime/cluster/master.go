@@ -41,7 +41,12 @@ type MasterState struct {
 	self    NodeEntry
 	members map[uint16]*member
 	names   map[string]uint64
-	next    uint16
+	// nameUse is what each node's names cost, bounded by maxNames and
+	// maxNameBytes (see SetNameLimits).
+	nameUse      map[uint16]nameUse
+	maxNames     int
+	maxNameBytes int
+	next         uint16
 	// reserved holds ids that reconnecting nodes reported as held by other
 	// nodes of the previous master's cluster; see Register.
 	reserved map[uint16]reservation
@@ -69,7 +74,8 @@ const missedBeats = time.Duration(contract.MissedHeartbeats)
 func NewMasterState(self NodeEntry, timeout time.Duration) *MasterState {
 	self.ID, self.Up = MasterID, true
 	return &MasterState{timeout: timeout, retain: DownRetentionBeats * timeout, self: self, members: map[uint16]*member{}, names: map[string]uint64{}, next: MasterID + 1,
-		reserved: map[uint16]reservation{}}
+		reserved: map[uint16]reservation{}, nameUse: map[uint16]nameUse{},
+		maxNames: DefaultMaxNamesPerNode, maxNameBytes: DefaultMaxNameBytesPerNode}
 }
 
 // DownRetentionBeats is the default time, in heartbeat timeouts, a dead node
@@ -126,7 +132,10 @@ func (s *MasterState) setName(id uint16, name string, svc uint64) (*Output, erro
 			return nil, fmt.Errorf("name %q held by %v: %w", name, core.ServiceID(old), core.ErrNameTaken)
 		}
 	}
-	s.names[name] = svc
+	if err := s.checkNameRoom(id, name); err != nil {
+		return nil, err
+	}
+	s.putName(name, svc)
 	return &Output{To: Broadcast, Msg: &Control{Type: CtlNameAdd, Name: name, Service: svc}}, nil
 }
 
@@ -174,7 +183,7 @@ func (s *MasterState) DelName(from uint16, name string, svc uint64) []Output {
 	if old, ok := s.names[name]; !ok || old != svc || core.ServiceID(svc).Node() != core.NodeID(from) {
 		return nil
 	}
-	delete(s.names, name)
+	s.dropName(name)
 	return []Output{{To: Broadcast, Msg: &Control{Type: CtlNameDel, Name: name, Service: svc}}}
 }
 
@@ -278,7 +287,7 @@ func (s *MasterState) Tick(now time.Time) []Output {
 
 func (s *MasterState) down(m *member) []Output {
 	for _, name := range s.namesOf(m.ID) {
-		delete(s.names, name)
+		s.dropName(name)
 	}
 	if m.Role == RoleClient {
 		delete(s.members, m.ID)
