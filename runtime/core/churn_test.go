@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -344,5 +345,43 @@ func TestForeignReplyDropped(t *testing.T) {
 	}
 	if ret := <-done; len(ret) != 1 || ret[0] != "real" {
 		t.Fatalf("call returned %v, want [real]", ret)
+	}
+}
+
+// failingRemote fails the node while the send is under way, as a link that
+// drops mid-send does (the transport reports the loss, then the send error).
+type failingRemote struct {
+	c    *core.Core
+	fail atomic.Bool // else swallow: accept and never answer
+}
+
+func (r *failingRemote) Deliver(m *core.Message) error {
+	if r.fail.Load() {
+		r.c.FailNode(m.To.Node(), nil)
+		return core.ErrNodeDown
+	}
+	return nil
+}
+
+// TestCallWaiterNotReusedAfterFailNode: a Call whose send fails while
+// FailNode completes it must not hand its waiter, completed, to the next
+// Call: that Call would return at once with no reply and no error.
+func TestCallWaiterNotReusedAfterFailNode(t *testing.T) {
+	rem := &failingRemote{}
+	c := newCore(t, func(o *core.Options) { o.Remote = rem })
+	rem.c = c
+	to := core.MakeIncID(2, 9, 3)
+	for i := range 20 {
+		rem.fail.Store(true)
+		if _, err := c.Call(ctxT(t), to, "x"); !errors.Is(err, core.ErrNodeDown) {
+			t.Fatalf("round %d: failed send: %v, want ErrNodeDown", i, err)
+		}
+		rem.fail.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		ret, err := c.Call(ctx, to, "x")
+		cancel()
+		if !errors.Is(err, core.ErrCallTimeout) {
+			t.Fatalf("round %d: call nobody answers returned %v, %v; want ErrCallTimeout", i, ret, err)
+		}
 	}
 }

@@ -223,8 +223,9 @@ func (c *Core) Call(ctx context.Context, to ServiceID, cmd string, args ...any) 
 		}
 		c.pending.add(m.Session, pendingEntry{node: to.Node(), w: w})
 		if err := c.deliverRemote(&m, args); err != nil {
-			c.pending.take(m.Session)
-			putWaiter(w)
+			if _, ok := c.pending.take(m.Session); ok {
+				putWaiter(w)
+			} // else FailNode took the entry and completes w: it must not go back to the pool
 			return nil, err
 		}
 	}
