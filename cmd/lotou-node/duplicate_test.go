@@ -2,25 +2,20 @@ package main
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/runtime/node"
+	"github.com/lotou-io/lotou/test/freeport"
 )
 
 // TestDuplicateNameExitsNonZero: a second lotou-node with the name of a
 // live node is refused by the master and exits with node.ExitDuplicate, while
 // the live one keeps running.
 func TestDuplicateNameExitsNonZero(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	master := ln.Addr().String()
-	_ = ln.Close()
+	master := freeport.Addr(t)
 	env := func(k string) string {
 		if k == contract.EnvClusterToken {
 			return "tok"

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/runtime/gate/client"
+	"github.com/lotou-io/lotou/test/freeport"
 )
 
 type syncBuffer struct {
@@ -158,7 +159,7 @@ func TestMainGateBadNode(t *testing.T) {
 	var out syncBuffer
 	// A slave whose master never answers fails to join; a port taken by the
 	// HTTP server makes New fail earlier. Use the bad HTTP address.
-	gate := freeAddr(t)
+	gate := freeport.Addr(t)
 	code := MainArgs(context.Background(), []string{"--name", "n", "--http", "256.0.0.1:1", "--gate", gate, "--gate-auth", "name"},
 		func(string) string { return "" }, &out, App{})
 	if code == 0 {
@@ -169,14 +170,4 @@ func TestMainGateBadNode(t *testing.T) {
 		t.Fatalf("the gate's port %s is still held: %v", gate, err)
 	}
 	_ = ln.Close()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String()
 }

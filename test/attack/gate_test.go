@@ -15,14 +15,15 @@ import (
 	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/runtime/gate"
 	"github.com/lotou-io/lotou/runtime/gate/client"
+	"github.com/lotou-io/lotou/test/freeport"
 )
 
 // gateNode starts a standalone lotou-node with a gate (default ticket
 // check under the cluster token, echo game).
 func (e *env) gateNode(name string) (*proc, string) {
 	e.t.Helper()
-	p := &proc{name: name, addr: freePort(e.t), http: freePort(e.t), log: &syncBuf{}, done: make(chan struct{})}
-	gateAddr := freePort(e.t)
+	p := &proc{name: name, addr: freeport.Addr(e.t), http: freeport.Addr(e.t), log: &syncBuf{}, done: make(chan struct{})}
+	gateAddr := freeport.Addr(e.t)
 	p.cmd = exec.Command(filepath.Join(e.bin, "lotou-node"), "--role", contract.RoleStandalone, "--name", name,
 		"--listen", p.addr, "--http", p.http, "--token-file", e.tokenFile, "--gate", gateAddr, "--drain-timeout", "1s")
 	p.cmd.Stderr = p.log

@@ -29,6 +29,7 @@ import (
 	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/runtime/core"
 	"github.com/lotou-io/lotou/runtime/node"
+	"github.com/lotou-io/lotou/test/freeport"
 )
 
 const (
@@ -68,16 +69,6 @@ func TestMain(m *testing.M) {
 		_ = os.RemoveAll(binDir)
 	}
 	os.Exit(code)
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 type syncBuf struct {
@@ -132,7 +123,7 @@ func newEnv(t *testing.T) *env {
 // node starts lotou-node; nofile, if > 0, is its RLIMIT_NOFILE.
 func (e *env) node(role, name, master string, nofile int) *proc {
 	e.t.Helper()
-	p := &proc{name: name, addr: freePort(e.t), http: freePort(e.t), log: &syncBuf{}, done: make(chan struct{})}
+	p := &proc{name: name, addr: freeport.Addr(e.t), http: freeport.Addr(e.t), log: &syncBuf{}, done: make(chan struct{})}
 	args := []string{"--role", role, "--name", name, "--listen", p.addr, "--http", p.http,
 		"--token-file", e.tokenFile, "--services", "echo"} // default heartbeat: 1s, down after 3s
 	if master != "" {

@@ -3,7 +3,6 @@ package browser
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lotou-io/lotou/runtime/contract"
+	"github.com/lotou-io/lotou/test/freeport"
 )
 
 // syncBuf collects a process's output.
@@ -48,16 +48,6 @@ type chatCluster struct {
 	slaves []*node
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String()
-}
-
 // buildChat compiles examples/chat into a temporary directory.
 func buildChat(t *testing.T) string {
 	t.Helper()
@@ -87,11 +77,11 @@ func startCluster(t *testing.T, slaves int) *chatCluster {
 
 func startNode(t *testing.T, bin, name, role, master string) *node {
 	t.Helper()
-	n := &node{name: name, addr: freeAddr(t), http: freeAddr(t), out: &syncBuf{}, done: make(chan error, 1)}
+	n := &node{name: name, addr: freeport.Addr(t), http: freeport.Addr(t), out: &syncBuf{}, done: make(chan error, 1)}
 	args := []string{"--role", role, "--name", name, "--listen", n.addr, "--http", n.http,
 		"--heartbeat-interval", "200ms", "--drain-timeout", "3s"}
 	if role == contract.RoleSlave {
-		n.gate = freeAddr(t)
+		n.gate = freeport.Addr(t)
 		args = append(args, "--master", master, "--gate", n.gate)
 	}
 	n.cmd = exec.Command(bin, args...)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lotou-io/lotou/runtime/contract"
+	"github.com/lotou-io/lotou/test/freeport"
 )
 
 const hb = 100 * time.Millisecond
@@ -56,16 +56,6 @@ func TestMain(m *testing.M) {
 		_ = os.RemoveAll(binDir)
 	}
 	os.Exit(code)
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // proc is a running lotou-node.
@@ -119,7 +109,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) node(role, name, master, token string, extra ...string) *proc {
 	e.t.Helper()
-	p := &proc{name: name, addr: freePort(e.t), http: freePort(e.t)}
+	p := &proc{name: name, addr: freeport.Addr(e.t), http: freeport.Addr(e.t)}
 	p.args = []string{"--role", role, "--name", name, "--listen", p.addr, "--http", p.http,
 		"--token-file", token, "--services", "echo", "--heartbeat-interval", hb.String()}
 	if master != "" {

@@ -10,16 +10,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lotou-io/lotou/test/freeport"
 )
 
 // Binary finds the etcd binary: $LOTOU_ETCD_BIN, $KUBEBUILDER_ASSETS/etcd,
@@ -73,7 +73,7 @@ func Start(tb testing.TB) *Server {
 		tb.Skip("no etcd binary: run hack/setup-envtest.sh etcd, or set LOTOU_ETCD_BIN or KUBEBUILDER_ASSETS")
 	}
 	s := &Server{tb: tb, bin: bin, dir: tb.TempDir(),
-		client: "http://" + freeAddr(tb), peer: "http://" + freeAddr(tb)}
+		client: "http://" + freeport.Addr(tb), peer: "http://" + freeport.Addr(tb)}
 	if err := s.Start(); err != nil {
 		tb.Fatal(err)
 	}
@@ -141,13 +141,4 @@ func (s *Server) Stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGKILL)
 	<-s.exited
 	s.cmd = nil
-}
-
-func freeAddr(tb testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
