@@ -111,6 +111,67 @@ func TestTwoPhaseLeave(t *testing.T) {
 	eventually(t, "b gone from a's table", 2*time.Second, func() bool { return len(a.upNodes()) == 2 })
 }
 
+// TestDrainingSlaveAnswersMasterAfterLinkCloses: a slave answers the
+// master's Calls on its registration connection, not on the link the master
+// dialled to it, so a leaving slave's replies may still be in flight there
+// when the master sees that link close. The Calls must wait for them, not
+// fail with ErrNodeDown (as they did in about one run in ten under -race of
+// runtime/node's TestStopIsTwoPhaseLeave).
+func TestDrainingSlaveAnswersMasterAfterLinkCloses(t *testing.T) {
+	m, _, b := cluster3(t)
+	release := make(chan struct{})
+	if _, err := b.core.Spawn(context.Background(), "work", func(s *core.Service) error {
+		s.Handle("do", func(i int) int {
+			<-release
+			return i + 1
+		})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "m learns work", time.Second, func() bool { return m.knows("work") })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	id, err := m.core.Lookup(ctx, "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		ret []any
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		ret, err := m.core.Call(ctx, id, "do", 41)
+		res <- result{ret, err}
+	}()
+	eventually(t, "the call reaches b", 2*time.Second, func() bool { return b.cl.Stats().In[core.KindCall].Load() >= 1 })
+	dctx, dcancel := context.WithTimeout(ctx, 2*time.Second)
+	b.cl.Drain(dctx)
+	dcancel()
+	eventually(t, "m learns b drains", 2*time.Second, func() bool {
+		m.cl.mu.Lock()
+		defer m.cl.mu.Unlock()
+		return m.cl.view.Draining(uint16(b.cl.ID()))
+	})
+	closed := 0
+	for _, p := range m.cl.tr.Peers() {
+		if conn := p.Conn(); conn != nil && conn.Remote().ID == uint16(b.cl.ID()) {
+			p.Close() // as when b closes its links: m's own link to b is gone first
+			<-conn.Done()
+			closed++
+		}
+	}
+	if closed == 0 {
+		t.Fatal("m has no link of its own to b: the case is not set up")
+	}
+	close(release)
+	r := <-res
+	if r.err != nil || len(r.ret) != 1 || fmt.Sprint(r.ret[0]) != "42" {
+		t.Fatalf("call accepted before b drained: %v %v, want its reply 42", r.ret, r.err)
+	}
+}
+
 // TestDuplicateNodeName: a second process with a live node's name is
 // refused with ErrDuplicateName; the live one keeps its name and names,
 // with no flapping.

@@ -161,6 +161,9 @@ func (c *Cluster) ConnDown(conn *transport.Conn, err error) {
 			if c.byNode[id] == conn {
 				delete(c.byNode, id)
 				c.ms.ConnLost(c.opts.Now(), id)
+				if _, drained := c.lateFail[id]; drained {
+					c.markDownLocked(id, &e) // its replies to this master came on this link
+				}
 			}
 		}
 	case conn.Peer() == c.master:

@@ -163,10 +163,15 @@ func (c *Cluster) markDownLocked(id uint16, e *effects) {
 	e.down = append(e.down, id)
 }
 
-// linkedLocked reports whether a connection to or from node id is open.
-// c.mu is held.
+// linkedLocked reports whether a connection to or from node id is open. On
+// the master that includes the node's registration connection: a slave
+// sends its replies to the master on it, so they may still be in flight
+// there after the master's own link to the slave has closed. c.mu is held.
 func (c *Cluster) linkedLocked(id uint16) bool {
 	if conn := c.inbound[id]; conn != nil && !isDone(conn) {
+		return true
+	}
+	if conn := c.byNode[id]; conn != nil && !isDone(conn) {
 		return true
 	}
 	for _, p := range c.tr.Peers() {
