@@ -280,6 +280,7 @@ var backendCases = []backendCase{
 	{name: "membership, names and calls", run: testMembership},
 	{name: "duplicate global name refused", run: testDuplicateName},
 	{name: "crash fails pending calls and drops names", run: testCrash},
+	{name: "crash of a draining node fails its pending calls", run: testDrainingCrash},
 	{name: "graceful leave is immediate", run: testLeave},
 	{name: "a call the callee cannot decode fails at once", run: testUndecodable},
 	{name: "a live node keeps its name, a crashed one is replaced", run: testIncarnation},
@@ -361,6 +362,40 @@ func testCrash(w *world) {
 	}
 	if _, err := a.call("echo:b", "echo", time.Second); !errors.Is(err, want) {
 		w.t.Fatalf("call to the crashed node's name: %v, want %v", err, want)
+	}
+}
+
+// testDrainingCrash: calls pending on a node that drains and then crashes
+// (it never answers) fail with ErrNodeDown soon after the crash is seen: the
+// grace a drained node's replies get runs with every backend.
+func testDrainingCrash(w *world) {
+	_, a, b := w.three()
+	callErr := make(chan error, 1)
+	go func() {
+		_, err := a.call("echo:b", "hang", 30*time.Second)
+		callErr <- err
+	}()
+	waitFor(w.t, "the call reaches b", 5*time.Second, func() bool { return b.cl.Stats().In[core.KindCall].Load() > 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	b.cl.Drain(ctx)
+	cancel()
+	waitFor(w.t, "a sees b draining", 3*time.Second, func() bool {
+		for _, e := range a.cl.Nodes() {
+			if e.Name == "b" && e.Draining {
+				return true
+			}
+		}
+		return false
+	})
+	b.crash()
+	within := w.detect() + 2*backendHB
+	select {
+	case err := <-callErr:
+		if !errors.Is(err, core.ErrNodeDown) {
+			w.t.Fatalf("pending call: %v, want ErrNodeDown", err)
+		}
+	case <-time.After(within):
+		w.t.Fatalf("pending call still waiting %v after the draining node crashed", within)
 	}
 }
 

@@ -376,10 +376,17 @@ func (c *Cluster) Ready() bool {
 // Run drives heartbeats and failure detection until ctx ends or the node
 // must restart (ErrIDChanged).
 func (c *Cluster) Run(ctx context.Context) error {
+	step := max(min(c.opts.Heartbeat, 100*time.Millisecond)/4, time.Millisecond)
 	if c.opts.Discovery != nil {
+		// The backend detects failures; the grace timers of drained and
+		// held nodes still run here.
+		rctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { c.expireLoop(rctx, step) })
+		defer wg.Wait()
+		defer cancel()
 		return c.opts.Discovery.Run(ctx)
 	}
-	step := max(min(c.opts.Heartbeat, 100*time.Millisecond)/4, time.Millisecond)
 	t := time.NewTicker(step)
 	defer t.Stop()
 	var lastBeat time.Time
@@ -403,6 +410,23 @@ func (c *Cluster) Run(ctx context.Context) error {
 		} else {
 			c.slaveTick(now, beat)
 		}
+	}
+}
+
+// expireLoop runs the grace timers (failLate, expireHeld) every step until
+// ctx ends.
+func (c *Cluster) expireLoop(ctx context.Context, step time.Duration) {
+	t := time.NewTicker(step)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := c.opts.Now()
+		c.failLate(now)
+		c.expireHeld(now)
 	}
 }
 

@@ -113,6 +113,10 @@ func (c *Cluster) ConnUp(conn *transport.Conn) {
 		if id := conn.Remote().ID; id != 0 {
 			c.inbound[id] = conn
 			c.routes.Delete(id)
+			if _, drained := c.lateFail[id]; drained {
+				// A drained node's replies come on this link: wait for them.
+				c.lateFail[id] = c.opts.Now().Add(max(drainedGrace, c.heartbeat()))
+			}
 		}
 		return
 	}

@@ -142,26 +142,38 @@ func (c *Cluster) Close(ctx context.Context) error {
 const drainedGrace = 5 * time.Second
 
 // markDownLocked records that node id is gone or unreachable. Calls pending
-// on a node that was draining do not fail while a direct link to or from it
-// is still open: it answered what it accepted before leaving, those replies
-// may still be in flight on that link (which stays open to carry them), and
-// it closes its links only after writing them, so a reply always arrives
-// before the link's end is seen. They fail once no link is left, or at
-// drainedGrace (failLate). c.mu is held.
+// on a node that was draining do not fail while a link to or from it is
+// still open: it answered what it accepted before leaving, those replies may
+// still be in flight on that link (which stays open to carry them), and it
+// closes its links only after writing them, so a reply always arrives
+// before the link's end is seen. They fail at drainedGrace (failLate) at
+// the latest. When no link is open they still wait settleGrace: a reply may
+// be on a link the node dialled for it, whose handshake it finished before
+// this node registered that link (one goroutine hop, but enough to see the
+// node's other link end first). A link that comes up meanwhile restarts the
+// grace (see ConnUp). c.mu is held.
 func (c *Cluster) markDownLocked(id uint16, e *effects) {
 	_, leaving := c.lateFail[id]
 	if d := c.draining.Load(); leaving || (d != nil && (*d)[id]) {
+		c.routes.Delete(id) // it takes nothing new
+		now := c.opts.Now()
 		if c.linkedLocked(id) {
-			c.routes.Delete(id) // it takes nothing new; keep the link for its replies
 			if !leaving {
-				c.lateFail[id] = c.opts.Now().Add(max(drainedGrace, c.heartbeat()))
+				c.lateFail[id] = now.Add(max(drainedGrace, c.heartbeat()))
 			}
 			return
 		}
-		delete(c.lateFail, id)
+		if settle := now.Add(c.settleGrace()); !leaving || c.lateFail[id].After(settle) {
+			c.lateFail[id] = settle
+		}
+		return
 	}
 	e.down = append(e.down, id)
 }
+
+// settleGrace is how long Calls pending on a drained node wait for its
+// replies once no link to or from it is open.
+func (c *Cluster) settleGrace() time.Duration { return c.heartbeat() }
 
 // linkedLocked reports whether a connection to or from node id is open. On
 // the master that includes the node's registration connection: a slave
@@ -195,7 +207,8 @@ func isDone(conn *transport.Conn) bool {
 }
 
 // failLate fails the calls still pending on drained nodes whose links did
-// not close within drainedGrace, and closes those links.
+// not close within drainedGrace (or that had none for settleGrace), and
+// closes those links.
 func (c *Cluster) failLate(now time.Time) {
 	var e effects
 	c.mu.Lock()

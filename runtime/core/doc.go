@@ -157,9 +157,11 @@
 // back over the still-open links. Left: once the core has stopped and the
 // replies are written, the node deregisters and leaves; only then are links
 // closed. Other nodes keep the Calls pending on it until no link to or from
-// it is open (a reply always arrives before its link's end), or 5 s at most,
-// and only then fail them with ErrNodeDown: a reply overtaken by the news
-// that the node left is still delivered.
+// it has been open for one heartbeat interval (a reply always arrives before
+// its link's end; the interval covers a link the leaving node dialled for
+// its replies that the caller has not registered yet), or 5 s at most after
+// its last link came up, and only then fail them with ErrNodeDown: a reply
+// overtaken by the news that the node left is still delivered.
 //
 // The guarantee: nothing accepted is reported failed, and nothing reported
 // failed has run. A Call the runtime answers with ErrNodeDraining,
