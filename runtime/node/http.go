@@ -41,14 +41,29 @@ func (n *Node) Handler() http.Handler {
 	})
 	mux.Handle(contract.PathMetrics, promhttp.HandlerFor(n.gatherer(), promhttp.HandlerOpts{}))
 	mux.HandleFunc(contract.PathCluster, func(w http.ResponseWriter, r *http.Request) {
-		v := n.View()
-		n.fillSessions(r.Context(), &v)
+		body, err := n.views.get(r.Context(), n.renderView)
+		if err != nil {
+			if r.Context().Err() == nil { // else the client went away while another request rendered
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+			}
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(v)
+		_, _ = w.Write(body)
 	})
 	return mux
+}
+
+// renderView is the /cluster document: this node's view with every gate's
+// sessions, as indented JSON.
+func (n *Node) renderView(ctx context.Context) ([]byte, error) {
+	v := n.View()
+	n.fillSessions(ctx, &v)
+	body, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding the cluster view: %w", err)
+	}
+	return append(body, '\n'), nil
 }
 
 // gatherer is the node's registry plus Options.Collectors.

@@ -35,6 +35,7 @@ type Node struct {
 	started  chan struct{}   // closed once the core runs (or Run failed)
 	services []*core.Service // built-in services, for the mailbox depth metric
 	ready    atomic.Bool
+	views    *viewCache // the rendered /cluster document
 }
 
 // New validates opts and prepares a node. Nothing listens until Run.
@@ -45,7 +46,7 @@ func New(opts Options) (*Node, error) {
 	if opts.Codec == nil {
 		opts.Codec = NewCodec()
 	}
-	n := &Node{opts: opts, log: opts.Log, started: make(chan struct{})}
+	n := &Node{opts: opts, log: opts.Log, started: make(chan struct{}), views: newViewCache()}
 	n.metrics = newMetrics(n)
 	if opts.Role == contract.RoleStandalone {
 		return n, nil
