@@ -381,7 +381,7 @@ func (s *suite) settledChat(ctx context.Context, slaves int) error {
 	if _, err := s.k(ctx, "-n", gateNS, "wait", "--for=condition=Ready", "lc/"+gateLC, "--timeout=1s"); err != nil {
 		return err
 	}
-	v, err := s.clusterView(ctx)
+	v, err := s.clusterView(ctx, gateNS, gateLC)
 	if err != nil {
 		return err
 	}
@@ -397,9 +397,10 @@ func (s *suite) settledChat(ctx context.Context, slaves int) error {
 	return nil
 }
 
-// clusterView reads the master's /cluster through the API server's service proxy.
-func (s *suite) clusterView(ctx context.Context) (*contract.ClusterView, error) {
-	out, err := s.k(ctx, "get", "--raw", fmt.Sprintf("/api/v1/namespaces/%s/services/%s-master:http/proxy%s", gateNS, gateLC, contract.PathCluster))
+// clusterView reads the /cluster of LotouCluster ns/name's master through the
+// API server's service proxy.
+func (s *suite) clusterView(ctx context.Context, ns, name string) (*contract.ClusterView, error) {
+	out, err := s.k(ctx, "get", "--raw", fmt.Sprintf("/api/v1/namespaces/%s/services/%s-master:http/proxy%s", ns, name, contract.PathCluster))
 	if err != nil {
 		return nil, err
 	}
@@ -412,7 +413,7 @@ func (s *suite) clusterView(ctx context.Context) (*contract.ClusterView, error) 
 
 // sessionsByNode is each node's gate sessions from the master's /cluster.
 func (s *suite) sessionsByNode(ctx context.Context) (map[string]int, error) {
-	v, err := s.clusterView(ctx)
+	v, err := s.clusterView(ctx, gateNS, gateLC)
 	if err != nil {
 		return nil, err
 	}

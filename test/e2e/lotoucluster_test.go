@@ -401,6 +401,21 @@ func podUID(ctx context.Context, s *suite, name string) (string, error) {
 	return string(p.UID), nil
 }
 
+// upNodeID is the id of the up node named name in LotouCluster lcName's
+// master's view.
+func upNodeID(ctx context.Context, s *suite, lcName, name string) (uint16, error) {
+	v, err := s.clusterView(ctx, s.ns, lcName)
+	if err != nil {
+		return 0, err
+	}
+	for _, n := range v.Nodes {
+		if n.Name == name && n.Up {
+			return n.ID, nil
+		}
+	}
+	return 0, fmt.Errorf("%s is not up in the master's view: %+v", name, v.Nodes)
+}
+
 func stepKillSlave(t *testing.T, s *suite, lc *lcState) {
 	ctx := t.Context()
 	victim := lc.name + "-slaves-1"
@@ -408,18 +423,25 @@ func stepKillSlave(t *testing.T, s *suite, lc *lcState) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	oldID, err := upNodeID(ctx, s, lc.name, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.k(ctx, "-n", s.ns, "delete", "pod", victim, "--grace-period=0", "--force"); err != nil {
 		t.Fatal(err)
 	}
-	// The master marks it down (or drops it) before the new pod registers again.
+	// The master marks the killed process down (or drops it): its node id is
+	// no longer up. The new pod may register under the same name at once (a
+	// new id: ids are never reused), so the name's own state proves nothing,
+	// and the operator's status may never show the moment between.
 	if err := eventually(ctx, 30*time.Second, 100*time.Millisecond, func(ctx context.Context) error {
-		obj, err := s.get(ctx, lc.name)
+		v, err := s.clusterView(ctx, s.ns, lc.name)
 		if err != nil {
 			return err
 		}
-		for _, n := range obj.Status.RegisteredNodes {
-			if n.Name == victim && n.Up {
-				return fmt.Errorf("%s still up", victim)
+		for _, n := range v.Nodes {
+			if n.ID == oldID && n.Up {
+				return fmt.Errorf("%s (node %d) still up", victim, oldID)
 			}
 		}
 		return nil
