@@ -39,6 +39,17 @@ const (
 	// EnvDrainTimeout bounds how long a stopping node waits for its gate's
 	// clients to move (Go duration).
 	EnvDrainTimeout = "LOTOU_DRAIN_TIMEOUT"
+	// The gate's limits (unset: the program's gate.Options, else the gate's
+	// defaults): the largest client message in bytes, each client's
+	// sustained messages per second ("off": no limit) and burst, the idle
+	// timeout (Go duration), the node's client connections and each client's
+	// outbound queue in messages.
+	EnvGateMaxMessage  = "LOTOU_GATE_MAX_MESSAGE"
+	EnvGateRate        = "LOTOU_GATE_RATE"
+	EnvGateBurst       = "LOTOU_GATE_BURST"
+	EnvGateIdleTimeout = "LOTOU_GATE_IDLE_TIMEOUT"
+	EnvGateMaxConns    = "LOTOU_GATE_MAX_CONNS"
+	EnvGateQueue       = "LOTOU_GATE_QUEUE"
 	// EnvEncrypt ("true"/"false") encrypts every frame between nodes after
 	// the handshake.
 	EnvEncrypt = "LOTOU_ENCRYPT"

@@ -124,7 +124,13 @@ func (g *Gate) Run(ctx context.Context, k *core.Core) error {
 	srv := &http.Server{Handler: g.httpHandler(), ReadHeaderTimeout: g.opts.AuthTimeout, ErrorLog: nil}
 	g.wg.Go(func() { _ = srv.Serve(g.httpLn) }) // returns when httpLn closes
 	g.wg.Go(func() { g.accept(ln) })
-	g.log.Info("Gate listening", "addr", ln.Addr().String(), "service", g.opts.Service)
+	o := &g.opts
+	rate := fmt.Sprintf("%g/s, burst %d", o.Rate, o.Burst)
+	if o.Rate < 0 {
+		rate = "off"
+	}
+	g.log.Info("Gate listening", "addr", ln.Addr().String(), "service", o.Service, "maxMessage", o.MaxMessage,
+		"rate", rate, "idleTimeout", o.IdleTimeout.String(), "maxConns", o.MaxConns, "queue", o.QueueSize)
 	<-ctx.Done()
 	g.stop()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)

@@ -3,6 +3,7 @@ package gate_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -346,6 +347,11 @@ func TestOptionsValidate(t *testing.T) {
 		{"bad addr", gate.Options{Addr: "7000", Service: "x"}, false},
 		{"tiny max", gate.Options{Addr: ":7000", Service: "x", MaxMessage: 3}, false},
 		{"negative timeout", gate.Options{Addr: ":7000", Service: "x", IdleTimeout: -1}, false},
+		{"NaN rate", gate.Options{Addr: ":7000", Service: "x", Rate: math.NaN()}, false},
+		{"infinite rate", gate.Options{Addr: ":7000", Service: "x", Rate: math.Inf(1)}, false},
+		{"rate off", gate.Options{Addr: ":7000", Service: "x", Rate: -1}, true},
+		{"slow rate, default burst", gate.Options{Addr: ":7000", Service: "x", Rate: 0.2}, true},
+		{"rate with zero burst after defaults", gate.Options{Addr: ":7000", Service: "x", Rate: 5, Burst: -1}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package gate
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"time"
@@ -65,8 +66,8 @@ func (o *Options) setDefaults() {
 	if o.Rate == 0 {
 		o.Rate = 50
 	}
-	if o.Burst == 0 {
-		o.Burst = int(2 * o.Rate)
+	if o.Burst == 0 && o.Rate > 0 {
+		o.Burst = max(1, int(2*o.Rate))
 	}
 	o.IdleTimeout = orDuration(o.IdleTimeout, 60*time.Second)
 	o.AuthTimeout = orDuration(o.AuthTimeout, 10*time.Second)
@@ -108,6 +109,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxMessage < minMessage || o.MaxMessage > 16<<20 {
 		errs = append(errs, fmt.Errorf("gate max message %d: want %d..%d bytes", o.MaxMessage, minMessage, 16<<20))
+	}
+	if math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0) {
+		errs = append(errs, fmt.Errorf("gate rate %v: want a finite number of messages per second (< 0: no limit)", o.Rate))
 	}
 	if o.Rate > 0 && o.Burst < 1 {
 		errs = append(errs, fmt.Errorf("gate burst %d: want at least 1", o.Burst))

@@ -33,6 +33,8 @@ type Config struct {
 	GateAuth string
 	// DrainTimeout bounds the wait for gate clients to move on SIGTERM.
 	DrainTimeout time.Duration
+	// GateLimits override the program's gate limits where set.
+	GateLimits GateLimits
 }
 
 // Gate authentication modes (contract.EnvGateAuth).
@@ -60,6 +62,12 @@ type fileConfig struct {
 	Gate              string `json:"gate"`
 	GateAuth          string `json:"gate-auth"`
 	DrainTimeout      string `json:"drain-timeout"`
+	GateMaxMessage    string `json:"gate-max-message"`
+	GateRate          string `json:"gate-rate"`
+	GateBurst         string `json:"gate-burst"`
+	GateIdleTimeout   string `json:"gate-idle-timeout"`
+	GateMaxConns      string `json:"gate-max-conns"`
+	GateQueue         string `json:"gate-queue"`
 	Encrypt           string `json:"encrypt"`
 	// Optional backends (docs/backends.md).
 	Discovery     string `json:"discovery"`
@@ -78,7 +86,7 @@ type setting struct {
 
 func settings() []*setting {
 	host, _ := os.Hostname()
-	return []*setting{
+	return append([]*setting{
 		{flag: "role", env: contract.EnvRole, def: contract.RoleStandalone, usage: "master, slave or standalone", file: func(c *fileConfig) string { return c.Role }},
 		{flag: "name", env: contract.EnvNodeName, def: host, usage: "node name (default: hostname)", file: func(c *fileConfig) string { return c.Name }},
 		{flag: "listen", env: contract.EnvListen, def: fmt.Sprintf(":%d", contract.DefaultPort), usage: "cluster TCP address", file: func(c *fileConfig) string { return c.Listen }},
@@ -102,7 +110,7 @@ func settings() []*setting {
 		{flag: "etcd-endpoints", env: contract.EnvEtcdEndpoints, usage: "comma list of etcd client URLs (etcd discovery)", file: func(c *fileConfig) string { return c.EtcdEndpoints }},
 		{flag: "transport", env: contract.EnvTransport, def: contract.TransportTCP, usage: "tcp or nats", file: func(c *fileConfig) string { return c.Transport }},
 		{flag: "nats-url", env: contract.EnvNATSURL, usage: "NATS server URL (nats transport)", file: func(c *fileConfig) string { return c.NATSURL }},
-	}
+	}, gateLimitSettings()...)
 }
 
 // ParseConfig resolves every setting exactly as lotou-node does: flag, else
@@ -176,6 +184,9 @@ func buildOptions(s map[string]*setting, getenv func(string) string) (Config, er
 		if _, _, err := net.SplitHostPort(cfg.Gate); err != nil {
 			return cfg, fmt.Errorf("--gate %q: %w", cfg.Gate, err)
 		}
+	}
+	if cfg.GateLimits, err = parseGateLimits(s); err != nil {
+		return cfg, err
 	}
 	o, err := buildNodeOptions(s, getenv)
 	cfg.Options = o

@@ -26,6 +26,8 @@ type App struct {
 	// LOTOU_GATE is set. Addr comes from the configuration. An empty Service
 	// is the built-in echo game (gate.EchoService); a nil Auth is the
 	// --gate-auth check (tickets under the cluster token, or any name).
+	// The limits set in the configuration (--gate-max-message and the
+	// other --gate-* limits, see GateLimits) override these.
 	Gate gate.Options
 }
 
@@ -121,6 +123,7 @@ func (r *runner) prepare() (int, error) {
 	if r.cfg.Gate != "" {
 		gopts := r.app.Gate
 		gopts.Addr = r.cfg.Gate
+		r.cfg.GateLimits.apply(&gopts)
 		if gopts.Service == "" {
 			gopts.Service = gate.EchoService
 		}
