@@ -53,6 +53,9 @@ const (
 	// EnvEncrypt ("true"/"false") encrypts every frame between nodes after
 	// the handshake.
 	EnvEncrypt = "LOTOU_ENCRYPT"
+	// EnvPprof ("true"/"false") serves Go's profiles under PathPprof on the
+	// HTTP port.
+	EnvPprof = "LOTOU_PPROF"
 )
 
 // Roles a node can take.
@@ -96,6 +99,8 @@ const (
 	PathReadyz  = "/readyz"
 	PathMetrics = "/metrics"
 	PathCluster = "/cluster"
+	// PathPprof is the prefix of Go's profiles when enabled (EnvPprof).
+	PathPprof = "/debug/pprof/"
 )
 
 // Label keys put on every object the operator makes for a LotouCluster.

@@ -69,6 +69,7 @@ type fileConfig struct {
 	GateMaxConns      string `json:"gate-max-conns"`
 	GateQueue         string `json:"gate-queue"`
 	Encrypt           string `json:"encrypt"`
+	Pprof             string `json:"pprof"`
 	// Optional backends (docs/backends.md).
 	Discovery     string `json:"discovery"`
 	EtcdEndpoints string `json:"etcd-endpoints"`
@@ -105,6 +106,7 @@ func settings() []*setting {
 		{flag: "gate-auth", env: contract.EnvGateAuth, def: GateAuthTicket, usage: "gate client check when the program sets none: ticket or name (demos only)", file: func(c *fileConfig) string { return c.GateAuth }},
 		{flag: "drain-timeout", env: contract.EnvDrainTimeout, def: contract.DefaultDrainTimeout.String(), usage: "on SIGTERM, how long the gate waits for clients to move", file: func(c *fileConfig) string { return c.DrainTimeout }},
 		{flag: "encrypt", env: contract.EnvEncrypt, def: "false", usage: "encrypt frames between nodes (true/false)", file: func(c *fileConfig) string { return c.Encrypt }},
+		{flag: "pprof", env: contract.EnvPprof, def: "false", usage: "serve Go's profiles under /debug/pprof/ on the HTTP address (true/false)", file: func(c *fileConfig) string { return c.Pprof }},
 		// Optional backends (docs/backends.md); secrets come from the environment only.
 		{flag: "discovery", env: contract.EnvDiscovery, def: contract.DiscoveryMaster, usage: "master or etcd", file: func(c *fileConfig) string { return c.Discovery }},
 		{flag: "etcd-endpoints", env: contract.EnvEtcdEndpoints, usage: "comma list of etcd client URLs (etcd discovery)", file: func(c *fileConfig) string { return c.EtcdEndpoints }},
@@ -207,6 +209,9 @@ func buildNodeOptions(s map[string]*setting, getenv func(string) string) (Option
 	var err error
 	if o.Encrypt, err = strconv.ParseBool(s["encrypt"].val); err != nil {
 		return o, fmt.Errorf("--encrypt %q: want true or false", s["encrypt"].val)
+	}
+	if o.Pprof, err = strconv.ParseBool(s["pprof"].val); err != nil {
+		return o, fmt.Errorf("--pprof %q: want true or false", s["pprof"].val)
 	}
 	if o.Heartbeat, err = time.ParseDuration(s["heartbeat-interval"].val); err != nil || o.Heartbeat <= 0 {
 		return o, fmt.Errorf("--heartbeat-interval %q: want a positive duration such as 1s", s["heartbeat-interval"].val)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 )
 
 // Handler returns the node's HTTP endpoints: contract.PathHealthz,
-// PathReadyz, PathMetrics and PathCluster.
+// PathReadyz, PathMetrics and PathCluster, and PathPprof with Options.Pprof.
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(contract.PathHealthz, func(w http.ResponseWriter, _ *http.Request) {
@@ -40,6 +41,13 @@ func (n *Node) Handler() http.Handler {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle(contract.PathMetrics, promhttp.HandlerFor(n.gatherer(), promhttp.HandlerOpts{}))
+	if n.opts.Pprof {
+		mux.HandleFunc(contract.PathPprof, pprof.Index) // and the named profiles under it
+		mux.HandleFunc(contract.PathPprof+"cmdline", pprof.Cmdline)
+		mux.HandleFunc(contract.PathPprof+"profile", pprof.Profile)
+		mux.HandleFunc(contract.PathPprof+"symbol", pprof.Symbol)
+		mux.HandleFunc(contract.PathPprof+"trace", pprof.Trace)
+	}
 	mux.HandleFunc(contract.PathCluster, func(w http.ResponseWriter, r *http.Request) {
 		body, err := n.views.get(r.Context(), n.renderView)
 		if err != nil {

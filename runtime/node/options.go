@@ -38,6 +38,9 @@ type Options struct {
 	Token []byte
 	// HTTP is the address of the HTTP endpoints (":8080"); "-" disables them.
 	HTTP string
+	// Pprof also serves Go's profiles under /debug/pprof/ on the HTTP
+	// address (off by default: they cost CPU and reveal the program).
+	Pprof bool
 	// Services lists built-in services to start (see contract.EchoService).
 	Services []string
 	// Heartbeat is the heartbeat interval (contract.DefaultHeartbeatInterval).
