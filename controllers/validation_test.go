@@ -62,6 +62,14 @@ func TestInvalidSpecsAreRefusedWithCELMessage(t *testing.T) {
 		}, "spec.transport.nats.url is required when spec.transport.type is nats"},
 		{"negative drainTimeout", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Slaves.DrainTimeout = dur(-time.Second) }, "spec.slaves.drainTimeout"},
 		{"unknown master disruption policy", func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Master.DisruptionPolicy = "Sometimes" }, "Unsupported value"},
+		{"gate message limit too small", gateLimits(func(l *lotouv1alpha1.GateLimitsSpec) { l.MaxMessageBytes = ptr.To[int32](10) }), "spec.gate.limits.maxMessageBytes"},
+		{"gate message limit above 16 MiB", gateLimits(func(l *lotouv1alpha1.GateLimitsSpec) { l.MaxMessageBytes = ptr.To[int32](16<<20 + 1) }), "spec.gate.limits.maxMessageBytes"},
+		{"negative gate rate", gateLimits(func(l *lotouv1alpha1.GateLimitsSpec) { l.MessagesPerSecond = ptr.To[int32](-1) }), "spec.gate.limits.messagesPerSecond"},
+		{"gate burst 0", gateLimits(func(l *lotouv1alpha1.GateLimitsSpec) { l.Burst = ptr.To[int32](0) }), "spec.gate.limits.burst"},
+		{"gate idle timeout 0s", gateLimits(func(l *lotouv1alpha1.GateLimitsSpec) { l.IdleTimeout = dur(0) }), "spec.gate.limits.idleTimeout must be between 1s and 24h"},
+		{"gate idle timeout 2 days", gateLimits(func(l *lotouv1alpha1.GateLimitsSpec) { l.IdleTimeout = dur(48 * time.Hour) }), "spec.gate.limits.idleTimeout must be between 1s and 24h"},
+		{"gate max connections 0", gateLimits(func(l *lotouv1alpha1.GateLimitsSpec) { l.MaxConnections = ptr.To[int32](0) }), "spec.gate.limits.maxConnections"},
+		{"gate queue above 1Mi", gateLimits(func(l *lotouv1alpha1.GateLimitsSpec) { l.QueueMessages = ptr.To[int32](1<<20 + 1) }), "spec.gate.limits.queueMessages"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,7 +94,13 @@ func TestInvalidSpecsAreRefusedWithCELMessage(t *testing.T) {
 			maxUnav(mu)(lc)
 			g.Expect(te.k8s.Create(context.Background(), lc)).To(gomega.Succeed())
 		}
-		lc := newLotouCluster(ns, "short-durations", 1)
+		lc := newLotouCluster(ns, "gate-limit-edges", 1)
+		lc.Spec.Paused = true
+		lc.Spec.Gate = &lotouv1alpha1.GateSpec{Enabled: true, Limits: &lotouv1alpha1.GateLimitsSpec{
+			MaxMessageBytes: ptr.To[int32](64), MessagesPerSecond: ptr.To[int32](0), Burst: ptr.To[int32](1),
+			IdleTimeout: dur(time.Second), MaxConnections: ptr.To[int32](1), QueueMessages: ptr.To[int32](1 << 20)}}
+		g.Expect(te.k8s.Create(context.Background(), lc)).To(gomega.Succeed())
+		lc = newLotouCluster(ns, "short-durations", 1)
 		lc.Spec.Paused = true
 		lc.Spec.Config.HeartbeatInterval, lc.Spec.Config.CallTimeout = dur(time.Nanosecond), dur(1500*time.Millisecond)
 		g.Expect(te.k8s.Create(context.Background(), lc)).To(gomega.Succeed())
@@ -106,6 +120,13 @@ func TestInvalidSpecsAreRefusedWithCELMessage(t *testing.T) {
 
 func maxUnav(v intstr.IntOrString) func(*lotouv1alpha1.LotouCluster) {
 	return func(lc *lotouv1alpha1.LotouCluster) { lc.Spec.Slaves.MaxUnavailable = &v }
+}
+
+func gateLimits(set func(*lotouv1alpha1.GateLimitsSpec)) func(*lotouv1alpha1.LotouCluster) {
+	return func(lc *lotouv1alpha1.LotouCluster) {
+		lc.Spec.Gate = &lotouv1alpha1.GateSpec{Enabled: true, Limits: &lotouv1alpha1.GateLimitsSpec{}}
+		set(lc.Spec.Gate.Limits)
+	}
 }
 
 func dur(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }

@@ -275,6 +275,62 @@ type GateSpec struct {
 	// service configures the Service <name>-gate in front of the slaves.
 	// +optional
 	Service GateServiceSpec `json:"service,omitempty"`
+
+	// limits bound what each game client may do on a slave's gate; what is
+	// unset keeps the game's own setting, else the gate's default.
+	// +optional
+	Limits *GateLimitsSpec `json:"limits,omitempty"`
+}
+
+// GateLimitsSpec bounds the game clients of each slave's gate (the
+// LOTOU_GATE_* variables; docs/protocol.md says what a client that crosses
+// a limit receives).
+type GateLimitsSpec struct {
+	// maxMessageBytes is the largest client message; a larger one closes
+	// its client ("too_large"). Gate default: 65536.
+	// +optional
+	// +kubebuilder:validation:Minimum=64
+	// +kubebuilder:validation:Maximum=16777216
+	MaxMessageBytes *int32 `json:"maxMessageBytes,omitempty"`
+
+	// messagesPerSecond is each client's sustained message rate; messages
+	// above it are dropped with "rate_limited". 0 turns the limit off. Gate
+	// default: 50.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000000
+	MessagesPerSecond *int32 `json:"messagesPerSecond,omitempty"`
+
+	// burst is how many messages a client may send at once above the rate.
+	// Gate default: twice messagesPerSecond.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000000
+	Burst *int32 `json:"burst,omitempty"`
+
+	// idleTimeout closes a client silent this long ("idle"); a ping resets
+	// it. Gate default: 60s.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="spec.gate.limits.idleTimeout must be between 1s and 24h"
+	IdleTimeout *metav1.Duration `json:"idleTimeout,omitempty"`
+
+	// maxConnections bounds the clients of each slave; one more is refused
+	// ("full"). Gate default: 20000.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000000
+	MaxConnections *int32 `json:"maxConnections,omitempty"`
+
+	// queueMessages bounds the messages waiting for one client; a client
+	// that lets more wait is disconnected ("slow_consumer"). Gate default:
+	// 256.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1048576
+	QueueMessages *int32 `json:"queueMessages,omitempty"`
 }
 
 // GateServiceSpec configures the Service in front of the gates.

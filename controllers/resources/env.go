@@ -2,6 +2,7 @@ package resources
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -46,6 +47,7 @@ func Env(lc *lotouv1alpha1.LotouCluster, role string, extra []corev1.EnvVar) []c
 		env = append(env, corev1.EnvVar{Name: contract.EnvDrainTimeout, Value: lc.GetDrainTimeout().String()})
 		if lc.GateEnabled() {
 			env = append(env, corev1.EnvVar{Name: contract.EnvGate, Value: fmt.Sprintf(":%d", lc.GetGatePort())})
+			env = append(env, gateLimitsEnv(lc.Spec.Gate.Limits)...)
 		}
 	}
 	env = append(env, backendEnv(lc)...)
@@ -116,4 +118,39 @@ func secretKey(name, key string) *corev1.EnvVarSource {
 	return &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 		LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: key,
 	}}
+}
+
+// gateLimitsEnv sets the gate limits of spec.gate.limits that are set; a
+// user's spec.slaves.env of the same name is then dropped (the typed,
+// validated field wins). Nothing when none is set, so clusters without
+// limits keep their pod template.
+func gateLimitsEnv(l *lotouv1alpha1.GateLimitsSpec) []corev1.EnvVar {
+	if l == nil {
+		return nil
+	}
+	var env []corev1.EnvVar
+	for _, v := range []struct {
+		name string
+		val  *int32
+	}{
+		{contract.EnvGateMaxMessage, l.MaxMessageBytes},
+		{contract.EnvGateBurst, l.Burst},
+		{contract.EnvGateMaxConns, l.MaxConnections},
+		{contract.EnvGateQueue, l.QueueMessages},
+	} {
+		if v.val != nil {
+			env = append(env, corev1.EnvVar{Name: v.name, Value: strconv.Itoa(int(*v.val))})
+		}
+	}
+	if r := l.MessagesPerSecond; r != nil {
+		rate := strconv.Itoa(int(*r))
+		if *r == 0 {
+			rate = "off"
+		}
+		env = append(env, corev1.EnvVar{Name: contract.EnvGateRate, Value: rate})
+	}
+	if l.IdleTimeout != nil {
+		env = append(env, corev1.EnvVar{Name: contract.EnvGateIdleTimeout, Value: l.IdleTimeout.Duration.String()})
+	}
+	return env
 }
