@@ -61,6 +61,9 @@ spec:
     port: %d
     service:
       type: ClusterIP
+    limits:
+      maxConnections: 5000
+      queueMessages: 512
 `, gateLC, gateNS, image, slaves, gatePort)
 }
 
@@ -202,6 +205,11 @@ func TestGateDrainOnScaleDown(t *testing.T) {
 	}
 	if err := eventually(ctx, 5*time.Minute, 2*time.Second, func(ctx context.Context) error { return s.settledChat(ctx, 3) }); err != nil {
 		t.Fatal(err)
+	}
+	// spec.gate.limits reached the game's own binary (node.Main) in the pods.
+	if logs, err := s.k(ctx, "-n", gateNS, "logs", gateLC+"-slaves-0"); err != nil || !strings.Contains(logs, "maxConns=5000") ||
+		!strings.Contains(logs, "queue=512") {
+		t.Fatalf("slave 0's gate does not run with spec.gate.limits (maxConns=5000, queue=512): %v\n%s", err, lastLines(logs, 20))
 	}
 	// The node view can be complete before the Service's endpoints are: wait until all three
 	// slaves are ready endpoints of <name>-gate, or the Service sends every player to one slave.
