@@ -11,6 +11,7 @@ import (
 	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/runtime/gate"
 	"github.com/lotou-io/lotou/runtime/gate/client"
+	"github.com/lotou-io/lotou/test/nodebin"
 )
 
 // TestParseGateLimits: every gate limit from a flag or its environment
@@ -83,7 +84,7 @@ func TestGateLimitsOverrideProgram(t *testing.T) {
 // second client over --gate-max-conns is refused as full, a message over
 // --gate-max-message closes its client as too large.
 func TestMainGateLimits(t *testing.T) {
-	var out syncBuffer
+	var out nodebin.Output
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {

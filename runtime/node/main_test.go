@@ -9,34 +9,17 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/runtime/gate/client"
 	"github.com/lotou-io/lotou/test/freeport"
+	"github.com/lotou-io/lotou/test/nodebin"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitLog waits for a log line matching re and returns its first group.
-func waitLog(t *testing.T, out *syncBuffer, re string) string {
+func waitLog(t *testing.T, out *nodebin.Output, re string) string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
 	deadline := time.Now().Add(10 * time.Second)
@@ -55,7 +38,7 @@ func waitLog(t *testing.T, out *syncBuffer, re string) string {
 // stops it the way SIGTERM does, and checks the drain: the client gets the
 // move notice, and the node leaves only after the client has gone.
 func TestMainGateDrain(t *testing.T) {
-	var out syncBuffer
+	var out nodebin.Output
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 1)
@@ -156,7 +139,7 @@ func sessionsOf(t *testing.T, httpAddr, name string) int {
 
 // TestMainGateBadNode: a node that cannot start releases the gate's port.
 func TestMainGateBadNode(t *testing.T) {
-	var out syncBuffer
+	var out nodebin.Output
 	// A slave whose master never answers fails to join; a port taken by the
 	// HTTP server makes New fail earlier. Use the bad HTTP address.
 	gate := freeport.Addr(t)

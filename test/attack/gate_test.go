@@ -16,13 +16,14 @@ import (
 	"github.com/lotou-io/lotou/runtime/gate"
 	"github.com/lotou-io/lotou/runtime/gate/client"
 	"github.com/lotou-io/lotou/test/freeport"
+	"github.com/lotou-io/lotou/test/nodebin"
 )
 
 // gateNode starts a standalone lotou-node with a gate (default ticket
 // check under the cluster token, echo game).
 func (e *env) gateNode(name string) (*proc, string) {
 	e.t.Helper()
-	p := &proc{name: name, addr: freeport.Addr(e.t), http: freeport.Addr(e.t), log: &syncBuf{}, done: make(chan struct{})}
+	p := &proc{name: name, addr: freeport.Addr(e.t), http: freeport.Addr(e.t), log: &nodebin.Output{}, done: make(chan struct{})}
 	gateAddr := freeport.Addr(e.t)
 	p.cmd = exec.Command(filepath.Join(e.bin, "lotou-node"), "--role", contract.RoleStandalone, "--name", name,
 		"--listen", p.addr, "--http", p.http, "--token-file", e.tokenFile, "--gate", gateAddr, "--drain-timeout", "1s")

@@ -30,6 +30,7 @@ import (
 	"github.com/lotou-io/lotou/runtime/core"
 	"github.com/lotou-io/lotou/runtime/node"
 	"github.com/lotou-io/lotou/test/freeport"
+	"github.com/lotou-io/lotou/test/nodebin"
 )
 
 const (
@@ -39,60 +40,20 @@ const (
 	rssBound = 100 << 20
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-func build(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "lotou-attack-bin")
-		if buildErr != nil {
-			return
-		}
-		out, err := exec.Command("go", "build", "-o", binDir+"/", "github.com/lotou-io/lotou/cmd/lotou-node", "github.com/lotou-io/lotou/cmd/lotouctl").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binDir
-}
+// bins are lotou-node and lotouctl, built once for the whole suite.
+var bins = nodebin.New(nodebin.LotouNode, nodebin.Lotouctl)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
+	bins.Remove()
 	os.Exit(code)
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // proc is a running lotou-node.
 type proc struct {
 	name, addr, http string
 	cmd              *exec.Cmd
-	log              *syncBuf
+	log              *nodebin.Output
 	done             chan struct{}
 	maxRSS           atomic.Int64
 }
@@ -115,7 +76,7 @@ func newEnv(t *testing.T) *env {
 	if err := os.WriteFile(tok, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, bin: build(t), tokenFile: tok, stop: make(chan struct{})}
+	e := &env{t: t, bin: bins.Dir(t), tokenFile: tok, stop: make(chan struct{})}
 	t.Cleanup(e.stopAll)
 	return e
 }
@@ -123,7 +84,7 @@ func newEnv(t *testing.T) *env {
 // node starts lotou-node; nofile, if > 0, is its RLIMIT_NOFILE.
 func (e *env) node(role, name, master string, nofile int) *proc {
 	e.t.Helper()
-	p := &proc{name: name, addr: freeport.Addr(e.t), http: freeport.Addr(e.t), log: &syncBuf{}, done: make(chan struct{})}
+	p := &proc{name: name, addr: freeport.Addr(e.t), http: freeport.Addr(e.t), log: &nodebin.Output{}, done: make(chan struct{})}
 	args := []string{"--role", role, "--name", name, "--listen", p.addr, "--http", p.http,
 		"--token-file", e.tokenFile, "--services", "echo"} // default heartbeat: 1s, down after 3s
 	if master != "" {

@@ -1,44 +1,33 @@
 package browser
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/test/freeport"
+	"github.com/lotou-io/lotou/test/nodebin"
 )
 
-// syncBuf collects a process's output.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// chatBin is the chat example's binary, built once for the whole suite.
+var chatBin = nodebin.New("github.com/lotou-io/lotou/examples/chat")
 
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func TestMain(m *testing.M) {
+	code := m.Run()
+	chatBin.Remove()
+	os.Exit(code)
 }
 
 // node is one running chat process.
 type node struct {
 	name, addr, http, gate string
 	cmd                    *exec.Cmd
-	out                    *syncBuf
+	out                    *nodebin.Output
 	done                   chan error
 }
 
@@ -48,22 +37,11 @@ type chatCluster struct {
 	slaves []*node
 }
 
-// buildChat compiles examples/chat into a temporary directory.
-func buildChat(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "chat")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/lotou-io/lotou/examples/chat").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // startCluster starts a master and n slaves with gates, and waits until
 // every node is ready.
 func startCluster(t *testing.T, slaves int) *chatCluster {
 	t.Helper()
-	bin := buildChat(t)
+	bin := chatBin.Dir(t) + "/chat"
 	c := &chatCluster{}
 	c.master = startNode(t, bin, "master", contract.RoleMaster, "")
 	for i := range slaves {
@@ -77,7 +55,7 @@ func startCluster(t *testing.T, slaves int) *chatCluster {
 
 func startNode(t *testing.T, bin, name, role, master string) *node {
 	t.Helper()
-	n := &node{name: name, addr: freeport.Addr(t), http: freeport.Addr(t), out: &syncBuf{}, done: make(chan error, 1)}
+	n := &node{name: name, addr: freeport.Addr(t), http: freeport.Addr(t), out: &nodebin.Output{}, done: make(chan error, 1)}
 	args := []string{"--role", role, "--name", name, "--listen", n.addr, "--http", n.http,
 		"--heartbeat-interval", "200ms", "--drain-timeout", "3s"}
 	if role == contract.RoleSlave {

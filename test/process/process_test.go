@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -13,48 +12,23 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/test/freeport"
+	"github.com/lotou-io/lotou/test/nodebin"
 )
 
 const hb = 100 * time.Millisecond
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// build compiles both binaries once per test binary run.
-func build(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "lotou-bin")
-		if buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", binDir+"/", "github.com/lotou-io/lotou/cmd/lotou-node", "github.com/lotou-io/lotou/cmd/lotouctl")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binDir
-}
+// bins are lotou-node and lotouctl, built once for the whole suite.
+var bins = nodebin.New(nodebin.LotouNode, nodebin.Lotouctl)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
+	bins.Remove()
 	os.Exit(code)
 }
 
@@ -63,26 +37,9 @@ type proc struct {
 	name, addr, http string
 	args             []string
 	cmd              *exec.Cmd
-	log              *syncBuf
+	log              *nodebin.Output
 	done             chan struct{}
 	waitErr          error // valid once done is closed
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 type env struct {
@@ -102,7 +59,7 @@ func newEnv(t *testing.T) *env {
 	if err := os.WriteFile(tok, []byte("process-test-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, bin: build(t), token: tok}
+	e := &env{t: t, bin: bins.Dir(t), token: tok}
 	t.Cleanup(e.stopAll)
 	return e
 }
@@ -122,7 +79,7 @@ func (e *env) node(role, name, master, token string, extra ...string) *proc {
 
 func (e *env) start(p *proc) {
 	e.t.Helper()
-	p.log = &syncBuf{}
+	p.log = &nodebin.Output{}
 	p.cmd = exec.Command(filepath.Join(e.bin, "lotou-node"), p.args...)
 	p.cmd.Stderr = p.log
 	p.cmd.Env = []string{} // only flags
