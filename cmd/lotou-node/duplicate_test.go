@@ -9,6 +9,7 @@ import (
 	"github.com/lotou-io/lotou/runtime/contract"
 	"github.com/lotou-io/lotou/runtime/node"
 	"github.com/lotou-io/lotou/test/freeport"
+	"github.com/lotou-io/lotou/test/nodebin"
 )
 
 // TestDuplicateNameExitsNonZero: a second lotou-node with the name of a
@@ -23,12 +24,12 @@ func TestDuplicateNameExitsNonZero(t *testing.T) {
 		return ""
 	}
 	common := []string{"--http", "127.0.0.1:0", "--heartbeat-interval", "100ms"}
-	start := func(ctx context.Context, out *lockedBuffer, args ...string) <-chan int {
+	start := func(ctx context.Context, out *nodebin.Output, args ...string) <-chan int {
 		done := make(chan int, 1)
 		go func() { done <- run(ctx, append(args, common...), env, out) }()
 		return done
 	}
-	waitLog := func(out *lockedBuffer, line string) {
+	waitLog := func(out *nodebin.Output, line string) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
 		for !strings.Contains(out.String(), line) {
@@ -39,7 +40,7 @@ func TestDuplicateNameExitsNonZero(t *testing.T) {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var mOut, aOut, bOut lockedBuffer
+	var mOut, aOut, bOut nodebin.Output
 	mDone := start(ctx, &mOut, "--role", "master", "--name", "m", "--listen", master)
 	waitLog(&mOut, "Node running")
 	aCtx, aCancel := context.WithCancel(ctx)

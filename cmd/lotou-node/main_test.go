@@ -1,42 +1,23 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/lotou-io/lotou/test/nodebin"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// lockedBuffer is a bytes.Buffer safe for the sink's writer goroutine and
-// the test's reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestRunFlushesLastLines stops a node the way SIGTERM does and checks that
 // the graceful-leave line, logged just before run returns, was written by
 // the asynchronous sink: run joins it after the node has left.
 func TestRunFlushesLastLines(t *testing.T) {
-	var out lockedBuffer
+	var out nodebin.Output
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 1)

@@ -1,7 +1,6 @@
 package logsink_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -13,27 +12,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/lotou-io/lotou/runtime/logsink"
+	"github.com/lotou-io/lotou/test/nodebin"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// syncBuffer is a bytes.Buffer safe for the writer goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var fixed = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC) }
 
@@ -71,7 +53,7 @@ func TestLines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := &syncBuffer{}
+			out := &nodebin.Output{}
 			s := logsink.New(logsink.Options{Writer: out, Verbosity: 1, Clock: fixed})
 			stop := run(t, s)
 			tt.log(s)
@@ -86,7 +68,7 @@ func TestLines(t *testing.T) {
 // TestDropsWhenFull: with no writer running a full buffer drops and counts
 // instead of blocking the caller; the drop count is reported later.
 func TestDropsWhenFull(t *testing.T) {
-	out := &syncBuffer{}
+	out := &nodebin.Output{}
 	s := logsink.New(logsink.Options{Writer: out, Buffer: 2, Clock: fixed})
 	log := s.Logger()
 	for i := range 5 {
@@ -128,7 +110,7 @@ func TestPanickingValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := &syncBuffer{}
+			out := &nodebin.Output{}
 			s := logsink.New(logsink.Options{Writer: out, Clock: fixed})
 			tt.log(s.Logger())
 			stop := run(t, s)
